@@ -1,0 +1,159 @@
+"""Checkpoint folder -> model bundle: load, export the four stages, check parity, ship constants,
+write the manifest. The bundle is assembled in a temporary folder beside OUT and moved into place
+only when every stage passed parity, so a failed export never leaves a bundle that looks usable."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+import tempfile
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from engines.bundle import FORMAT_VERSION, file_sha256, write_manifest
+from engines.errors import Art2MusError
+from engines.preprocess import CLIP_MEAN, CLIP_STD, preprocess
+from engines.specs import STAGES, stage_specs
+from export.checkpoint import CheckpointPaths, LoadedCheckpoint, load_checkpoint
+from export.conditioning import NEGATIVE_PROMPT, SUPPORT_PROMPT, compute_conditioning
+from export.onnx_export import OPSET, export_stage
+from export.parity import ParityRow, compare, format_table
+from export.stages import reference
+
+log = logging.getLogger(__name__)
+TOLERANCE = 1e-4  # fp32 per stage, relative L2
+PARITY_FRAMES = (25, 32)  # one odd latent length (the UNet's upsample-size branch) and one even
+MAX_SECONDS = 60.0
+
+
+def example_image(size: int) -> np.ndarray:
+    """A deterministic colourful test picture (gradients and a disc), preprocessed."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    disc = ((x - 0.6) ** 2 + (y - 0.4) ** 2 < 0.05).astype(np.float32)
+    rgb = np.stack([x, y * (1 - disc) + disc, 1 - x * y], axis=2)
+    return preprocess(rgb, size)
+
+
+def _examples(ck: LoadedCheckpoint, cond: dict, frames: int, rng) -> dict[str, dict]:
+    d = ck.dims
+    pixels = example_image(d.image_size)
+    with torch.no_grad():
+        embedding = reference(ck.stages["encoder"], {"pixels": pixels}).numpy()
+        loa = reference(ck.stages["projector"], {"embedding": embedding}).numpy()
+    lat = (d.latent_channels, frames, d.mel_bins // d.vae_scale_factor)
+    return {
+        "encoder": {"pixels": pixels},
+        "projector": {"embedding": embedding},
+        "unet": {
+            "latents": rng.standard_normal((2, *lat), dtype=np.float32),
+            "timestep": np.array([501], dtype=np.int64),
+            "loa_tokens": np.concatenate([cond["negative_loa"], loa]).astype(np.float32),
+            "t5_tokens": cond["t5_tokens"],
+            "t5_mask": cond["t5_mask"],
+        },
+        "vocoder": {"latents": rng.standard_normal((1, *lat), dtype=np.float32)},
+    }
+
+
+def _parity(ck: LoadedCheckpoint, onnx_dir: Path, cond: dict) -> list[ParityRow]:
+    rows = []
+    rng = np.random.default_rng(0)
+    sessions = {s: ort.InferenceSession(str(onnx_dir / f"{s}.onnx"), providers=["CPUExecutionProvider"]) for s in STAGES}
+    for frames in PARITY_FRAMES:
+        for stage, feeds in _examples(ck, cond, frames, rng).items():
+            if stage in ("encoder", "projector") and frames != PARITY_FRAMES[0]:
+                continue  # no length axis: once is enough
+            ours = sessions[stage].run(None, feeds)[0]
+            ref = reference(ck.stages[stage], feeds).numpy()
+            name = stage if stage in ("encoder", "projector") else f"{stage}@{frames}"
+            rows.append(compare(name, ours, ref, TOLERANCE))
+    return rows
+
+
+def _files_entry(root: Path, path: Path) -> dict:
+    return {"file": str(path.relative_to(root)), "sha256": file_sha256(path)}
+
+
+def _stage_entry(root: Path, stage: str, spec) -> dict:
+    onnx_path = root / "onnx" / f"{stage}.onnx"
+    data = sorted(p for p in (root / "onnx").glob(f"{stage}.onnx.*"))
+    return {
+        **_files_entry(root, onnx_path),
+        "data_files": [_files_entry(root, p) for p in data],
+        "inputs": [t.to_json() for t in spec.inputs],
+        "outputs": [t.to_json() for t in spec.outputs],
+    }
+
+
+def _manifest(root: Path, ck: LoadedCheckpoint, specs, rows, description: str, kind: str) -> dict:
+    p = ck.paths
+    return {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": {
+            "kind": kind,
+            "description": description,
+            "audioldm2": str(p.audioldm2),
+            "encoder": {"kind": p.encoder_kind, "path": str(p.encoder)},
+            "aligner": {"path": str(p.aligner), "sha256": file_sha256(p.aligner), "tokens": ck.stages["projector"].aligner.tokens},
+        },
+        "dims": asdict(ck.dims),
+        "audio": {"sample_rate": int(ck.parts.vocoder.config.sampling_rate), "hop": ck.parts.hop},
+        "preprocess": {"image_size": ck.dims.image_size, "mean": list(CLIP_MEAN), "std": list(CLIP_STD)},
+        "stages": {s: _stage_entry(root, s, specs[s]) for s in STAGES},
+        "constants": {n: _files_entry(root, root / "constants" / f"{n}.npy") for n in ("t5_tokens", "t5_mask", "negative_loa")},
+        "conditioning": {"support_prompt": SUPPORT_PROMPT, "negative_prompt": NEGATIVE_PROMPT},
+        "scheduler": ck.parts.scheduler_config,
+        "defaults": {"guidance": 3.5, "steps": 25, "scheduler": "dpm", "seconds": 10.24},
+        "limits": {"max_seconds": MAX_SECONDS},
+        "parity": {r.stage: r.to_json() for r in rows},
+        "versions": {"torch": torch.__version__, "onnx_opset": OPSET, "onnxruntime": ort.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind: str = "checkpoint") -> list[ParityRow]:
+    """Exports and returns the parity rows; raises Art2MusError (and leaves OUT untouched) on a parity failure."""
+    ck = load_checkpoint(paths)
+    specs = stage_specs(ck.dims)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    work.chmod(0o755)  # mkdtemp makes it private; a bundle is read by the kiosk's service user
+    try:
+        (work / "onnx").mkdir()
+        (work / "constants").mkdir()
+        cond = compute_conditioning(ck.parts, ck.new_tokens).arrays()
+        for name, array in cond.items():
+            np.save(work / "constants" / f"{name}.npy", array)
+        examples = _examples(ck, cond, PARITY_FRAMES[0], np.random.default_rng(1))
+        for stage in STAGES:
+            export_stage(ck.stages[stage], specs[stage], examples[stage], work / "onnx" / f"{stage}.onnx")
+        rows = _parity(ck, work / "onnx", cond)
+        table = format_table(rows)
+        log.info("parity, ONNX Runtime vs PyTorch:\n%s", table)
+        if not all(r.ok for r in rows):
+            raise Art2MusError(f"export failed parity (ONNX Runtime vs PyTorch):\n{table}\nno bundle was written to {out}")
+        write_manifest(work, _manifest(work, ck, specs, rows, description or str(paths.audioldm2), kind))
+        if out.exists():
+            shutil.rmtree(out)
+        work.rename(out)
+        return rows
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def export_tiny_bundle(out: Path, seed: int = 0) -> list[ParityRow]:
+    """The tiny random-weight checkpoint, built into a temp folder, through the same code path."""
+    from export.checkpoint import locate
+    from export.tiny import make_tiny_checkpoint
+
+    with tempfile.TemporaryDirectory(prefix="art2mus-tiny-") as tmp:
+        folder = make_tiny_checkpoint(Path(tmp), seed)
+        return export_bundle(locate(folder), out, description=f"tiny random weights, seed {seed}", kind="tiny")
