@@ -92,7 +92,7 @@ def _read_manifest(root: Path) -> dict:
         )
     if version < FORMAT_VERSION:
         raise Art2MusError(f"model bundle {str(root)!r} has old format_version {version}; {REEXPORT}")
-    missing = [k for k in ("dims", "audio", "stages", "constants", "scheduler", "limits") if k not in manifest]
+    missing = [k for k in ("dims", "audio", "preprocess", "stages", "constants", "scheduler", "limits") if k not in manifest]
     if missing:
         raise Art2MusError(f"{path} lacks {', '.join(missing)}; the bundle is corrupt: {REEXPORT}")
     return manifest

@@ -16,6 +16,7 @@ from engines.bundle import Bundle, load_bundle
 from engines.backends import load_engines
 from engines.engine import Engine
 from engines.errors import Art2MusError
+from engines.preprocess import preprocess
 from engines.schedulers import make_scheduler
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,11 @@ class Art2MusPipeline:
         rng = np.random.default_rng(seed)
         size = (1, d.latent_channels, shape.latent_frames, d.mel_bins // d.vae_scale_factor)
         return rng.standard_normal(size, dtype=np.float32)
+
+    def pixels(self, rgb: np.ndarray) -> np.ndarray:
+        """float RGB image (H, W, 3) in [0, 1] -> the encoder's input, as the bundle's encoder expects it."""
+        pre = self.bundle.manifest["preprocess"]
+        return preprocess(rgb, self.bundle.dims.image_size, pre["mean"], pre["std"])
 
     def embed(self, pixels: np.ndarray) -> np.ndarray:
         return self._run("encoder", {"pixels": pixels})

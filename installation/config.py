@@ -1,0 +1,90 @@
+"""The typed, frozen configuration, loaded once from YAML and validated: an unknown key or a bad
+value is an error naming the key, the value and what is allowed. The defaults here are the
+defaults of the repository's config.yaml (a test keeps the two equal)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engines.errors import Art2MusError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(Section):
+    bundle: Optional[str] = None  # None: the tiny demo bundle, built once into `cache`
+    backend: Literal["auto", "onnxruntime", "tensorrt"] = "auto"
+    provider: Literal["auto", "tensorrt", "cuda", "cpu"] = "auto"  # ONNX Runtime execution provider
+    threads: int = Field(0, ge=0)  # 0: ONNX Runtime's default (all cores)
+    steps: int = Field(25, ge=1, le=999)
+    guidance: float = Field(3.5, ge=1.0, le=20.0)
+    scheduler: Literal["dpm", "ddim"] = "dpm"
+    clip_seconds: float = Field(10.24, gt=0, le=60)
+    seed_policy: Literal["random", "fixed"] = "random"
+    seed: int = Field(0, ge=0)
+    verify_hashes: bool = True
+    cache: str = "~/.cache/art2mus"
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(os.path.expandvars(self.cache)).expanduser()
+
+
+class DemoConfig(Section):
+    out: str = "art2mus-demo"
+    artworks: int = Field(3, ge=1, le=12)
+    clip_seconds: float = Field(2.0, gt=0, le=60)
+    steps: int = Field(8, ge=1, le=999)
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(Section):
+    model: ModelConfig = ModelConfig()
+    demo: DemoConfig = DemoConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(p) for p in error["loc"])
+    value = error.get("input")
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {key!r} (value {value!r}); remove it or check its spelling"
+    return f"{key}={value!r}: {error['msg']}"
+
+
+def parse_config(data: dict | None, source: str = "config") -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise Art2MusError(f"{source}: the top level must be a mapping of sections (model:, demo:, ...), got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(e) for e in exc.errors())
+        raise Art2MusError(f"{source} is invalid:\n  {problems}") from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """`path`, else ./config.yaml when present, else the built-in defaults."""
+    if path is None:
+        if not Path("config.yaml").is_file():
+            return Config()
+        path = "config.yaml"
+    p = Path(path)
+    if not p.is_file():
+        raise Art2MusError(f"config file {str(p)!r} does not exist; pass --config with an existing YAML file")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise Art2MusError(f"config file {p} is not valid YAML: {exc}") from None
+    return parse_config(data, str(p))

@@ -1,0 +1,45 @@
+"""Which bundle to run: the configured one, or the tiny demo bundle built once into the cache."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from pathlib import Path
+
+from engines.bundle import FORMAT_VERSION, MANIFEST
+from engines.errors import Art2MusError
+from installation.config import ModelConfig
+
+log = logging.getLogger(__name__)
+
+
+def tiny_bundle_path(cfg: ModelConfig) -> Path:
+    return cfg.cache_dir / f"tiny-bundle-v{FORMAT_VERSION}"
+
+
+def build_tiny_bundle(out: Path) -> None:
+    """The one place the runtime reaches into export/ (torch): building the demo model once."""
+    try:
+        from export.exporter import export_tiny_bundle
+    except ImportError as exc:
+        raise Art2MusError(
+            f"the tiny demo bundle is not built yet and building it needs the export extra ({exc.name} is missing): "
+            "pip install '.[export]' torch==2.13.0, or give a bundle with --bundle / model.bundle"
+        ) from None
+    export_tiny_bundle(out)
+
+
+def resolve_bundle(cfg: ModelConfig, override: str | None = None) -> Path:
+    chosen = override or cfg.bundle
+    if chosen:
+        return Path(chosen).expanduser()
+    path = tiny_bundle_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / "tiny-bundle.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two first runs at once build it once
+        if not (path / MANIFEST).is_file():
+            log.warning("no bundle configured: building the tiny random-weight demo bundle once into %s "
+                        "(about a minute; it makes noise, not music)", path)
+            build_tiny_bundle(path)
+    log.info("no bundle configured: using the tiny random-weight demo bundle %s", path)
+    return path
