@@ -28,6 +28,23 @@ def _dynamic_shapes(spec: StageSpec) -> tuple:
     return tuple(shapes)
 
 
+def _name_outputs(graph, spec: StageSpec) -> None:
+    """Gives the graph outputs the spec's names. Done after export because a model may already hold
+    an inner value of that name (CLIP has an `embedding`), which output_names would duplicate."""
+    outputs = list(graph.outputs)
+    taken = set(spec.output_names)
+    for name in taken & set(graph.initializers):
+        value = graph.initializers.pop(name)
+        value.name = f"{name}_inner"
+        graph.register_initializer(value)
+    for node in graph:
+        for value in node.outputs:
+            if value.name in taken and value not in outputs:
+                value.name = f"{value.name}_inner"
+    for value, name in zip(outputs, spec.output_names):
+        value.name = name
+
+
 def export_stage(module: torch.nn.Module, spec: StageSpec, example: dict[str, np.ndarray], out: Path) -> float:
     """Writes `out` (+ `out`.data when the graph has weights) and returns the seconds it took."""
     module.eval()  # exporters may restore training mode afterwards: set it before and after
@@ -39,8 +56,9 @@ def export_stage(module: torch.nn.Module, spec: StageSpec, example: dict[str, np
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             module, args, dynamo=True, opset_version=OPSET, input_names=spec.input_names,
-            output_names=spec.output_names, dynamic_shapes=_dynamic_shapes(spec), verbose=False,
+            dynamic_shapes=_dynamic_shapes(spec), verbose=False,
         )
+    _name_outputs(program.model.graph, spec)
     program.save(str(out), external_data=True)
     module.eval()
     seconds = time.perf_counter() - start
