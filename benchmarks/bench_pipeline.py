@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -209,8 +208,16 @@ def _report(args, per_stage, total, wave, lat) -> dict:
     out = args.work / f"result-{args.run}"
     np.save(f"{out}-wave.npy", wave)
     np.save(f"{out}-latents.npy", lat)
-    return {"variant": args.run, "per_stage": per_stage, "clip_seconds": total,
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, "load": os.getloadavg()}
+    return {"variant": args.run, "per_stage": per_stage, "clip_seconds": total, "peak_rss_gb": _peak_rss_gb(),
+            "load": os.getloadavg()}
+
+
+def _peak_rss_gb() -> float:
+    """This process's own peak (VmHWM); ru_maxrss would carry the parent's peak across exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6
+    return float("nan")
 
 
 def others_cpu() -> str:

@@ -56,8 +56,12 @@ class Bundle:
     specs: dict[str, StageSpec]
     constants: dict[str, np.ndarray]
 
-    def stage_path(self, stage: str) -> Path:
-        return self.root / self.manifest["stages"][stage]["file"]
+    def stage_path(self, stage: str, variant: str | None = None) -> Path:
+        entry = self.manifest["stages"][stage]
+        return self.root / (entry["variants"][variant]["file"] if variant else entry["file"])
+
+    def variants(self, stage: str) -> tuple[str, ...]:
+        return tuple(self.manifest["stages"][stage].get("variants", {}))
 
     @property
     def scheduler_config(self) -> dict:
@@ -128,8 +132,10 @@ def load_bundle(root: str | Path, verify: bool = True) -> Bundle:
     specs = {}
     for stage in STAGES:
         entry = manifest["stages"][stage]
-        for extra in [entry] + entry.get("data_files", []):
-            _verify_file(root, extra, stage, verify)
+        graphs = [entry] + list(entry.get("variants", {}).values())
+        for graph in graphs:
+            for f in [graph] + graph.get("data_files", []):
+                _verify_file(root, f, stage, verify)
         specs[stage] = _stage_spec(stage, entry)
     constants = {}
     for name in CONSTANTS:

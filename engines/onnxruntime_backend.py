@@ -49,8 +49,9 @@ def choose_providers(preference: str) -> list[str]:
 
 
 class OnnxRuntimeEngine(Engine):
-    def __init__(self, spec: StageSpec, path: Path, providers: list[str], threads: int = 0):
+    def __init__(self, spec: StageSpec, path: Path, providers: list[str], threads: int = 0, variant: str | None = None):
         super().__init__(spec)
+        self.variant = variant
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
@@ -77,7 +78,7 @@ class OnnxRuntimeEngine(Engine):
 
     @property
     def provider(self) -> str:
-        return self._provider
+        return f"{self._provider} ({self.variant})" if self.variant else self._provider
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outputs = self.session.run(self.spec.output_names, feeds)

@@ -47,9 +47,10 @@ class Art2MusPipeline:
         self.times = StageTimes()
 
     @classmethod
-    def load(cls, bundle_path, backend: str = "auto", provider: str = "auto", threads: int = 0, verify: bool = True):
+    def load(cls, bundle_path, backend: str = "auto", provider: str = "auto", threads: int = 0, verify: bool = True,
+             unet_precision: str = "auto"):
         bundle = load_bundle(bundle_path, verify=verify)
-        return cls(bundle, load_engines(bundle, backend, provider, threads))
+        return cls(bundle, load_engines(bundle, backend, provider, threads, unet_precision))
 
     def _run(self, stage: str, feeds: dict) -> np.ndarray:
         start = time.perf_counter()

@@ -36,6 +36,16 @@ def _add_export(sub) -> None:
     p.add_argument("--out", help="bundle folder to write (replaced if it exists)")
     p.add_argument("--encoder", choices=("auto", "imagebind", "clip"), default="auto")
     p.add_argument("--seed", type=int, default=0, help="seed of the tiny checkpoint")
+    p.add_argument("--no-int8-unet", action="store_true",
+                   help="skip the dynamic-int8 UNet variant (the fast one for CPU kiosks)")
+
+
+def _add_audio(sub) -> None:
+    sub.add_parser("audio", help="the kiosk's audio process (clips and artwork events over ZeroMQ -> speakers)")
+    p = sub.add_parser("play", help="play clips through the kiosk's mixer to the speakers or a WAV file")
+    p.add_argument("clips", nargs="+", metavar="CLIP")
+    p.add_argument("--crossfade", type=float, help="seconds (default: audio.crossfade_seconds)")
+    p.add_argument("--out", help="PATH.wav instead of the sound device")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="the embedded default: tiny model, synthetic artworks, clips to files")
     _add_generate(sub)
     _add_export(sub)
+    _add_audio(sub)
     return parser
 
 
@@ -86,8 +97,9 @@ def cmd_export(cfg: Config, args) -> int:
     if not args.out:
         raise Art2MusError("export needs --out BUNDLE, the folder to write the model bundle to")
     out = Path(args.out)
-    rows = (export_tiny_bundle(out, args.seed) if args.tiny
-            else export_bundle(locate(Path(args.checkpoint), args.encoder), out))
+    int8 = not args.no_int8_unet
+    rows = (export_tiny_bundle(out, args.seed, int8) if args.tiny
+            else export_bundle(locate(Path(args.checkpoint), args.encoder), out, int8_unet=int8))
     print("parity, ONNX Runtime vs PyTorch:")
     print(format_table(rows))
     print(f"bundle written to {out}")
@@ -106,7 +118,27 @@ def cmd_demo(cfg: Config, args) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "export": cmd_export, "demo": cmd_demo}
+def cmd_audio(cfg: Config, args) -> int:
+    from installation.audio import run_audio_process
+
+    return run_audio_process(cfg.audio, cfg.ipc)
+
+
+def cmd_play(cfg: Config, args) -> int:
+    from installation.play import play
+
+    result = play(cfg.audio, args.clips, args.crossfade, args.out)
+    for name in result.played:
+        print(f"played  {name}")
+    for reason in result.refused:
+        print(f"refused {reason}")
+    s = result.status
+    print(f"to {result.sink}: {s['frames'] / cfg.audio.sample_rate:.2f} s, underruns {s['underruns']}, "
+          f"callback p99 {s['callback_p99_ms']} ms of a {s['block_ms']} ms block")
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate, "export": cmd_export, "demo": cmd_demo, "audio": cmd_audio, "play": cmd_play}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ class ModelConfig(Section):
     backend: Literal["auto", "onnxruntime", "tensorrt"] = "auto"
     provider: Literal["auto", "tensorrt", "cuda", "cpu"] = "auto"  # ONNX Runtime execution provider
     threads: int = Field(0, ge=0)  # 0: ONNX Runtime's default (all cores)
+    unet_precision: Literal["auto", "fp32", "int8"] = "auto"  # auto: int8 UNet when it runs on the CPU
     steps: int = Field(25, ge=1, le=999)
     guidance: float = Field(3.5, ge=1.0, le=20.0)
     scheduler: Literal["dpm", "ddim"] = "dpm"
@@ -44,6 +45,32 @@ class DemoConfig(Section):
     steps: int = Field(8, ge=1, le=999)
 
 
+class AudioConfig(Section):
+    sink: str = "default"  # an output device name (or part of it), "default", or file:PATH.wav
+    sample_rate: int = Field(48000, ge=8000, le=192000)
+    channels: int = Field(2, ge=1, le=8)
+    block: int = Field(1024, ge=64, le=16384)  # frames per device callback
+    buffer_seconds: float = Field(2.0, ge=0.2, le=30)  # how far ahead the mixer thread renders
+    crossfade_seconds: float = Field(3.0, ge=0.05, le=30)  # between clips of one artwork
+    change_crossfade_seconds: float = Field(1.0, ge=0.05, le=30)  # when the artwork changes
+    leave_fade_seconds: float = Field(2.0, ge=0.05, le=30)  # when the visitor leaves
+    idle_silence_after_seconds: float = Field(300.0, ge=0)  # ambient, then silence, in an empty gallery
+    stop_fade_seconds: float = Field(1.0, ge=0.0, le=10)  # on SIGTERM
+    loudness_lufs: float = Field(-23.0, ge=-60, le=-5)  # EBU R128 target per clip
+    limiter_ceiling_db: float = Field(-1.0, ge=-40, le=0)
+    stall_seconds: float = Field(2.0, ge=0.2, le=60)  # no callback progress this long: device lost
+    reopen_attempts: int = Field(3, ge=0, le=100)  # then exit non-zero for the supervisor
+    file_realtime: bool = True  # a file sink paced like a sound card (false: as fast as possible)
+    playlists: Optional[str] = None  # folder of ARTWORK_ID/*.wav clips (fallback and instant response)
+    ambient: Optional[str] = None  # folder of *.wav played when no artwork is in view
+
+
+class IpcConfig(Section):
+    artwork_events: str = "tcp://127.0.0.1:5555"  # camera PUB -> generator, audio SUB
+    clips: str = "tcp://127.0.0.1:5556"  # generator PUSH -> audio PULL (audio binds)
+    audio_status: str = "tcp://127.0.0.1:5557"  # audio PUB: status once a second
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -51,6 +78,8 @@ class LoggingConfig(Section):
 class Config(Section):
     model: ModelConfig = ModelConfig()
     demo: DemoConfig = DemoConfig()
+    audio: AudioConfig = AudioConfig()
+    ipc: IpcConfig = IpcConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

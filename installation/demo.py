@@ -14,10 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engines.pipeline import Art2MusPipeline
 from installation.audio_files import write_wav
 from installation.config import Config
-from installation.model_cache import resolve_bundle
+from installation.model_cache import open_pipeline
 
 log = logging.getLogger(__name__)
 SIZE = (480, 640)  # height, width
@@ -76,7 +75,7 @@ def run_demo(cfg: Config) -> DemoSummary:
     start = time.perf_counter()
     artworks = render_artworks(out / "artworks", cfg.demo.artworks)
     m = cfg.model
-    pipe = Art2MusPipeline.load(resolve_bundle(m), m.backend, m.provider, m.threads, m.verify_hashes)
+    pipe = open_pipeline(m)
     clips = []
     for i, artwork in enumerate(artworks):
         rgb = cv2.cvtColor(cv2.imread(str(artwork)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0

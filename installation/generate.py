@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from engines.errors import Art2MusError
-from engines.pipeline import Art2MusPipeline
 from engines.preprocess import read_image
 from engines.schedulers import SCHEDULERS
 from installation.audio_files import write_wav
 from installation.config import ModelConfig
-from installation.model_cache import resolve_bundle
+from installation.model_cache import open_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +78,7 @@ def generate(cfg: ModelConfig, req: GenerateRequest) -> GenerateResult:
     _check(req)
     paths = output_paths(req.images, req.out, req.clips)
     images = [read_image(p) for p in req.images]
-    pipe = Art2MusPipeline.load(resolve_bundle(cfg, req.bundle), cfg.backend, cfg.provider, cfg.threads,
-                                cfg.verify_hashes)
+    pipe = open_pipeline(cfg, req.bundle)
     shape = pipe.clip_shape(req.seconds)  # refuses seconds out of the bundle's range before any work
     seed = req.seed if req.seed is not None else (cfg.seed if cfg.seed_policy == "fixed" else secrets.randbelow(2**31))
     start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Which bundle to run: the configured one, or the tiny demo bundle built once into the cache."""
+"""Which bundle to run (the configured one, or the tiny demo bundle built once into the cache) and\nthe pipeline on it with the configured backend settings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from engines.bundle import FORMAT_VERSION, MANIFEST
+from engines.pipeline import Art2MusPipeline
 from engines.errors import Art2MusError
 from installation.config import ModelConfig
 
@@ -43,3 +44,9 @@ def resolve_bundle(cfg: ModelConfig, override: str | None = None) -> Path:
             build_tiny_bundle(path)
     log.info("no bundle configured: using the tiny random-weight demo bundle %s", path)
     return path
+
+
+def open_pipeline(cfg: ModelConfig, override: str | None = None) -> Art2MusPipeline:
+    """The pipeline on the configured (or given) bundle with the configured backend settings."""
+    return Art2MusPipeline.load(resolve_bundle(cfg, override), cfg.backend, cfg.provider, cfg.threads,
+                                cfg.verify_hashes, cfg.unet_precision)

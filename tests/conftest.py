@@ -26,9 +26,10 @@ def tiny_bundle(tmp_path_factory, tiny_checkpoint) -> Path:
 
 @pytest.fixture(scope="session")
 def pipeline(tiny_bundle):
+    """The exact (fp32) pipeline; the int8 UNet is tested on its own tolerance."""
     from engines.pipeline import Art2MusPipeline
 
-    return Art2MusPipeline.load(tiny_bundle)
+    return Art2MusPipeline.load(tiny_bundle, unet_precision="fp32")
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +41,39 @@ def artwork(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("art") / "composition.png"
     cv2.imwrite(str(path), composition(np.random.default_rng(3)))
     return path
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A real JACK server with its dummy driver (paced like a sound card), started and stopped here.
+    On CI (.ci/run installs jackd2) a missing jackd is a failure, elsewhere a skip."""
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    if shutil.which("jackd") is None:
+        if os.environ.get("CI"):
+            pytest.fail("jackd is not installed; .ci/run installs jackd2 and libportaudio2")
+        pytest.skip("jackd is not installed (apt-get install jackd2 libportaudio2)")
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_NO_START_SERVER": "1"}
+    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import jack
+
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            jack.Client("art2mus-probe", no_start_server=True).close()
+            break
+        except jack.JackError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail(f"jackd did not start: {server.stderr.read().decode()[-500:]}")
+            time.sleep(0.2)
+    yield server
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()

@@ -80,3 +80,21 @@ def test_unknown_backend_and_provider(tiny_bundle):
         Art2MusPipeline.load(tiny_bundle, backend="tflite")
     with pytest.raises(Art2MusError, match="provider 'cuda'.*not in this onnxruntime build"):
         Art2MusPipeline.load(tiny_bundle, provider="cuda")
+
+
+def test_int8_unet_is_chosen_on_cpu_and_stays_close(tiny_bundle, pipeline, pixels):
+    int8 = Art2MusPipeline.load(tiny_bundle)  # unet_precision auto on a CPU provider
+    assert int8.engines["unet"].provider.endswith("(int8)")
+    assert pipeline.engines["unet"].provider == "CPUExecutionProvider"
+    a = int8.generate(pixels, 0.5, 4, 3.5, seed=2)[0]
+    b = pipeline.generate(pixels, 0.5, 4, 3.5, seed=2)[0]
+    assert np.linalg.norm(a - b) / np.linalg.norm(b) < 0.1
+
+
+def test_int8_requested_without_variant_is_refused(tmp_path, tiny_bundle):
+    bundle = shutil.copytree(tiny_bundle, tmp_path / "b")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    del manifest["stages"]["unet"]["variants"]
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(Art2MusError, match="has no int8 UNet"):
+        Art2MusPipeline.load(bundle, unet_precision="int8")

@@ -1,0 +1,166 @@
+"""The audio process for real: PortAudio into a real JACK server (dummy driver), recorded by a
+real JACK client; ZeroMQ clips and events from a real sender to a real `art2mus audio` process."""
+
+import signal
+import socket as pysocket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import zmq
+
+from installation import messages
+from installation.levels import loudness
+
+REPO = Path(__file__).resolve().parents[1]
+CEILING = 10 ** (-1 / 20)
+
+
+def tone(freq, amp, seconds, rate=16000):
+    t = np.arange(int(seconds * rate)) / rate
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write_config(path, **audio):
+    lines = ["audio:"] + [f"  {k}: {v}" for k, v in audio.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Recorder:
+    """A JACK client that records every non-system output port it sees (the art2mus stream)."""
+
+    def __init__(self):
+        import jack
+
+        self.client = jack.Client("art2mus-recorder", no_start_server=True)
+        self.port = self.client.inports.register("in")
+        self.chunks = []
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._connect_new, daemon=True)
+        self.thread.start()
+
+    def _process(self, frames):
+        self.chunks.append(self.port.get_array().copy())
+
+    def _connect_new(self):
+        while not self.stop.is_set():
+            ports = [p for p in self.client.get_ports(is_audio=True, is_output=True)
+                     if not p.name.startswith(("system:", "art2mus-recorder:"))]
+            if ports:  # the first channel is enough: the stream is mono on every channel
+                self.client.connect(ports[0], self.port)
+                return
+            time.sleep(0.005)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=2)
+        self.client.deactivate()
+        self.client.close()
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+
+
+def test_play_through_jack_is_gapless_level_and_click_free(tmp_path, jack_server):
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    sf.write(a, tone(220, 0.05, 3.0), 16000)
+    sf.write(b, tone(330, 0.6, 3.0), 16000)
+    config = write_config(tmp_path / "config.yaml", sink="system", sample_rate=48000, block=1024)
+    recorder = Recorder()
+    try:
+        r = subprocess.run([sys.executable, "-m", "installation.cli", "--config", str(config), "play", str(a), str(b),
+                            "--crossfade", "1.0"], capture_output=True, text=True, timeout=60, cwd=REPO)
+        time.sleep(0.3)
+    finally:
+        x = recorder.close()
+    assert r.returncode == 0, r.stderr
+    assert "underruns 0" in r.stdout, r.stdout
+    start = int(np.argmax(np.abs(x) > 1e-4))
+    x = x[start:]
+    assert x.size > 4.5 * 48000
+    assert np.abs(x).max() <= CEILING + 1e-6
+    # No click: jumps no bigger than the louder tone's own slope.
+    assert np.abs(np.diff(x)).max() < 2 * np.pi * 330 * CEILING / 48000 * 1.2
+    # Level: both clips within 1 LU of each other (loudness-normalised), measured away from the crossfade.
+    first, second = x[int(0.2 * 48000) : int(1.8 * 48000)], x[int(3.2 * 48000) : int(4.6 * 48000)]
+    assert abs(loudness(first, 48000) - loudness(second, 48000)) < 1.0
+    # No gap: 20 ms windows across the whole 5 s all carry sound.
+    body = x[: int(4.8 * 48000)]
+    rms = np.sqrt((body[: len(body) // 960 * 960].reshape(-1, 960) ** 2).mean(axis=1))
+    assert rms.min() > 0.01
+
+
+def test_play_refuses_a_broken_clip_and_plays_the_rest(tmp_path):
+    good, nan, junk = tmp_path / "good.wav", tmp_path / "nan.wav", tmp_path / "junk.wav"
+    sf.write(good, tone(440, 0.3, 1.0), 16000)
+    bad = tone(440, 0.3, 1.0)
+    bad[50] = np.nan
+    sf.write(nan, bad, 16000, subtype="FLOAT")
+    junk.write_bytes(b"RIFF not really")
+    out = tmp_path / "out.wav"
+    r = subprocess.run([sys.executable, "-m", "installation.cli", "play", str(nan), str(good), str(junk), "--out",
+                        str(out)], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert "refused" in r.stdout and "nan.wav" in r.stdout and "junk.wav" in r.stdout
+    wave, rate = sf.read(out)
+    assert rate == 48000 and np.abs(wave).max() > 0.01 and np.abs(wave).max() <= CEILING + 1e-6
+
+
+def _free_port():
+    with pysocket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_audio_process_takes_clips_and_events_over_zeromq_and_fades_out_on_sigterm(tmp_path):
+    ports = [_free_port() for _ in range(3)]
+    events, clips, status = (f"tcp://127.0.0.1:{p}" for p in ports)
+    out = tmp_path / "kiosk.wav"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"audio:\n  sink: file:{out}\n  buffer_seconds: 0.5\n  crossfade_seconds: 0.5\n"
+                      f"ipc:\n  artwork_events: {events}\n  clips: {clips}\n  audio_status: {status}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "installation.cli", "--config", str(config), "audio"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ctx = zmq.Context()
+    pub = messages.socket(ctx, zmq.PUB, events, bind=True)
+    push = messages.socket(ctx, zmq.PUSH, clips, bind=False)
+    sub = messages.socket(ctx, zmq.SUB, status, bind=False)
+    try:
+        def wait_status(cond, seconds=20):
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                messages.send(pub, messages.Message("artwork", "gallery-1"))  # re-published, as the camera does
+                msg = messages.receive(sub, 200)
+                if msg is not None and cond(msg.data["audio"]):
+                    return msg.data["audio"]
+            alive = proc.poll() is None
+            pytest.fail(f"status never satisfied the condition; {'running' if alive else proc.stderr.read()[-2000:]}")
+
+        wait_status(lambda s: s["artwork"] == "gallery-1")
+        bad = tone(300, 0.2, 1.0)
+        bad[7] = np.inf
+        messages.send(push, messages.Message("clip", "gallery-1", seq=1, array=bad, sample_rate=16000))
+        messages.send(push, messages.Message("clip", "gallery-1", seq=2, array=tone(300, 0.2, 2.0), sample_rate=16000))
+        s = wait_status(lambda s: s["received"] == 2 and s["source"] == "fresh")
+        assert s["refused"] == 1 and s["underruns"] == 0
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for sock in (pub, push, sub):
+            sock.close()
+        ctx.term()
+    wave, rate = sf.read(out)
+    assert rate == 48000 and wave.shape[1] == 2
+    mono = wave[:, 0]
+    assert np.abs(mono).max() > 0.01 and np.abs(mono).max() <= CEILING + 1e-6
+    assert np.abs(mono[-2400:]).max() < 1e-3  # faded out, not cut
+    assert np.abs(np.diff(mono)).max() < 0.05
