@@ -32,10 +32,10 @@ EXIT_DEVICE_LOST = 3
 
 
 def mixer_settings(cfg: AudioConfig, **overrides) -> MixerSettings:
-    return MixerSettings(rate=cfg.sample_rate, crossfade=cfg.crossfade_seconds,
-                         change_crossfade=cfg.change_crossfade_seconds, leave_fade=cfg.leave_fade_seconds,
-                         idle_silence_after=cfg.idle_silence_after_seconds, limiter_ceiling_db=cfg.limiter_ceiling_db,
-                         **overrides)
+    base = dict(rate=cfg.sample_rate, crossfade=cfg.crossfade_seconds, change_crossfade=cfg.change_crossfade_seconds,
+                leave_fade=cfg.leave_fade_seconds, idle_silence_after=cfg.idle_silence_after_seconds,
+                limiter_ceiling_db=cfg.limiter_ceiling_db)
+    return MixerSettings(**{**base, **overrides})
 
 
 def prepare_clip(wave: np.ndarray, rate: int, cfg: AudioConfig, artwork_id: str | None, source: str, name: str) -> Clip:

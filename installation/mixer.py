@@ -40,6 +40,7 @@ class Voice:
         self.fade_in = max(1, fade_in)
         self.fade_out_at: int | None = None
         self.fade_out_len = 1
+        self._out_from = 1.0
 
     @property
     def remaining(self) -> int:
@@ -55,19 +56,19 @@ class Voice:
     def fade_out(self, frames: int) -> None:
         frames = max(1, min(frames, len(self.clip.samples) - self.pos))
         if self.fade_out_at is None or self.pos + frames < self.fade_out_at + self.fade_out_len:
-            # A new fade continues from the gain the old one had reached: no jump.
-            self._pre_gain = self._gain_now()
+            # A shorter new fade continues from the level the old one had reached: no jump.
+            self._out_from = float(self._out_gains(np.array([self.pos]))[0])
             self.fade_out_at, self.fade_out_len = self.pos, frames
 
-    def _gain_now(self) -> float:
-        return float(self._gains(np.array([self.pos]))[0]) if self.pos < len(self.clip.samples) else 0.0
+    def _out_gains(self, idx: np.ndarray) -> np.ndarray:
+        if self.fade_out_at is None:
+            return np.ones(idx.size)
+        t = np.clip((idx - self.fade_out_at) / self.fade_out_len, 0.0, 1.0)
+        return self._out_from * np.cos(0.5 * np.pi * t)
 
     def _gains(self, idx: np.ndarray) -> np.ndarray:
-        g = np.sin(0.5 * np.pi * np.clip(idx / self.fade_in, 0.0, 1.0))
-        if self.fade_out_at is not None:
-            t = np.clip((idx - self.fade_out_at) / self.fade_out_len, 0.0, 1.0)
-            g = np.minimum(g, getattr(self, "_pre_gain", 1.0)) * np.cos(0.5 * np.pi * t)
-        return g.astype(np.float32)
+        fade_in = np.sin(0.5 * np.pi * np.clip(idx / self.fade_in, 0.0, 1.0))
+        return (fade_in * self._out_gains(idx)).astype(np.float32)
 
     def render(self, n: int) -> np.ndarray:
         k = min(n, self.remaining)
@@ -215,7 +216,7 @@ class Mixer:
             if nxt is not None:
                 self._start(nxt, self.frames(CLICK_FREE))
             return
-        xfade = self.frames(self.s.crossfade)
+        xfade = min(self.frames(self.s.crossfade), len(cur.clip.samples) // 2)  # short clips: half their length
         if not cur.fading_out and cur.remaining <= xfade + n:
             self._switch(min(xfade, cur.remaining))
 
