@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="YAML config (default: ./config.yaml if present, else built-in defaults)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("demo", help="the embedded default: tiny model, synthetic artworks, clips to files")
+    sub.add_parser("demo", help="the embedded default: tiny model, synthetic artworks, clips and a walk to files")
     _add_generate(sub)
     _add_export(sub)
     _add_audio(sub)
@@ -114,6 +114,7 @@ def cmd_demo(cfg: Config, args) -> int:
           f"(bundle {summary.bundle}), {summary.wall_seconds:.1f} s")
     for clip in summary.clips:
         print(f"  {clip['artwork']} -> {clip['clip']} ({clip['seconds']:.2f} s)")
+    print(f"a visitor's walk past them, through the kiosk's mixer: {summary.walk} ({summary.walk_seconds:.1f} s)")
     print(f"summary: {summary.out / 'summary.json'}")
     return 0
 

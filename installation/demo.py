@@ -1,7 +1,8 @@
-"""`art2mus demo`: the embedded default run. Until the kiosk processes land it renders a small
-synthetic gallery (colour field, stripes, a composition), generates one clip per artwork with
-the configured bundle (by default the tiny random-weight demo bundle) and writes the artworks,
-the clips and a JSON summary to the demo folder."""
+"""`art2mus demo`: the embedded default run. Until the camera and kiosk processes land it renders a
+small synthetic gallery (colour field, stripes, a composition), generates one clip per artwork
+with the configured bundle (by default the tiny random-weight demo bundle), then plays a visitor's
+walk past the works through the kiosk's own mixer (crossfades, loudness, limiter) into walk.wav,
+and writes the artworks, clips and a JSON summary to the demo folder."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import soundfile as sf
 
 from installation.audio_files import write_wav
 from installation.config import Config
@@ -61,6 +63,31 @@ def render_artworks(folder: Path, count: int, seed: int = 0) -> list[Path]:
     return paths
 
 
+def render_walk(cfg: Config, clips: dict[str, np.ndarray], rate: int, out: Path) -> float:
+    """A visitor stands before each work in turn (its fresh clip arrives half a second later), then
+    leaves; the kiosk's mixer renders the walk to `out` as fast as it can. Returns its seconds."""
+    from installation.audio import mixer_settings, prepare_clip
+    from installation.mixer import Mixer
+
+    a = cfg.audio
+    mixer = Mixer(mixer_settings(a))
+    dwell = 1.5 * cfg.demo.clip_seconds
+    timeline = []
+    for i, (artwork_id, wave) in enumerate(clips.items()):
+        timeline.append((i * dwell, "artwork", artwork_id))
+        timeline.append((i * dwell + 0.5, "clip", prepare_clip(wave, rate, a, artwork_id, "fresh", artwork_id)))
+    timeline.append((len(clips) * dwell, "artwork", None))
+    total = int((len(clips) * dwell + a.leave_fade_seconds + 1.0) * a.sample_rate)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with sf.SoundFile(str(out), "w", a.sample_rate, a.channels, subtype="FLOAT", format="WAV") as f:
+        for start in range(0, total, a.block):
+            while timeline and timeline[0][0] * a.sample_rate <= start:
+                _, kind, value = timeline.pop(0)
+                mixer.set_artwork(value) if kind == "artwork" else mixer.add_clip(value)
+            f.write(np.repeat(mixer.render(a.block)[:, None], a.channels, axis=1))
+    return total / a.sample_rate
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     out: Path
@@ -68,6 +95,8 @@ class DemoSummary:
     clips: list
     stage_seconds: dict
     wall_seconds: float
+    walk: Path
+    walk_seconds: float
 
 
 def run_demo(cfg: Config) -> DemoSummary:
@@ -76,19 +105,22 @@ def run_demo(cfg: Config) -> DemoSummary:
     artworks = render_artworks(out / "artworks", cfg.demo.artworks)
     m = cfg.model
     pipe = open_pipeline(m)
-    clips = []
+    clips, waves = [], {}
     for i, artwork in enumerate(artworks):
         rgb = cv2.cvtColor(cv2.imread(str(artwork)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
         (wave,) = pipe.generate(pipe.pixels(rgb), cfg.demo.clip_seconds, cfg.demo.steps, m.guidance, m.seed + i,
                                 m.scheduler)
         path = out / "clips" / f"{artwork.stem}.wav"
         write_wav(path, wave, pipe.bundle.audio.sample_rate)
+        waves[artwork.stem] = wave
         clips.append({"artwork": str(artwork), "clip": str(path), "seconds": len(wave) / pipe.bundle.audio.sample_rate,
                       "peak": float(np.abs(wave).max())})
         log.info("demo: %s -> %s", artwork.name, path)
-    summary = DemoSummary(out, pipe.bundle.describe(), clips, dict(pipe.times.seconds), time.perf_counter() - start)
+    walk_seconds = render_walk(cfg, waves, pipe.bundle.audio.sample_rate, out / "walk.wav")
+    summary = DemoSummary(out, pipe.bundle.describe(), clips, dict(pipe.times.seconds), time.perf_counter() - start,
+                          out / "walk.wav", walk_seconds)
     (out / "summary.json").write_text(json.dumps({
-        "bundle": summary.bundle, "clips": clips, "stage_seconds": summary.stage_seconds,
-        "wall_seconds": summary.wall_seconds,
+        "bundle": summary.bundle, "clips": clips, "walk": str(summary.walk), "walk_seconds": walk_seconds,
+        "stage_seconds": summary.stage_seconds, "wall_seconds": summary.wall_seconds,
     }, indent=2))
     return summary

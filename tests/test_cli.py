@@ -79,6 +79,9 @@ def test_demo_writes_artworks_clips_and_summary(tmp_path, tiny_bundle):
     for clip in summary["clips"]:
         wave, rate = sf.read(clip["clip"])
         assert rate == 16000 and len(wave) == 8000 and Path(clip["artwork"]).is_file()
+    walk, rate = sf.read(summary["walk"])
+    assert rate == 48000 and walk.shape[1] == 2 and abs(len(walk) / rate - summary["walk_seconds"]) < 0.05
+    assert 0 < np.abs(walk).max() <= 10 ** (-1 / 20) + 1e-6  # loudness-normalised, under the limiter's ceiling
 
 
 def test_export_without_out_is_refused(tmp_path):
