@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 T5_LENGTH = 9  # tokens of "Music representing the content of this artwork" in FLAN-T5
-VARIANTS = ("torch", "ort", "ort-int8")
+VARIANTS = ("torch", "ort", "ort-int8", "ort-int8-all")
+INT8 = {"torch": (), "ort": (), "ort-int8": ("unet",), "ort-int8-all": ("unet", "vocoder")}  # as model.int8_stages
 
 
 def build_stages(seed: int = 0):
@@ -104,14 +105,15 @@ def export_all(work: Path) -> None:
             continue
         seconds = export_stage(stage, specs[name], examples[name], path)
         print(f"export: {name} {seconds:.1f} s")
-    int8 = onnx_dir / "unet-int8.onnx"
-    if not int8.exists():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    from export.quantize import quantize_unet, quantize_vocoder, unet_calibration, vocoder_calibration
 
-        start = time.perf_counter()
-        quantize_dynamic(str(onnx_dir / "unet.onnx"), str(int8), op_types_to_quantize=["MatMul", "Gemm"],
-                         weight_type=QuantType.QInt8, use_external_data_format=True)
-        print(f"export: unet int8 (dynamic MatMul/Gemm) {time.perf_counter() - start:.1f} s")
+    calib = {k: {**v, "latents": v["latents"][:, :, :16]} for k, v in examples.items()}  # short: faster, same stats
+    for name, quantize, feeds in (("unet", quantize_unet, unet_calibration), ("vocoder", quantize_vocoder,
+                                                                               vocoder_calibration)):
+        if not (onnx_dir / f"{name}.int8.onnx").exists():
+            start = time.perf_counter()
+            quantize(onnx_dir, feeds(calib[name], rng))
+            print(f"export: {name} int8 (export/quantize.py) {time.perf_counter() - start:.1f} s")
 
 
 def _timed(fn, repeat: int):
@@ -167,7 +169,7 @@ def _latent_frames(seconds: float) -> int:
     return -(-mel // 4) * 4 // 4
 
 
-def run_ort(args, int8: bool) -> dict:
+def run_ort(args, int8: tuple[str, ...]) -> dict:
     from engines.bundle import AudioFormat, Bundle
     from engines.onnxruntime_backend import OnnxRuntimeEngine
     from engines.pipeline import Art2MusPipeline
@@ -177,7 +179,7 @@ def run_ort(args, int8: bool) -> dict:
     onnx_dir = args.work / "onnx"
     specs = stage_specs(dims())
     start = time.perf_counter()
-    engines = {s: OnnxRuntimeEngine(specs[s], onnx_dir / (f"{s}-int8.onnx" if int8 and s == "unet" else f"{s}.onnx"),
+    engines = {s: OnnxRuntimeEngine(specs[s], onnx_dir / (f"{s}.int8.onnx" if s in int8 else f"{s}.onnx"),
                                     ["CPUExecutionProvider"], args.threads) for s in specs}
     load_seconds = time.perf_counter() - start
     manifest = {"scheduler": SCHEDULER, "limits": {"max_seconds": 60}, "preprocess": {"mean": None, "std": None}}
@@ -237,7 +239,7 @@ def main() -> int:
     parser.add_argument("--run", choices=VARIANTS, help=argparse.SUPPRESS)  # one variant, in a child process
     args = parser.parse_args()
     if args.run:
-        report = run_torch(args) if args.run == "torch" else run_ort(args, int8=args.run == "ort-int8")
+        report = run_torch(args) if args.run == "torch" else run_ort(args, INT8[args.run])
         print("RESULT " + json.dumps(report))
         return 0
     export_all(args.work)

@@ -12,33 +12,27 @@ from engines.specs import STAGES
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt")
-UNET_PRECISIONS = ("auto", "fp32", "int8")
 
 
-def unet_variant(bundle: Bundle, precision: str, on_cpu: bool) -> str | None:
-    """`auto` takes the dynamic-int8 UNet when the UNet runs on the CPU and the bundle has one."""
-    if precision not in UNET_PRECISIONS:
-        raise Art2MusError(f"model.unet_precision={precision!r} is unknown; choose one of: {', '.join(UNET_PRECISIONS)}")
-    has_int8 = "int8" in bundle.variants("unet")
-    if precision == "int8":
-        if not has_int8:
-            raise Art2MusError(f"model.unet_precision='int8' but bundle {bundle.root} has no int8 UNet; re-export it "
-                               "without --no-int8-unet, or set model.unet_precision: fp32")
-        if not on_cpu:
-            raise Art2MusError("model.unet_precision='int8' is the CPU variant (dynamic int8 MatMul); with a GPU "
-                               "provider set model.unet_precision: fp32 or auto")
-        return "int8"
-    if precision == "auto" and on_cpu and has_int8:
-        log.info("unet: dynamic-int8 variant on CPU (model.unet_precision auto; parity %s)",
-                 {k: v["rel_l2"] for k, v in bundle.manifest.get("parity", {}).items() if ".int8" in k})
-        return "int8"
-    if precision == "auto" and on_cpu:
-        log.warning("unet: bundle %s has no int8 UNet; running the slower fp32 UNet on CPU", bundle.root)
-    return None
+def int8_stages(bundle: Bundle, wanted: tuple[str, ...], on_cpu: bool) -> set[str]:
+    """The stages that run their int8 variant: those asked for, when the stages run on the CPU."""
+    for stage in wanted:
+        if stage not in STAGES:
+            raise Art2MusError(f"model.int8_stages lists {stage!r}; stages are {', '.join(STAGES)}")
+        if "int8" not in bundle.variants(stage):
+            raise Art2MusError(f"model.int8_stages lists {stage!r} but bundle {bundle.root} has no int8 {stage}; "
+                               f"re-export without --no-int8, or remove {stage!r} from model.int8_stages")
+    if wanted and not on_cpu:
+        log.warning("int8 variants are for the CPU; %s run in fp32 on this GPU provider", ", ".join(wanted))
+        return set()
+    if wanted:
+        log.info("int8 variants on CPU for %s (export parity %s)", ", ".join(wanted),
+                 {k: round(v["rel_l2"], 4) for k, v in bundle.manifest.get("parity", {}).items() if ".int8" in k})
+    return set(wanted)
 
 
 def load_engines(bundle: Bundle, backend: str = "auto", provider: str = "auto", threads: int = 0,
-                 unet_precision: str = "auto") -> dict[str, Engine]:
+                 int8: tuple[str, ...] = ()) -> dict[str, Engine]:
     if backend not in BACKENDS:
         raise Art2MusError(f"model.backend={backend!r} is unknown; choose one of: {', '.join(BACKENDS)}")
     if backend == "tensorrt":
@@ -51,8 +45,9 @@ def load_engines(bundle: Bundle, backend: str = "auto", provider: str = "auto", 
     from engines.onnxruntime_backend import OnnxRuntimeEngine, choose_providers
 
     providers = choose_providers(provider)
-    variant = unet_variant(bundle, unet_precision, on_cpu=providers[0] == "CPUExecutionProvider")
-    engines = {s: OnnxRuntimeEngine(bundle.specs[s], bundle.stage_path(s, variant if s == "unet" else None), providers,
-                                    threads, variant if s == "unet" else None) for s in STAGES}
+    quantized = int8_stages(bundle, tuple(int8), on_cpu=providers[0] == "CPUExecutionProvider")
+    variant = {s: ("int8" if s in quantized else None) for s in STAGES}
+    engines = {s: OnnxRuntimeEngine(bundle.specs[s], bundle.stage_path(s, variant[s]), providers, threads, variant[s])
+               for s in STAGES}
     log.info("stages on %s", ", ".join(f"{s}={e.provider}" for s, e in engines.items()))
     return engines

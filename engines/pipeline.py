@@ -48,9 +48,10 @@ class Art2MusPipeline:
 
     @classmethod
     def load(cls, bundle_path, backend: str = "auto", provider: str = "auto", threads: int = 0, verify: bool = True,
-             unet_precision: str = "auto"):
+             int8: tuple[str, ...] = ()):
+        """`int8`: stages to run in their int8 variant on a CPU provider (none: the exact fp32 graphs)."""
         bundle = load_bundle(bundle_path, verify=verify)
-        return cls(bundle, load_engines(bundle, backend, provider, threads, unet_precision))
+        return cls(bundle, load_engines(bundle, backend, provider, threads, int8))
 
     def _run(self, stage: str, feeds: dict) -> np.ndarray:
         start = time.perf_counter()

@@ -24,11 +24,12 @@ from export.checkpoint import CheckpointPaths, LoadedCheckpoint, load_checkpoint
 from export.conditioning import NEGATIVE_PROMPT, SUPPORT_PROMPT, compute_conditioning
 from export.onnx_export import OPSET, export_stage
 from export.parity import ParityRow, compare, format_table
+from export.quantize import quantize_unet, quantize_vocoder, unet_calibration, vocoder_calibration
 from export.stages import reference
 
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-4  # fp32 per stage, relative L2
-INT8_TOLERANCE = 5e-2  # the dynamic-int8 UNet (an approximation, for CPU kiosks)
+INT8_TOLERANCE = {"unet": 1e-1, "vocoder": 2e-1}  # int8 variants: approximations for CPU kiosks, per stage
 PARITY_FRAMES = (25, 32)  # one odd latent length (the UNet's upsample-size branch) and one even
 MAX_SECONDS = 60.0
 
@@ -78,15 +79,13 @@ def _parity(ck: LoadedCheckpoint, files: dict[str, Path], cond: dict, tolerance:
     return rows
 
 
-def quantize_unet(onnx_dir: Path) -> Path:
-    """Dynamic int8 on MatMul/Gemm weights only: measured here 1.29 s vs 1.82 s per full-size step on
-    2 cores at ~0.7 % error; int8 convolutions were slower, so they stay fp32."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    out = onnx_dir / "unet.int8.onnx"
-    quantize_dynamic(str(onnx_dir / "unet.onnx"), str(out), op_types_to_quantize=["MatMul", "Gemm"],
-                     weight_type=QuantType.QInt8, use_external_data_format=True)
-    return out
+def _int8_variants(ck: LoadedCheckpoint, onnx_dir: Path, cond: dict) -> list[ParityRow]:
+    """Quantizes the UNet and the vocoder (export/quantize.py) and checks each against PyTorch."""
+    rng = np.random.default_rng(3)
+    examples = _examples(ck, cond, 32, rng)
+    files = {"unet": quantize_unet(onnx_dir, unet_calibration(examples["unet"], rng)),
+             "vocoder": quantize_vocoder(onnx_dir, vocoder_calibration(examples["vocoder"], rng))}
+    return [row for stage, f in files.items() for row in _parity(ck, {stage: f}, cond, INT8_TOLERANCE[stage], ".int8")]
 
 
 def _files_entry(root: Path, path: Path) -> dict:
@@ -102,8 +101,8 @@ def _graph_entry(root: Path, name: str) -> dict:
 def _stage_entry(root: Path, stage: str, spec) -> dict:
     entry = {**_graph_entry(root, stage), "inputs": [t.to_json() for t in spec.inputs],
              "outputs": [t.to_json() for t in spec.outputs]}
-    if stage == "unet" and (root / "onnx" / "unet.int8.onnx").exists():
-        entry["variants"] = {"int8": _graph_entry(root, "unet.int8")}
+    if (root / "onnx" / f"{stage}.int8.onnx").exists():
+        entry["variants"] = {"int8": _graph_entry(root, f"{stage}.int8")}
     return entry
 
 
@@ -135,7 +134,7 @@ def _manifest(root: Path, ck: LoadedCheckpoint, specs, rows, description: str, k
 
 
 def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind: str = "checkpoint",
-                  int8_unet: bool = True) -> list[ParityRow]:
+                  int8: bool = True) -> list[ParityRow]:
     """Exports and returns the parity rows; raises Art2MusError (and leaves OUT untouched) on a parity failure."""
     ck = load_checkpoint(paths)
     specs = stage_specs(ck.dims)
@@ -152,8 +151,8 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
         for stage in STAGES:
             export_stage(ck.stages[stage], specs[stage], examples[stage], work / "onnx" / f"{stage}.onnx")
         rows = _parity(ck, {s: work / "onnx" / f"{s}.onnx" for s in STAGES}, cond, TOLERANCE)
-        if int8_unet:
-            rows += _parity(ck, {"unet": quantize_unet(work / "onnx")}, cond, INT8_TOLERANCE, ".int8")
+        if int8:
+            rows += _int8_variants(ck, work / "onnx", cond)
         table = format_table(rows)
         log.info("parity, ONNX Runtime vs PyTorch:\n%s", table)
         if not all(r.ok for r in rows):
@@ -168,7 +167,7 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
             shutil.rmtree(work, ignore_errors=True)
 
 
-def export_tiny_bundle(out: Path, seed: int = 0, int8_unet: bool = True) -> list[ParityRow]:
+def export_tiny_bundle(out: Path, seed: int = 0, int8: bool = True) -> list[ParityRow]:
     """The tiny random-weight checkpoint, built into a temp folder, through the same code path."""
     from export.checkpoint import locate
     from export.tiny import make_tiny_checkpoint
@@ -176,4 +175,4 @@ def export_tiny_bundle(out: Path, seed: int = 0, int8_unet: bool = True) -> list
     with tempfile.TemporaryDirectory(prefix="art2mus-tiny-") as tmp:
         folder = make_tiny_checkpoint(Path(tmp), seed)
         return export_bundle(locate(folder), out, description=f"tiny random weights, seed {seed}", kind="tiny",
-                             int8_unet=int8_unet)
+                             int8=int8)

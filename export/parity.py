@@ -37,7 +37,7 @@ def compare(stage: str, ours: np.ndarray, ref: np.ndarray, tolerance: float) -> 
 
 
 def format_table(rows: list[ParityRow]) -> str:
-    lines = [f"{'stage':<10} {'rel L2':>10} {'rel max':>10} {'tolerance':>10}  result"]
+    lines = [f"{'stage':<16} {'rel L2':>10} {'rel max':>10} {'tolerance':>10}  result"]
     for r in rows:
-        lines.append(f"{r.stage:<10} {r.rel_l2:>10.2e} {r.rel_max:>10.2e} {r.tolerance:>10.0e}  {'ok' if r.ok else 'FAIL'}")
+        lines.append(f"{r.stage:<16} {r.rel_l2:>10.2e} {r.rel_max:>10.2e} {r.tolerance:>10.0e}  {'ok' if r.ok else 'FAIL'}")
     return "\n".join(lines)

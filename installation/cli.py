@@ -36,8 +36,8 @@ def _add_export(sub) -> None:
     p.add_argument("--out", help="bundle folder to write (replaced if it exists)")
     p.add_argument("--encoder", choices=("auto", "imagebind", "clip"), default="auto")
     p.add_argument("--seed", type=int, default=0, help="seed of the tiny checkpoint")
-    p.add_argument("--no-int8-unet", action="store_true",
-                   help="skip the dynamic-int8 UNet variant (the fast one for CPU kiosks)")
+    p.add_argument("--no-int8", action="store_true",
+                   help="skip the int8 UNet and vocoder variants (the fast ones for CPU kiosks)")
 
 
 def _add_audio(sub) -> None:
@@ -97,9 +97,9 @@ def cmd_export(cfg: Config, args) -> int:
     if not args.out:
         raise Art2MusError("export needs --out BUNDLE, the folder to write the model bundle to")
     out = Path(args.out)
-    int8 = not args.no_int8_unet
+    int8 = not args.no_int8
     rows = (export_tiny_bundle(out, args.seed, int8) if args.tiny
-            else export_bundle(locate(Path(args.checkpoint), args.encoder), out, int8_unet=int8))
+            else export_bundle(locate(Path(args.checkpoint), args.encoder), out, int8=int8))
     print("parity, ONNX Runtime vs PyTorch:")
     print(format_table(rows))
     print(f"bundle written to {out}")

@@ -23,7 +23,8 @@ class ModelConfig(Section):
     backend: Literal["auto", "onnxruntime", "tensorrt"] = "auto"
     provider: Literal["auto", "tensorrt", "cuda", "cpu"] = "auto"  # ONNX Runtime execution provider
     threads: int = Field(0, ge=0)  # 0: ONNX Runtime's default (all cores)
-    unet_precision: Literal["auto", "fp32", "int8"] = "auto"  # auto: int8 UNet when it runs on the CPU
+    # Stages that run their int8 variant when on the CPU (ignored, with a warning, on a GPU provider).
+    int8_stages: tuple[Literal["unet", "vocoder"], ...] = ("unet",)
     steps: int = Field(25, ge=1, le=999)
     guidance: float = Field(3.5, ge=1.0, le=20.0)
     scheduler: Literal["dpm", "ddim"] = "dpm"

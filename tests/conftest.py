@@ -29,7 +29,7 @@ def pipeline(tiny_bundle):
     """The exact (fp32) pipeline; the int8 UNet is tested on its own tolerance."""
     from engines.pipeline import Art2MusPipeline
 
-    return Art2MusPipeline.load(tiny_bundle, unet_precision="fp32")
+    return Art2MusPipeline.load(tiny_bundle)
 
 
 @pytest.fixture(scope="session")

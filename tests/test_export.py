@@ -43,11 +43,12 @@ def test_tiny_checkpoint_is_seeded(tmp_path, tiny_checkpoint):
 def test_bundle_records_passing_parity_for_every_stage(tiny_bundle):
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     rows = manifest["parity"]
-    assert {r.split("@")[0] for r in rows} == set(STAGES) | {"unet.int8"}
+    assert {r.split("@")[0] for r in rows} == set(STAGES) | {"unet.int8", "vocoder.int8"}
     for name, row in rows.items():
-        limit = INT8_TOLERANCE if ".int8" in name else TOLERANCE
+        limit = INT8_TOLERANCE[name.split(".")[0]] if ".int8" in name else TOLERANCE
         assert row["ok"] and row["rel_l2"] < limit, (name, row)
-    assert manifest["stages"]["unet"]["variants"]["int8"]["file"] == "onnx/unet.int8.onnx"
+    for stage in ("unet", "vocoder"):
+        assert manifest["stages"][stage]["variants"]["int8"]["file"] == f"onnx/{stage}.int8.onnx"
     assert manifest["source"]["encoder"]["kind"] == "imagebind"
     assert manifest["source"]["aligner"]["tokens"] == 4
 
