@@ -1,0 +1,127 @@
+"""The artwork catalog: a folder of images, each file's stem the artwork id, with an optional
+catalog.yaml (title, artist, year, per-artwork generation settings). Recognition features are
+computed once and cached beside the catalog in .art2mus-index/, one file per artwork, rebuilt
+only for images whose size or modification time changed. A broken image is reported by name and
+the others are still indexed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from engines.errors import Art2MusError
+from installation.recognition import FEATURE_VERSION, ArtworkFeatures, compute_features
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
+INDEX_DIR = ".art2mus-index"
+
+
+class ArtworkInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: Optional[str] = None
+    artist: Optional[str] = None
+    year: Optional[int | str] = None
+    generation: dict = {}  # per-artwork overrides of model settings (steps, guidance, clip_seconds)
+
+
+@dataclass(frozen=True)
+class Artwork:
+    id: str
+    path: Path
+    info: ArtworkInfo
+
+
+@dataclass
+class Catalog:
+    folder: Path
+    artworks: dict[str, Artwork] = field(default_factory=dict)
+    features: dict[str, ArtworkFeatures] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    rebuilt: int = 0
+
+
+def _read_info(folder: Path) -> dict[str, ArtworkInfo]:
+    path = folder / "catalog.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise Art2MusError(f"{path} is not valid YAML: {exc}") from None
+    works = data.get("artworks", {}) if isinstance(data, dict) else None
+    if not isinstance(works, dict):
+        raise Art2MusError(f"{path}: expected 'artworks:' mapping artwork ids to title/artist/year/generation")
+    try:
+        return {str(k): ArtworkInfo.model_validate(v or {}) for k, v in works.items()}
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise Art2MusError(f"{path}: {'.'.join(map(str, e['loc']))}: {e['msg']} (value {e.get('input')!r})") from None
+
+
+def _cached(index: Path, art: Artwork) -> ArtworkFeatures | None:
+    path = index / f"{art.id}.npz"
+    if not path.is_file():
+        return None
+    st = art.path.stat()
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if (int(z["version"]) != FEATURE_VERSION or int(z["size"]) != st.st_size
+                    or int(z["mtime_ns"]) != st.st_mtime_ns):
+                return None
+            return ArtworkFeatures.from_arrays(z)
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache file is just rebuilt
+
+
+def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> None:
+    st = art.path.stat()
+    tmp = index / f".{art.id}.tmp.npz"
+    np.savez(tmp, version=FEATURE_VERSION, size=st.st_size, mtime_ns=st.st_mtime_ns, **feats.arrays())
+    tmp.replace(index / f"{art.id}.npz")
+
+
+def load_catalog(folder: str | Path) -> Catalog:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise Art2MusError(f"catalog folder {str(folder)!r} does not exist; set catalog.folder to a folder of artwork images")
+    info = _read_info(folder)
+    cat = Catalog(folder)
+    index = folder / INDEX_DIR
+    try:
+        index.mkdir(exist_ok=True)
+    except OSError:
+        index = None  # a read-only catalog still works, it is just indexed every time
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
+        art = Artwork(path.stem, path, info.get(path.stem, ArtworkInfo()))
+        if art.id in cat.artworks:
+            cat.errors.append(f"{path}: another image already has the id {art.id!r} ({cat.artworks[art.id].path.name}); "
+                              "rename one of them")
+            continue
+        feats = _cached(index, art) if index else None
+        if feats is None:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None or image.size == 0:
+                cat.errors.append(f"{path}: not an image OpenCV can read (corrupt or another kind of file)")
+                continue
+            feats = compute_features(image)
+            cat.rebuilt += 1
+            if index:
+                _store(index, art, feats)
+        cat.artworks[art.id] = art
+        cat.features[art.id] = feats
+    for e in cat.errors:
+        log.error("catalog: %s", e)
+    unknown = sorted(set(info) - set(cat.artworks))
+    if unknown:
+        log.warning("catalog.yaml names artworks without an image: %s", ", ".join(unknown))
+    log.info("catalog %s: %d artworks (%d indexed now, %d from cache), %d errors", folder, len(cat.artworks),
+             cat.rebuilt, len(cat.artworks) - cat.rebuilt, len(cat.errors))
+    return cat

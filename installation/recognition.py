@@ -1,0 +1,240 @@
+"""Which catalog artwork is in a camera frame, or none.
+
+Two complementary cues, both needed in a real gallery:
+- a global description of the framed picture: the work's quadrilateral is found (edges ->
+  contours -> convex quads), rectified to a square and described by its contrast-normalised
+  luminance layout, gradient orientations (HOG) and coarse colour; it recognises low-texture
+  works (colour fields, stripes, hard-edge) where keypoints find nothing, and gives a shortlist;
+- ORB keypoints matched to the shortlisted works and verified by a RANSAC homography; it
+  recognises busy works through perspective and a visitor in front.
+A textured picture must pass the keypoint check (so an unknown busy work is rejected); a
+low-texture one must match the global description by a margin. A wrong artwork is worse than none.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+FEATURE_VERSION = 1
+SIDE = 32  # rectified size for the global description
+ORB_FEATURES_CATALOG = 600
+ORB_FEATURES_FRAME = 800
+WORK_SIDE = 400  # catalog images are described at this longest side
+
+
+@dataclass(frozen=True)
+class Global:
+    lum: np.ndarray  # (256,) unit norm: contrast-normalised luminance layout 16x16
+    hog: np.ndarray  # (128,) unit norm
+    colour: np.ndarray  # (128,) a/b chroma 8x8, in Lab units / 50
+
+    def stack(self) -> np.ndarray:
+        return np.concatenate([self.lum, self.hog, self.colour]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ArtworkFeatures:
+    glob: np.ndarray  # Global.stack()
+    keypoints: np.ndarray  # (K, 2) float32, in WORK_SIDE pixel units
+    descriptors: np.ndarray  # (K, 32) uint8 ORB
+    size: np.ndarray  # (2,) width, height of the described image
+
+    def arrays(self) -> dict:
+        return {"glob": self.glob, "keypoints": self.keypoints, "descriptors": self.descriptors, "wh": self.size}
+
+    @staticmethod
+    def from_arrays(z) -> "ArtworkFeatures":
+        return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"])
+
+
+def _hog(lum: np.ndarray) -> np.ndarray:
+    gx = cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)
+    mag, ang = cv2.cartToPolar(gx, gy)
+    bins = (np.mod(ang, np.pi) / np.pi * 8).astype(np.int32) % 8
+    cells = SIDE // 4
+    hist = np.zeros((4, 4, 8), np.float32)
+    for cy in range(4):
+        for cx in range(4):
+            sl = (slice(cy * cells, (cy + 1) * cells), slice(cx * cells, (cx + 1) * cells))
+            hist[cy, cx] = np.bincount(bins[sl].ravel(), mag[sl].ravel(), minlength=8)
+    v = np.sqrt(hist.ravel())  # Hellinger-style: tames strong edges
+    return v / (np.linalg.norm(v) + 1e-6)
+
+
+def describe(bgr_square: np.ndarray) -> Global:
+    """The global description of a rectified picture (any size; resized to SIDE x SIDE)."""
+    small = cv2.resize(bgr_square, (SIDE, SIDE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2Lab)
+    L = lab[:, :, 0]
+    lum = cv2.resize(L, (16, 16), interpolation=cv2.INTER_AREA).ravel()
+    lum = (lum - lum.mean()) / max(float(lum.std()), 4.0)  # a flat field stays flat, not amplified noise
+    lum = lum / (np.linalg.norm(lum) + 1e-6) * min(1.0, np.linalg.norm(lum) / 4.0 + 0.25)
+    colour = cv2.resize(lab[:, :, 1:], (8, 8), interpolation=cv2.INTER_AREA).ravel() / 50.0
+    return Global(lum.astype(np.float32), _hog(L), colour.astype(np.float32))
+
+
+def _orb(n: int):
+    return cv2.ORB_create(nfeatures=n, scaleFactor=1.2, nlevels=6, fastThreshold=12)
+
+
+def compute_features(image_bgr: np.ndarray) -> ArtworkFeatures:
+    h, w = image_bgr.shape[:2]
+    scale = WORK_SIDE / max(h, w)
+    work = cv2.resize(image_bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    kps, desc = _orb(ORB_FEATURES_CATALOG).detectAndCompute(cv2.cvtColor(work, cv2.COLOR_BGR2GRAY), None)
+    pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+    desc = desc if desc is not None else np.zeros((0, 32), np.uint8)
+    return ArtworkFeatures(describe(work).stack(), pts, desc, np.array([work.shape[1], work.shape[0]], np.int32))
+
+
+# --- finding the picture in a frame -------------------------------------------------------------
+
+def _order(quad: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    s, d = quad.sum(1), np.diff(quad, axis=1).ravel()
+    return np.float32([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]])
+
+
+def find_quads(frame_bgr: np.ndarray, max_quads: int = 3) -> list[np.ndarray]:
+    """Candidate picture quadrilaterals (frame pixel coordinates), largest first."""
+    h, w = frame_bgr.shape[:2]
+    scale = 320 / w
+    small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
+    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+    edges = cv2.dilate(cv2.Canny(gray, 20, 60), np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    area = small.shape[0] * small.shape[1]
+    quads = []
+    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:12]:
+        hull = cv2.convexHull(c)
+        a = cv2.contourArea(hull)
+        if not 0.12 * area <= a <= 0.97 * area:
+            continue
+        approx = cv2.approxPolyDP(hull, 0.03 * cv2.arcLength(hull, True), True).reshape(-1, 2)
+        quad = approx if len(approx) == 4 else cv2.boxPoints(cv2.minAreaRect(hull))
+        quad = _order(np.float32(quad) / scale)
+        if all(np.abs(quad - q).max() > 12 for q in quads):
+            quads.append(quad)
+        if len(quads) >= max_quads:
+            break
+    return quads
+
+
+def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
+    dst = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
+    return cv2.warpPerspective(frame_bgr, cv2.getPerspectiveTransform(quad, dst), (side, side),
+                               flags=cv2.INTER_AREA)
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RecognizerSettings:
+    shortlist: int = 4
+    min_inliers: int = 14  # RANSAC inliers for a keypoint verification
+    textured_keypoints: int = 60  # this many frame keypoints inside the picture: it must pass keypoints
+    global_accept: float = 0.80  # global similarity for a low-texture picture
+    global_margin: float = 0.06  # over the best other artwork
+    colour_scale: float = 0.35  # colour distance (Lab/50 units, mean abs) that halves the similarity
+
+
+@dataclass(frozen=True)
+class Recognition:
+    artwork_id: str | None
+    confidence: float
+    method: str  # keypoints | global | none
+    seconds: float
+    quad: list | None = None
+    candidates: list | None = None
+
+
+class Recognizer:
+    def __init__(self, features: dict[str, ArtworkFeatures], settings: RecognizerSettings = RecognizerSettings()):
+        self.ids = list(features)
+        self.s = settings
+        self.features = features
+        g = np.stack([features[i].glob for i in self.ids]) if self.ids else np.zeros((0, 512), np.float32)
+        self.lum, self.hog, self.colour = g[:, :256], g[:, 256:384], g[:, 384:]
+        self.orb = _orb(ORB_FEATURES_FRAME)
+        self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+
+    def global_scores(self, g: Global) -> np.ndarray:
+        """Similarity in [0, 1] of a description to every catalog work."""
+        structure = 0.5 * (self.lum @ g.lum) + 0.5 * (self.hog @ g.hog)
+        colour_dist = np.abs(self.colour - g.colour).mean(axis=1)
+        return np.clip(structure, 0, 1) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
+
+    def _verify(self, idx: int, kps, desc) -> int:
+        f = self.features[self.ids[idx]]
+        if desc is None or len(f.descriptors) < 8 or len(desc) < 8:
+            return 0
+        pairs = self.matcher.knnMatch(f.descriptors, desc, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+        if len(good) < self.s.min_inliers:
+            return 0
+        src = f.keypoints[[m.queryIdx for m in good]]
+        dst = np.float32([kps[m.trainIdx].pt for m in good])
+        H, mask = cv2.findHomography(src, dst, cv2.RANSAC, 6.0)
+        if H is None or not _plausible(H, f.size):
+            return 0
+        return int(mask.sum())
+
+    def recognize(self, frame_bgr: np.ndarray) -> Recognition:
+        start = time.perf_counter()
+        if not self.ids:
+            return Recognition(None, 0.0, "none", time.perf_counter() - start)
+        quads = find_quads(frame_bgr) or [_central(frame_bgr)]
+        best_scores, best_quad, best_g = None, None, None
+        for q in quads:
+            scores = self.global_scores(describe(rectify(frame_bgr, q)))
+            if best_scores is None or scores.max() > best_scores.max():
+                best_scores, best_quad = scores, q
+        gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+        kps, desc = self.orb.detectAndCompute(gray, None)
+        inside = _count_inside(kps, best_quad)
+        order = np.argsort(-best_scores)[: self.s.shortlist]
+        inliers = {int(i): self._verify(int(i), kps, desc) for i in order}
+        top = max(inliers, key=inliers.get) if inliers else None
+        candidates = [(self.ids[int(i)], round(float(best_scores[i]), 4), inliers.get(int(i), 0)) for i in order]
+        quad = best_quad.tolist()
+        elapsed = lambda: time.perf_counter() - start  # noqa: E731
+        if top is not None and inliers[top] >= self.s.min_inliers:
+            conf = min(1.0, inliers[top] / (3.0 * self.s.min_inliers))
+            return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), quad, candidates)
+        if inside >= self.s.textured_keypoints:
+            return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
+        first = int(order[0])
+        second = float(best_scores[order[1]]) if len(order) > 1 else 0.0
+        s1 = float(best_scores[first])
+        if s1 >= self.s.global_accept and s1 - second >= self.s.global_margin:
+            conf = min(1.0, (s1 - second) / (2 * self.s.global_margin)) * s1
+            return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
+        return Recognition(None, round(s1 * 0.5, 3), "none", elapsed(), quad, candidates)
+
+
+def _central(frame_bgr: np.ndarray) -> np.ndarray:
+    """With no quadrilateral found, the middle of the frame is the best guess of where a work hangs."""
+    h, w = frame_bgr.shape[:2]
+    return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
+
+
+def _count_inside(kps, quad) -> int:
+    if not kps:
+        return 0
+    contour = quad.reshape(-1, 1, 2)
+    return sum(cv2.pointPolygonTest(contour, k.pt, False) >= 0 for k in kps)
+
+
+def _plausible(H: np.ndarray, wh: np.ndarray) -> bool:
+    """The work's corners map to a convex, not degenerate quadrilateral of sane size."""
+    w, h = float(wh[0]), float(wh[1])
+    corners = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
+    if not cv2.isContourConvex(corners.reshape(-1, 1, 2)):
+        return False
+    area = cv2.contourArea(corners)
+    return 0.05 * w * h < area * 1.0 and area < 200 * w * h
