@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 SIDE = 32  # rectified size for the global description
 ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
@@ -30,7 +30,7 @@ WORK_SIDE = 400  # catalog images are described at this longest side
 class Global:
     lum: np.ndarray  # (256,) unit norm: contrast-normalised luminance layout 16x16
     hog: np.ndarray  # (128,) unit norm
-    colour: np.ndarray  # (128,) a/b chroma 8x8, in Lab units / 50
+    colour: np.ndarray  # (192,) RGB 8x8 in [0, 1]: matched up to per-channel gains (colour casts)
 
     def stack(self) -> np.ndarray:
         return np.concatenate([self.lum, self.hog, self.colour]).astype(np.float32)
@@ -74,7 +74,7 @@ def describe(bgr_square: np.ndarray) -> Global:
     lum = cv2.resize(L, (16, 16), interpolation=cv2.INTER_AREA).ravel()
     lum = (lum - lum.mean()) / max(float(lum.std()), 4.0)  # a flat field stays flat, not amplified noise
     lum = lum / (np.linalg.norm(lum) + 1e-6) * min(1.0, np.linalg.norm(lum) / 4.0 + 0.25)
-    colour = cv2.resize(lab[:, :, 1:], (8, 8), interpolation=cv2.INTER_AREA).ravel() / 50.0
+    colour = cv2.resize(small, (8, 8), interpolation=cv2.INTER_AREA).reshape(-1, 3).T.ravel()  # channel-major
     return Global(lum.astype(np.float32), _hog(L), colour.astype(np.float32))
 
 
@@ -100,26 +100,42 @@ def _order(quad: np.ndarray) -> np.ndarray:
     return np.float32([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]])
 
 
-def find_quads(frame_bgr: np.ndarray, max_quads: int = 3) -> list[np.ndarray]:
-    """Candidate picture quadrilaterals (frame pixel coordinates), largest first."""
+def _edges(small_bgr: np.ndarray) -> np.ndarray:
+    """Edges of luminance and of colour: a pale work on a pale wall differs in hue, not brightness."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(small_bgr, (5, 5), 0), cv2.COLOR_BGR2Lab)
+    edges = np.zeros(lab.shape[:2], np.uint8)
+    for ch, (lo, hi) in zip(cv2.split(lab), ((20, 60), (8, 24), (8, 24))):
+        edges |= cv2.Canny(ch, lo, hi)
+    return cv2.dilate(edges, np.ones((3, 3), np.uint8))
+
+
+def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
+    """Candidate picture quadrilaterals (frame pixel coordinates), largest first: for each large
+    contour its 4-corner approximation and its minimum-area rectangle (which survives a corner
+    hidden by a visitor)."""
     h, w = frame_bgr.shape[:2]
     scale = 320 / w
     small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
-    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
-    edges = cv2.dilate(cv2.Canny(gray, 20, 60), np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    contours, _ = cv2.findContours(_edges(small), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     area = small.shape[0] * small.shape[1]
-    quads = []
-    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:12]:
+    quads: list[np.ndarray] = []
+
+    def add(quad) -> None:
+        quad = _order(np.float32(quad).reshape(4, 2) / scale)
+        if all(np.abs(quad - q).max() > 12 for q in quads):
+            quads.append(quad)
+
+    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:8]:
         hull = cv2.convexHull(c)
         a = cv2.contourArea(hull)
         if not 0.12 * area <= a <= 0.97 * area:
             continue
-        approx = cv2.approxPolyDP(hull, 0.03 * cv2.arcLength(hull, True), True).reshape(-1, 2)
-        quad = approx if len(approx) == 4 else cv2.boxPoints(cv2.minAreaRect(hull))
-        quad = _order(np.float32(quad) / scale)
-        if all(np.abs(quad - q).max() > 12 for q in quads):
-            quads.append(quad)
+        for eps in (0.02, 0.05):
+            approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
+            if len(approx) == 4:
+                add(approx)
+                break
+        add(cv2.boxPoints(cv2.minAreaRect(hull)))
         if len(quads) >= max_quads:
             break
     return quads
@@ -137,10 +153,10 @@ def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarr
 class RecognizerSettings:
     shortlist: int = 4
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification
-    textured_keypoints: int = 60  # this many frame keypoints inside the picture: it must pass keypoints
-    global_accept: float = 0.80  # global similarity for a low-texture picture
-    global_margin: float = 0.06  # over the best other artwork
-    colour_scale: float = 0.35  # colour distance (Lab/50 units, mean abs) that halves the similarity
+    textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
+    global_accept: float = 0.30  # global similarity a low-texture picture needs ...
+    global_ratio: float = 2.2  # ... and this many times the best other artwork's (tuned: <= 1 % false positives)
+    colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
 
 
 @dataclass(frozen=True)
@@ -158,15 +174,20 @@ class Recognizer:
         self.ids = list(features)
         self.s = settings
         self.features = features
-        g = np.stack([features[i].glob for i in self.ids]) if self.ids else np.zeros((0, 512), np.float32)
-        self.lum, self.hog, self.colour = g[:, :256], g[:, 256:384], g[:, 384:]
+        g = np.stack([features[i].glob for i in self.ids]) if self.ids else np.zeros((0, 576), np.float32)
+        self.lum, self.hog = g[:, :256], g[:, 256:384]
+        self.colour = g[:, 384:].reshape(len(self.ids), 3, 64)
         self.orb = _orb(ORB_FEATURES_FRAME)
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 
     def global_scores(self, g: Global) -> np.ndarray:
         """Similarity in [0, 1] of a description to every catalog work."""
         structure = 0.5 * (self.lum @ g.lum) + 0.5 * (self.hog @ g.hog)
-        colour_dist = np.abs(self.colour - g.colour).mean(axis=1)
+        q = g.colour.reshape(3, 64)
+        # Per-channel gains that best map each work's colours onto the view's (a cast or dimmer
+        # light), kept within what a gallery does; the remaining difference is the colour distance.
+        gains = np.clip((self.colour * q).sum(2) / ((self.colour**2).sum(2) + 1e-6), 0.6, 1.6)
+        colour_dist = np.abs(self.colour * gains[:, :, None] - q).mean(axis=(1, 2)) / (q.mean() + 0.05)
         return np.clip(structure, 0, 1) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
     def _verify(self, idx: int, kps, desc) -> int:
@@ -196,7 +217,6 @@ class Recognizer:
                 best_scores, best_quad = scores, q
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
         kps, desc = self.orb.detectAndCompute(gray, None)
-        inside = _count_inside(kps, best_quad)
         order = np.argsort(-best_scores)[: self.s.shortlist]
         inliers = {int(i): self._verify(int(i), kps, desc) for i in order}
         top = max(inliers, key=inliers.get) if inliers else None
@@ -206,13 +226,13 @@ class Recognizer:
         if top is not None and inliers[top] >= self.s.min_inliers:
             conf = min(1.0, inliers[top] / (3.0 * self.s.min_inliers))
             return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), quad, candidates)
-        if inside >= self.s.textured_keypoints:
-            return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
         first = int(order[0])
+        if len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
+            return Recognition(None, 0.0, "none", elapsed(), quad, candidates)  # textured, yet no keypoint match
         second = float(best_scores[order[1]]) if len(order) > 1 else 0.0
         s1 = float(best_scores[first])
-        if s1 >= self.s.global_accept and s1 - second >= self.s.global_margin:
-            conf = min(1.0, (s1 - second) / (2 * self.s.global_margin)) * s1
+        if s1 >= self.s.global_accept and s1 >= self.s.global_ratio * second:
+            conf = min(1.0, s1 / max(second, 1e-6) / (2 * self.s.global_ratio)) * min(1.0, 2 * s1)
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
         return Recognition(None, round(s1 * 0.5, 3), "none", elapsed(), quad, candidates)
 
@@ -221,13 +241,6 @@ def _central(frame_bgr: np.ndarray) -> np.ndarray:
     """With no quadrilateral found, the middle of the frame is the best guess of where a work hangs."""
     h, w = frame_bgr.shape[:2]
     return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
-
-
-def _count_inside(kps, quad) -> int:
-    if not kps:
-        return 0
-    contour = quad.reshape(-1, 1, 2)
-    return sum(cv2.pointPolygonTest(contour, k.pt, False) >= 0 for k in kps)
 
 
 def _plausible(H: np.ndarray, wh: np.ndarray) -> bool:
