@@ -48,6 +48,12 @@ def _add_audio(sub) -> None:
     p.add_argument("--out", help="PATH.wav instead of the sound device")
 
 
+def _add_recognize(sub) -> None:
+    p = sub.add_parser("recognize", help="which catalog artwork each image shows: one JSON line per image")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--catalog", required=True, help="folder of artwork images (stem = artwork id)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="art2mus", description="Artworks into music: museum installation runtime")
     parser.add_argument("--config", help="YAML config (default: ./config.yaml if present, else built-in defaults)")
@@ -57,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_export(sub)
     _add_audio(sub)
+    _add_recognize(sub)
     return parser
 
 
@@ -139,7 +146,34 @@ def cmd_play(cfg: Config, args) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "export": cmd_export, "demo": cmd_demo, "audio": cmd_audio, "play": cmd_play}
+def cmd_recognize(cfg: Config, args) -> int:
+    import json
+
+    import cv2
+
+    from installation.catalog import load_catalog
+    from installation.recognition import Recognizer
+
+    catalog = load_catalog(args.catalog)
+    recognizer = Recognizer(catalog.features)
+    for image in args.images:
+        frame = cv2.imread(image, cv2.IMREAD_COLOR)
+        if frame is None:
+            line = {"image": image, "artwork_id": None, "confidence": 0.0,
+                    "error": f"{image!r} is missing or not an image OpenCV can read"}
+        else:
+            r = recognizer.recognize(frame)
+            line = {"image": image, "artwork_id": r.artwork_id, "confidence": r.confidence, "method": r.method,
+                    "seconds": round(r.seconds, 4)}
+            if r.artwork_id:
+                info = catalog.artworks[r.artwork_id].info
+                line.update({k: v for k, v in (("title", info.title), ("artist", info.artist), ("year", info.year)) if v})
+        print(json.dumps(line), flush=True)
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate, "export": cmd_export, "demo": cmd_demo, "audio": cmd_audio, "play": cmd_play,
+            "recognize": cmd_recognize}
 
 
 def main(argv: list[str] | None = None) -> int:

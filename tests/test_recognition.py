@@ -1,0 +1,102 @@
+"""Catalog indexing and recognition on rendered gallery views (the benchmark's generator)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engines.errors import Art2MusError
+from installation.catalog import INDEX_DIR, load_catalog
+from installation.recognition import Recognizer, find_quads
+from installation.synthetic import artwork, view
+
+REPO = Path(__file__).resolve().parents[1]
+BUSY = [0, 6, 12, 18]  # seeds whose kind is 'busy'
+FIELD = [1, 7]  # colour fields
+
+
+@pytest.fixture(scope="module")
+def catalog_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("catalog")
+    for seed in BUSY + FIELD + [3, 4]:
+        cv2.imwrite(str(folder / f"work-{seed}.png"), artwork(seed))
+    (folder / "catalog.yaml").write_text("artworks:\n  work-0:\n    title: Composition\n    artist: A. Painter\n"
+                                         "    year: 1921\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def recognizer(catalog_dir):
+    return Recognizer(load_catalog(catalog_dir).features)
+
+
+def test_busy_works_are_recognised_through_perspective_light_and_visitors(recognizer):
+    hits = 0
+    for k, seed in enumerate(BUSY * 3):
+        r = recognizer.recognize(view(artwork(seed), 500 + k))
+        assert r.artwork_id in (f"work-{seed}", None)  # never the wrong one
+        hits += r.artwork_id == f"work-{seed}"
+    assert hits >= 10  # of 12
+
+
+def test_empty_walls_and_unknown_works_are_rejected(recognizer):
+    for k in range(6):
+        assert recognizer.recognize(view(None, 900 + k)).artwork_id is None
+        assert recognizer.recognize(view(artwork(5_000_000 + 6 * k), 950 + k)).artwork_id is None  # unknown busy
+
+
+def test_quadrilateral_of_a_plain_view_is_found():
+    frame = view(artwork(1), 3)
+    quads = find_quads(frame)
+    assert quads and cv2.contourArea(quads[0]) > 0.1 * frame.shape[0] * frame.shape[1]
+
+
+def test_catalog_caches_features_and_rebuilds_only_changed_images(tmp_path):
+    for seed in (0, 1, 2):
+        cv2.imwrite(str(tmp_path / f"w{seed}.png"), artwork(seed))
+    assert load_catalog(tmp_path).rebuilt == 3
+    assert load_catalog(tmp_path).rebuilt == 0
+    cv2.imwrite(str(tmp_path / "w1.png"), artwork(11))
+    os.utime(tmp_path / "w1.png", ns=(1, 1))  # a changed file with another mtime
+    again = load_catalog(tmp_path)
+    assert again.rebuilt == 1 and len(again.artworks) == 3
+    assert (tmp_path / INDEX_DIR / "w0.npz").is_file()
+
+
+def test_broken_image_is_reported_by_name_and_the_rest_indexed(tmp_path):
+    cv2.imwrite(str(tmp_path / "good.png"), artwork(0))
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 broken")
+    cat = load_catalog(tmp_path)
+    assert list(cat.artworks) == ["good"]
+    assert len(cat.errors) == 1 and "broken.jpg" in cat.errors[0]
+
+
+def test_catalog_errors(tmp_path):
+    with pytest.raises(Art2MusError, match="does not exist"):
+        load_catalog(tmp_path / "nope")
+    (tmp_path / "catalog.yaml").write_text("artworks:\n  a:\n    colour: red\n")
+    with pytest.raises(Art2MusError, match="colour"):
+        load_catalog(tmp_path)
+
+
+def test_recognize_command_prints_one_json_line_per_image_in_order(tmp_path, catalog_dir):
+    frames = []
+    for name, art, seed in (("busy.jpg", artwork(0), 501), ("wall.jpg", None, 902)):
+        cv2.imwrite(str(tmp_path / name), view(art, seed))
+        frames.append(str(tmp_path / name))
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    images = [frames[0], str(tmp_path / "bad.jpg"), frames[1]]
+    r = subprocess.run([sys.executable, "-m", "installation.cli", "recognize", "--catalog", str(catalog_dir), *images],
+                       capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [line["image"] for line in lines] == images
+    assert lines[0]["artwork_id"] == "work-0" and 0 < lines[0]["confidence"] <= 1
+    assert lines[0]["title"] == "Composition" and lines[0]["year"] == 1921
+    assert "error" in lines[1] and lines[1]["artwork_id"] is None
+    assert lines[2]["artwork_id"] is None and "error" not in lines[2]
