@@ -29,6 +29,26 @@ from installation.sinks import DeviceSink, FileSink, RingBuffer, rescan_devices
 
 log = logging.getLogger(__name__)
 EXIT_DEVICE_LOST = 3
+REOPEN_SECONDS = 5.0  # PortAudio can hang closing a stream whose server or device is gone
+
+
+def _within(seconds: float, fn) -> None:
+    """Runs `fn` in a daemon thread; a call still stuck after `seconds` counts as failed."""
+    errors: list[BaseException] = []
+
+    def target():
+        try:
+            fn()
+        except BaseException as exc:  # handed to the caller below
+            errors.append(exc)
+
+    worker = threading.Thread(target=target, name="audio-reopen", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise Art2MusError(f"the audio library did not answer within {seconds:g} s")
+    if errors:
+        raise errors[0] if isinstance(errors[0], Art2MusError) else Art2MusError(str(errors[0]))
 
 
 def mixer_settings(cfg: AudioConfig, **overrides) -> MixerSettings:
@@ -105,6 +125,7 @@ class AudioProcess:
         self.sink = make_sink(cfg, self.ring, realtime)
         self.status = Status()
         self.stop = threading.Event()
+        self.lost = False
         self.mixer.on_start = self._on_start
 
     def _on_start(self, clip: Clip) -> None:
@@ -147,18 +168,22 @@ class AudioProcess:
         for attempt in range(1, self.cfg.reopen_attempts + 1):
             log.error("audio: %r stalled or lost (no callback for %.1f s); reopening, attempt %d",
                       self.sink.device_name, now - since, attempt)
-            self.sink.close()
             try:
-                rescan_devices()
-                self.sink.open()
+                _within(REOPEN_SECONDS, self._reopen)
                 self.status.reopened += 1
                 last[:] = [self.sink.stats.frames, time.monotonic()]
                 return
             except Art2MusError as exc:
                 log.error("audio: reopen failed: %s", exc)
                 time.sleep(min(2.0 ** attempt, 10.0))
+        self.lost = True
         raise Art2MusError(f"audio device {self.sink.device_name!r} is gone and could not be reopened; exiting so "
                            "the supervisor restarts the audio process")
+
+    def _reopen(self) -> None:
+        self.sink.close()
+        rescan_devices()
+        self.sink.open()
 
     def snapshot(self) -> dict:
         st = self.sink.stats
@@ -195,7 +220,11 @@ class AudioProcess:
             self._fade_out(paced, buf)
             return 0
         finally:
-            self.sink.close()
+            if not self.lost:  # a lost device's stream is abandoned: closing it is what hangs
+                try:
+                    _within(REOPEN_SECONDS, self.sink.close)
+                except Art2MusError as exc:
+                    log.error("audio: closing %r: %s", self.sink.device_name, exc)
 
     def _fade_out(self, paced: bool, buf: np.ndarray) -> None:
         self.mixer.stop(self.cfg.stop_fade_seconds)

@@ -127,9 +127,17 @@ def cmd_demo(cfg: Config, args) -> int:
 
 
 def cmd_audio(cfg: Config, args) -> int:
-    from installation.audio import run_audio_process
+    import os
 
-    return run_audio_process(cfg.audio, cfg.ipc)
+    from installation.audio import EXIT_DEVICE_LOST, run_audio_process
+
+    code = run_audio_process(cfg.audio, cfg.ipc)
+    if code == EXIT_DEVICE_LOST:
+        # PortAudio may hang in its exit handler on a vanished device: leave at once for the supervisor.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def cmd_play(cfg: Config, args) -> int:

@@ -1,6 +1,7 @@
 """The audio process for real: PortAudio into a real JACK server (dummy driver), recorded by a
 real JACK client; ZeroMQ clips and events from a real sender to a real `art2mus audio` process."""
 
+import os
 import signal
 import socket as pysocket
 import subprocess
@@ -164,3 +165,46 @@ def test_audio_process_takes_clips_and_events_over_zeromq_and_fades_out_on_sigte
     assert np.abs(mono).max() > 0.01 and np.abs(mono).max() <= CEILING + 1e-6
     assert np.abs(mono[-48:]).max() < 1e-3  # faded out to nothing, not cut
     assert np.abs(np.diff(mono)).max() < 0.05
+
+
+def test_lost_audio_server_is_detected_and_the_process_exits_for_its_supervisor(tmp_path):
+    """A real fault: the sound server under the stream is killed (as when a USB card is unplugged)."""
+    import shutil
+
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed")
+    name = f"art2mus-lost-{os.getpid()}"
+    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_NO_START_SERVER": "1"}
+    server = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ports = [_free_port() for _ in range(3)]
+    config = tmp_path / "config.yaml"
+    config.write_text("audio:\n  sink: system\n  stall_seconds: 1.0\n  reopen_attempts: 1\n"
+                      f"ipc:\n  artwork_events: tcp://127.0.0.1:{ports[0]}\n  clips: tcp://127.0.0.1:{ports[1]}\n"
+                      f"  audio_status: tcp://127.0.0.1:{ports[2]}\n")
+    ctx = zmq.Context()
+    sub = messages.socket(ctx, zmq.SUB, f"tcp://127.0.0.1:{ports[2]}", bind=False)
+    proc = None
+    try:
+        time.sleep(1.0)  # jackd up
+        proc = subprocess.Popen([sys.executable, "-m", "installation.cli", "--config", str(config), "audio"], cwd=REPO,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline, playing = time.monotonic() + 20, False
+        while time.monotonic() < deadline and not playing:
+            msg = messages.receive(sub, 200)
+            playing = msg is not None and msg.data["audio"]["frames"] > 48000
+        assert playing, "the audio process never played on the JACK server"
+        server.kill()
+        server.wait(timeout=5)
+        start = time.monotonic()
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read()
+        assert code == 3, err[-2000:]
+        assert "stalled or lost" in err and "could not be reopened" in err
+        assert time.monotonic() - start < 20
+    finally:
+        for p in (proc, server):
+            if p is not None and p.poll() is None:
+                p.kill()
+        sub.close()
+        ctx.term()
