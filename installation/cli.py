@@ -48,6 +48,12 @@ def _add_audio(sub) -> None:
     p.add_argument("--out", help="PATH.wav instead of the sound device")
 
 
+def _add_camera(sub) -> None:
+    p = sub.add_parser("camera", help="the kiosk's camera process: frames -> debounced artwork events (ZeroMQ PUB)")
+    p.add_argument("--catalog", help="catalog folder (default: catalog.folder)")
+    p.add_argument("--source", help="override camera.source")
+
+
 def _add_recognize(sub) -> None:
     p = sub.add_parser("recognize", help="which catalog artwork each image shows: one JSON line per image")
     p.add_argument("images", nargs="+", metavar="IMAGE")
@@ -64,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_audio(sub)
     _add_recognize(sub)
+    _add_camera(sub)
     return parser
 
 
@@ -180,8 +187,15 @@ def cmd_recognize(cfg: Config, args) -> int:
     return 0
 
 
+def cmd_camera(cfg: Config, args) -> int:
+    from installation.camera import run_camera_process
+
+    camera = cfg.camera.model_copy(update={"source": args.source}) if args.source else cfg.camera
+    return run_camera_process(camera, cfg.ipc, args.catalog or cfg.catalog.folder)
+
+
 COMMANDS = {"generate": cmd_generate, "export": cmd_export, "demo": cmd_demo, "audio": cmd_audio, "play": cmd_play,
-            "recognize": cmd_recognize}
+            "recognize": cmd_recognize, "camera": cmd_camera}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,27 @@ class DemoConfig(Section):
     steps: int = Field(8, ge=1, le=999)
 
 
+class CatalogConfig(Section):
+    folder: str = "catalog"  # artwork images; stem = artwork id; optional catalog.yaml
+
+
+class CameraConfig(Section):
+    source: str = "synthetic"  # device index (0), /dev/videoN, video file, GStreamer pipeline ('!'), synthetic
+    loop: bool = False  # replay a video file from the start when it ends
+    width: int = Field(640, ge=160, le=4096)
+    height: int = Field(480, ge=120, le=4096)
+    fps: float = Field(15.0, gt=0, le=120)  # synthetic walk frame rate
+    synthetic_seed: int = 0
+    recognition_hz: float = Field(5.0, gt=0, le=60)
+    enter_k: int = Field(3, ge=1)  # enter an artwork when it wins enter_k ...
+    enter_n: int = Field(5, ge=1)  # ... of the last enter_n recognitions
+    leave_seconds: float = Field(3.0, gt=0)  # leave after this long without it
+    min_dwell_seconds: float = Field(2.0, ge=0)  # hold an artwork at least this long
+    republish_seconds: float = Field(1.0, gt=0)  # state + heartbeat for late joiners
+    stale_seconds: float = Field(3.0, gt=0)  # no new frame this long: reconnect
+    reconnect_max_seconds: float = Field(30.0, gt=0)  # backoff cap
+
+
 class AudioConfig(Section):
     sink: str = "default"  # an output device name (or part of it), "default", or file:PATH.wav
     sample_rate: int = Field(48000, ge=8000, le=192000)
@@ -79,6 +100,8 @@ class LoggingConfig(Section):
 class Config(Section):
     model: ModelConfig = ModelConfig()
     demo: DemoConfig = DemoConfig()
+    catalog: CatalogConfig = CatalogConfig()
+    camera: CameraConfig = CameraConfig()
     audio: AudioConfig = AudioConfig()
     ipc: IpcConfig = IpcConfig()
     logging: LoggingConfig = LoggingConfig()

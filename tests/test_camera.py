@@ -1,0 +1,169 @@
+"""The camera process over real ZeroMQ sockets: a real video file through OpenCV, the synthetic
+walk, a source that is missing and one that freezes; frames never leave the process."""
+
+import os
+import socket as pysocket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import zmq
+
+from installation import messages
+from installation.camera import CameraProcess, Debouncer, SyntheticWalk, WalkSegment
+from installation.catalog import load_catalog
+from installation.config import CameraConfig, IpcConfig
+from installation.synthetic import artwork, view
+
+REPO = Path(__file__).resolve().parents[1]
+BUSY = (0, 6, 12)  # busy works: recognised by keypoints every time
+
+
+def _port():
+    with pysocket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def catalog_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("camera-catalog")
+    for seed in BUSY:
+        cv2.imwrite(str(folder / f"work-{seed}.png"), artwork(seed))
+    return folder
+
+
+def test_debouncer_enters_on_k_of_n_leaves_after_timeout_and_holds_dwell():
+    d = Debouncer(enter_k=3, enter_n=5, leave_seconds=1.0, min_dwell=2.0)
+    assert [d.update(x, t) for t, x in enumerate([None, "a", None, "a"], start=0)] == [False] * 4
+    assert d.update("a", 4.0) and d.current == "a"  # 3 of the last 5
+    assert not d.update("b", 4.5) and not d.update("b", 5.0)  # b has 2 votes only
+    assert not d.update("b", 5.2) and d.current == "a"  # 3 votes, but a's 2 s dwell is not over
+    assert d.update("b", 6.1) and d.current == "b"
+    assert not any(d.update(None, t) for t in (6.5, 7.0, 7.5, 8.0))
+    assert d.current == "b"  # unseen for 1.9 s, but its 2 s dwell is not over
+    assert d.update(None, 8.5) and d.current is None
+
+
+def _collect(endpoint, seconds, until=None):
+    ctx = zmq.Context()
+    sub = messages.socket(ctx, zmq.SUB, endpoint, bind=False)
+    got, sizes, frames = [], [], []
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if not sub.poll(100):
+                continue
+            parts = sub.recv_multipart()
+            frames.append(len(parts))
+            sizes.append(sum(len(p) for p in parts))
+            msg = messages.decode(parts)
+            got.append(msg)
+            if until and until(got):
+                break
+    finally:
+        sub.close()
+        ctx.term()
+    return got, sizes, frames
+
+
+def _changes(msgs):
+    seq = []
+    for m in msgs:
+        if m.kind == "artwork" and (not seq or seq[-1] != m.artwork_id):
+            seq.append(m.artwork_id)
+    return seq
+
+
+def test_video_file_gives_debounced_events_and_no_frame_leaves_the_process(tmp_path, catalog_dir):
+    video = tmp_path / "walk.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for second, art in enumerate([0, 0, 0, None, None, None, 6, 6, 6, 6]):
+        for k in range(10):
+            writer.write(view(artwork(art) if art is not None else None, 40 + second))
+    writer.release()
+    endpoint = f"tcp://127.0.0.1:{_port()}"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"camera:\n  recognition_hz: 10\n  leave_seconds: 1.0\n  min_dwell_seconds: 0.5\n"
+                      f"ipc:\n  artwork_events: {endpoint}\n")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    env = {**os.environ, "TMPDIR": str(work), "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "installation.cli", "--config", str(config), "camera", "--catalog",
+                             str(catalog_dir), "--source", str(video)], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        msgs, sizes, nframes = _collect(endpoint, 25)
+        assert proc.wait(timeout=10) == 0  # the file ended, not looped: the process stops by itself
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    changes = _changes(msgs)
+    assert changes[-3:] == ["work-0", None, "work-6"] or changes == ["work-0", None, "work-6"], changes
+    assert any(m.kind == "heartbeat" and m.data["status"]["fps"] > 5 for m in msgs)
+    # Frames never leave the process: only single-frame JSON messages of a few hundred bytes, no files.
+    assert set(nframes) == {1} and max(sizes) < 4096
+    assert list(work.iterdir()) == []
+
+
+def _run_inprocess(cfg, catalog, source, seconds, until=None):
+    endpoint = f"tcp://127.0.0.1:{_port()}"
+    proc = CameraProcess(cfg, IpcConfig(artwork_events=endpoint), catalog, source)
+    thread = threading.Thread(target=proc.run, daemon=True)
+    thread.start()
+    try:
+        msgs, _, _ = _collect(endpoint, seconds, until)
+    finally:
+        proc.stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    return proc, msgs
+
+
+def test_synthetic_walk_events_follow_the_visitor(catalog_dir):
+    catalog = load_catalog(catalog_dir)
+    plan = [WalkSegment("work-12", 3.0), WalkSegment(None, 2.5), WalkSegment("work-0", 3.0)]
+    source = SyntheticWalk(catalog, fps=10, seed=1, plan=plan)
+    cfg = CameraConfig(source="synthetic", recognition_hz=10, leave_seconds=1.0, min_dwell_seconds=0.5)
+    _, msgs = _run_inprocess(cfg, catalog, source, 12, until=lambda m: _changes(m)[-1:] == ["work-0"])
+    changes = [c for c in _changes(msgs)]
+    assert changes[-3:] == ["work-12", None, "work-0"], changes
+
+
+def test_missing_source_is_retried_until_it_appears(tmp_path, catalog_dir):
+    video = tmp_path / "late.avi"
+    cfg = CameraConfig(source=str(video), loop=True, recognition_hz=10, leave_seconds=1.0, min_dwell_seconds=0.5,
+                       reconnect_max_seconds=0.5)
+    catalog = load_catalog(catalog_dir)
+
+    def appear():
+        time.sleep(1.5)
+        writer = cv2.VideoWriter(str(tmp_path / "tmp.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+        for k in range(20):
+            writer.write(view(artwork(6), 70 + k // 10))
+        writer.release()
+        os.replace(tmp_path / "tmp.avi", video)
+
+    threading.Thread(target=appear, daemon=True).start()
+    _, msgs = _run_inprocess(cfg, catalog, None, 15, until=lambda m: "work-6" in _changes(m))
+    assert "work-6" in _changes(msgs)
+
+
+def test_frozen_source_is_reconnected(tmp_path, catalog_dir):
+    video = tmp_path / "frozen.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    still = view(artwork(0), 5)
+    for _ in range(40):
+        writer.write(still)  # the same frame again and again, as a wedged USB camera gives
+    writer.release()
+    cfg = CameraConfig(source=str(video), loop=True, recognition_hz=5, stale_seconds=1.0, reconnect_max_seconds=0.5)
+    proc, msgs = _run_inprocess(cfg, load_catalog(catalog_dir), None, 8,
+                                until=lambda m: any(x.kind == "heartbeat" and x.data["status"]["reconnects"] >= 2
+                                                    for x in m))
+    assert proc.status.reconnects >= 2
+    assert "work-0" in _changes(msgs)  # and it kept recognising between reconnects
