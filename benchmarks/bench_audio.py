@@ -79,6 +79,9 @@ def main() -> int:
         for h in hogs:
             h.kill()
         if server:
+            import sounddevice as sd
+
+            sd._terminate()  # before its server goes, or PortAudio's JACK host asserts at exit
             server.terminate()
     st = proc.sink.stats
     n = min(st.count, st.durations.size)

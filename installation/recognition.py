@@ -156,6 +156,7 @@ class RecognizerSettings:
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
     global_accept: float = 0.30  # global similarity a low-texture picture needs ...
     global_ratio: float = 2.2  # ... and this many times the best other artwork's (tuned: <= 1 % false positives)
+    area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
 
 
@@ -187,8 +188,11 @@ class Recognizer:
         # Per-channel gains that best map each work's colours onto the view's (a cast or dimmer
         # light), kept within what a gallery does; the remaining difference is the colour distance.
         gains = np.clip((self.colour * q).sum(2) / ((self.colour**2).sum(2) + 1e-6), 0.6, 1.6)
-        colour_dist = np.abs(self.colour * gains[:, :, None] - q).mean(axis=(1, 2)) / (q.mean() + 0.05)
-        return np.clip(structure, 0, 1) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
+        cells = np.abs(self.colour * gains[:, :, None] - q).sum(1)  # (N, 64) per-cell colour difference
+        # Trimmed: the worst quarter of the cells (a visitor, a glare spot) does not count.
+        kept = np.sort(cells, axis=1)[:, : 48]
+        colour_dist = kept.mean(axis=1) / (3 * q.mean() + 0.05)
+        return (0.25 + 0.75 * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
     def _verify(self, idx: int, kps, desc) -> int:
         f = self.features[self.ids[idx]]
@@ -210,11 +214,15 @@ class Recognizer:
         if not self.ids:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
         quads = find_quads(frame_bgr) or [_central(frame_bgr)]
-        best_scores, best_quad, best_g = None, None, None
-        for q in quads:
+        # The whole picture, not one of its bands: a part of a colour field looks like another, plainer
+        # work, so smaller quadrilaterals must match clearly better to win.
+        areas = [cv2.contourArea(q) for q in quads]
+        best_scores, best_quad, best_value = None, None, -1.0
+        for q, a in zip(quads, areas):
             scores = self.global_scores(describe(rectify(frame_bgr, q)))
-            if best_scores is None or scores.max() > best_scores.max():
-                best_scores, best_quad = scores, q
+            value = float(scores.max()) * (a / max(areas)) ** self.s.area_weight
+            if value > best_value:
+                best_scores, best_quad, best_value = scores, q, value
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
         kps, desc = self.orb.detectAndCompute(gray, None)
         order = np.argsort(-best_scores)[: self.s.shortlist]
