@@ -19,11 +19,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 SIDE = 32  # rectified size for the global description
 ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
 WORK_SIDE = 400  # catalog images are described at this longest side
+THUMB = 48  # side of the square thumbnails aligned to a low-texture view
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,15 @@ class ArtworkFeatures:
     keypoints: np.ndarray  # (K, 2) float32, in WORK_SIDE pixel units
     descriptors: np.ndarray  # (K, 32) uint8 ORB
     size: np.ndarray  # (2,) width, height of the described image
+    thumb: np.ndarray  # (THUMB, THUMB, 3) uint8: the work squashed to a square, for fine alignment
 
     def arrays(self) -> dict:
-        return {"glob": self.glob, "keypoints": self.keypoints, "descriptors": self.descriptors, "wh": self.size}
+        return {"glob": self.glob, "keypoints": self.keypoints, "descriptors": self.descriptors, "wh": self.size,
+                "thumb": self.thumb}
 
     @staticmethod
     def from_arrays(z) -> "ArtworkFeatures":
-        return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"])
+        return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"])
 
 
 def _hog(lum: np.ndarray) -> np.ndarray:
@@ -89,7 +92,8 @@ def compute_features(image_bgr: np.ndarray) -> ArtworkFeatures:
     kps, desc = _orb(ORB_FEATURES_CATALOG).detectAndCompute(cv2.cvtColor(work, cv2.COLOR_BGR2GRAY), None)
     pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
     desc = desc if desc is not None else np.zeros((0, 32), np.uint8)
-    return ArtworkFeatures(describe(work).stack(), pts, desc, np.array([work.shape[1], work.shape[0]], np.int32))
+    thumb = cv2.resize(work, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    return ArtworkFeatures(describe(work).stack(), pts, desc, np.array([work.shape[1], work.shape[0]], np.int32), thumb)
 
 
 # --- finding the picture in a frame -------------------------------------------------------------
@@ -109,6 +113,22 @@ def _edges(small_bgr: np.ndarray) -> np.ndarray:
     return cv2.dilate(edges, np.ones((3, 3), np.uint8))
 
 
+MIN_EDGE_SUPPORT = 0.5
+
+
+def _edge_support(edges: np.ndarray, quad: np.ndarray, samples: int = 120) -> float:
+    """The fraction of points along the quadrilateral's sides that fall on an edge."""
+    pts = []
+    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
+        t = np.linspace(0, 1, samples // 4, endpoint=False)[:, None]
+        pts.append(a + (b - a) * t)
+    p = np.round(np.concatenate(pts)).astype(int)
+    h, w = edges.shape
+    inside = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
+    hits = edges[p[inside, 1], p[inside, 0]] > 0
+    return float(hits.sum()) / len(p)
+
+
 def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
     """Candidate picture quadrilaterals (frame pixel coordinates), largest first: for each large
     contour its 4-corner approximation and its minimum-area rectangle (which survives a corner
@@ -116,12 +136,16 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
     h, w = frame_bgr.shape[:2]
     scale = 320 / w
     small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
-    contours, _ = cv2.findContours(_edges(small), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    edges = _edges(small)
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     area = small.shape[0] * small.shape[1]
     quads: list[np.ndarray] = []
 
     def add(quad) -> None:
-        quad = _order(np.float32(quad).reshape(4, 2) / scale)
+        quad = np.float32(quad).reshape(4, 2)
+        if _edge_support(edges, quad) < MIN_EDGE_SUPPORT:
+            return  # its sides do not lie on edges: a glare spot's or a shadow's box, not a picture
+        quad = _order(quad / scale)
         if all(np.abs(quad - q).max() > 12 for q in quads):
             quads.append(quad)
 
@@ -154,8 +178,9 @@ class RecognizerSettings:
     shortlist: int = 4
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
-    global_accept: float = 0.30  # global similarity a low-texture picture needs ...
-    global_ratio: float = 2.2  # ... and this many times the best other artwork's (tuned: <= 1 % false positives)
+    global_accept: float = 0.15  # global similarity a low-texture picture needs ...
+    global_ratio: float = 1.6  # ... and this many times the best other artwork's (tuned: <= 1 % false positives)
+    refine: int = 3  # shortlisted works aligned in detail for a low-texture view
     area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
 
@@ -187,12 +212,40 @@ class Recognizer:
         q = g.colour.reshape(3, 64)
         # Per-channel gains that best map each work's colours onto the view's (a cast or dimmer
         # light), kept within what a gallery does; the remaining difference is the colour distance.
-        gains = np.clip((self.colour * q).sum(2) / ((self.colour**2).sum(2) + 1e-6), 0.6, 1.6)
-        cells = np.abs(self.colour * gains[:, :, None] - q).sum(1)  # (N, 64) per-cell colour difference
+        # Light level (one gain for all channels, within 0.5-1.6) times a mild cast (per channel,
+        # within 0.85-1.18), fitted by least squares for each work.
+        c = self.colour
+        level = np.clip((c * q).sum((1, 2)) / ((c**2).sum((1, 2)) + 1e-6), 0.5, 1.6)
+        lit = c * level[:, None, None]
+        cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
+        cells = np.abs(lit * cast[:, :, None] - q).sum(1)  # (N, 64) per-cell colour difference
         # Trimmed: the worst quarter of the cells (a visitor, a glare spot) does not count.
         kept = np.sort(cells, axis=1)[:, : 48]
         colour_dist = kept.mean(axis=1) / (3 * q.mean() + 0.05)
         return (0.25 + 0.75 * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
+
+    def _aligned(self, crop: np.ndarray, idx: int) -> float:
+        """Similarity of the rectified view to a work after aligning the work's thumbnail onto it:
+        correlation of luminance and the colour match (light level and cast fitted), both in [0, 1]."""
+        thumb = self.features[self.ids[idx]].thumb
+        t_gray = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        c_gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        warp = np.eye(3, dtype=np.float32)
+        try:
+            cc, warp = cv2.findTransformECC(t_gray, c_gray, warp, cv2.MOTION_HOMOGRAPHY,
+                                            (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-4), None, 3)
+        except cv2.error:  # a flat work gives ECC nothing to hold on to: compare it unaligned
+            cc, warp = 0.0, np.eye(3, dtype=np.float32)
+        aligned = cv2.warpPerspective(crop, warp, (THUMB, THUMB), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                      borderMode=cv2.BORDER_REPLICATE)
+        c = thumb.reshape(-1, 3).T.astype(np.float32) / 255.0
+        q = aligned.reshape(-1, 3).T.astype(np.float32) / 255.0
+        level = np.clip((c * q).sum() / ((c**2).sum() + 1e-6), 0.5, 1.6)
+        cast = np.clip(((c * level) * q).sum(1) / (((c * level) ** 2).sum(1) + 1e-6), 0.85, 1.18)
+        cells = np.abs(c * level * cast[:, None] - q).sum(0)
+        kept = np.sort(cells)[: int(0.75 * cells.size)]
+        colour = float(np.exp(-np.log(2) * kept.mean() / (3 * q.mean() + 0.05) / self.s.colour_scale))
+        return colour * (0.5 + 0.5 * max(float(cc), 0.0))
 
     def _verify(self, idx: int, kps, desc) -> int:
         f = self.features[self.ids[idx]]
@@ -213,7 +266,8 @@ class Recognizer:
         start = time.perf_counter()
         if not self.ids:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
-        quads = find_quads(frame_bgr) or [_central(frame_bgr)]
+        found = find_quads(frame_bgr)
+        quads = found or [_central(frame_bgr)]  # no picture outline: only keypoints may recognise
         # The whole picture, not one of its bands: a part of a colour field looks like another, plainer
         # work, so smaller quadrilaterals must match clearly better to win.
         areas = [cv2.contourArea(q) for q in quads]
@@ -234,11 +288,16 @@ class Recognizer:
         if top is not None and inliers[top] >= self.s.min_inliers:
             conf = min(1.0, inliers[top] / (3.0 * self.s.min_inliers))
             return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), quad, candidates)
-        first = int(order[0])
-        if len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
+        # Low texture: align each shortlisted work's thumbnail to the view (ECC) and compare in detail.
+        crop = rectify(frame_bgr, best_quad, THUMB)
+        refined = sorted(((float(best_scores[i]) * self._aligned(crop, int(i)), int(i)) for i in order[: self.s.refine]),
+                         reverse=True)
+        candidates = [(self.ids[i], round(v, 4), inliers.get(i, 0)) for v, i in refined]
+        first = refined[0][1]
+        if not found or len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)  # textured, yet no keypoint match
-        second = float(best_scores[order[1]]) if len(order) > 1 else 0.0
-        s1 = float(best_scores[first])
+        second = refined[1][0] if len(refined) > 1 else 0.0
+        s1 = refined[0][0]
         if s1 >= self.s.global_accept and s1 >= self.s.global_ratio * second:
             conf = min(1.0, s1 / max(second, 1e-6) / (2 * self.s.global_ratio)) * min(1.0, 2 * s1)
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
