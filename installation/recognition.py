@@ -129,6 +129,31 @@ def _edge_support(edges: np.ndarray, quad: np.ndarray, samples: int = 120) -> fl
     return float(hits.sum()) / len(p)
 
 
+def _intersect(a0, a1, b0, b1):
+    d = (a1[0] - a0[0]) * (b1[1] - b0[1]) - (a1[1] - a0[1]) * (b1[0] - b0[0])
+    if abs(d) < 1e-6:
+        return None
+    t = ((b0[0] - a0[0]) * (b1[1] - b0[1]) - (b0[1] - a0[1]) * (b1[0] - b0[0])) / d
+    return a0 + t * (a1 - a0)
+
+
+def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
+    """A quadrilateral from a convex polygon's four longest sides, extended to meet: a visitor in
+    front of one corner adds short sides and a chord, but leaves the picture's long sides."""
+    n = len(poly)
+    if n < 5:
+        return None
+    poly = poly.astype(np.float64)
+    lengths = np.linalg.norm(np.roll(poly, -1, axis=0) - poly, axis=1)
+    keep = np.sort(np.argsort(-lengths)[:4])
+    lines = [(poly[i], poly[(i + 1) % n]) for i in keep]
+    corners = [_intersect(*lines[k], *lines[(k + 1) % 4]) for k in range(4)]
+    if any(c is None for c in corners):
+        return None
+    quad = np.float32(corners)
+    return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
+
+
 def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
     """Candidate picture quadrilaterals (frame pixel coordinates), largest first: for each large
     contour its 4-corner approximation and its minimum-area rectangle (which survives a corner
@@ -159,6 +184,9 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
             if len(approx) == 4:
                 add(approx)
                 break
+        sides = _longest_sides(cv2.approxPolyDP(hull, 0.01 * cv2.arcLength(hull, True), True).reshape(-1, 2))
+        if sides is not None:
+            add(sides)
         add(cv2.boxPoints(cv2.minAreaRect(hull)))
         if len(quads) >= max_quads:
             break
