@@ -199,6 +199,34 @@ def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarr
                                flags=cv2.INTER_AREA)
 
 
+def _grid(cells: int) -> np.ndarray:
+    side = int(round(cells**0.5))
+    y, x = np.mgrid[0:side, 0:side].astype(np.float32) / max(side - 1, 1) - 0.5
+    return np.stack([x.ravel(), y.ravel()])
+
+
+def colour_distance(works: np.ndarray, view_cells: np.ndarray, trim: float = 0.75) -> np.ndarray:
+    """Relative colour distance of a view (3, P cells on a square grid) to each work (N, 3, P), after
+    fitting what a gallery does to colours: light that varies across the picture (a level and a
+    linear slope, shared by the channels) and a mild colour cast (per channel, 0.85-1.18). The worst
+    quarter of the cells (a visitor, a glare spot) does not count."""
+    c, q = works.astype(np.float32), view_cells.astype(np.float32)
+    xy = _grid(q.shape[1])  # (2, P)
+    basis = np.concatenate([c[:, None], c[:, None] * xy[None, :, None], ], axis=1)  # (N, 3, 3ch, P)
+    basis = basis.reshape(len(c), 3, -1)  # terms: level, x-slope, y-slope over all channel values
+    target = np.broadcast_to(q.reshape(-1), (len(c), q.size))
+    gram = np.einsum("nip,njp->nij", basis, basis) + 1e-4 * np.eye(3)
+    rhs = np.einsum("nip,np->ni", basis, target)
+    light = np.linalg.solve(gram, rhs[..., None])[..., 0]  # (N, 3)
+    light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
+    light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
+    lit = c * (light[:, 0, None, None] + light[:, 1, None, None] * xy[0] + light[:, 2, None, None] * xy[1])
+    cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
+    cells = np.abs(lit * cast[:, :, None] - q).sum(1)  # (N, P)
+    kept = np.sort(cells, axis=1)[:, : int(trim * cells.shape[1])]
+    return kept.mean(axis=1) / (3 * q.mean() + 0.05)
+
+
 # --- deciding ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -237,19 +265,7 @@ class Recognizer:
     def global_scores(self, g: Global) -> np.ndarray:
         """Similarity in [0, 1] of a description to every catalog work."""
         structure = 0.5 * (self.lum @ g.lum) + 0.5 * (self.hog @ g.hog)
-        q = g.colour.reshape(3, 64)
-        # Per-channel gains that best map each work's colours onto the view's (a cast or dimmer
-        # light), kept within what a gallery does; the remaining difference is the colour distance.
-        # Light level (one gain for all channels, within 0.5-1.6) times a mild cast (per channel,
-        # within 0.85-1.18), fitted by least squares for each work.
-        c = self.colour
-        level = np.clip((c * q).sum((1, 2)) / ((c**2).sum((1, 2)) + 1e-6), 0.5, 1.6)
-        lit = c * level[:, None, None]
-        cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
-        cells = np.abs(lit * cast[:, :, None] - q).sum(1)  # (N, 64) per-cell colour difference
-        # Trimmed: the worst quarter of the cells (a visitor, a glare spot) does not count.
-        kept = np.sort(cells, axis=1)[:, : 48]
-        colour_dist = kept.mean(axis=1) / (3 * q.mean() + 0.05)
+        colour_dist = colour_distance(self.colour, g.colour.reshape(3, 64))
         return (0.25 + 0.75 * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
     def _aligned(self, crop: np.ndarray, idx: int) -> float:
@@ -268,11 +284,8 @@ class Recognizer:
                                       borderMode=cv2.BORDER_REPLICATE)
         c = thumb.reshape(-1, 3).T.astype(np.float32) / 255.0
         q = aligned.reshape(-1, 3).T.astype(np.float32) / 255.0
-        level = np.clip((c * q).sum() / ((c**2).sum() + 1e-6), 0.5, 1.6)
-        cast = np.clip(((c * level) * q).sum(1) / (((c * level) ** 2).sum(1) + 1e-6), 0.85, 1.18)
-        cells = np.abs(c * level * cast[:, None] - q).sum(0)
-        kept = np.sort(cells)[: int(0.75 * cells.size)]
-        colour = float(np.exp(-np.log(2) * kept.mean() / (3 * q.mean() + 0.05) / self.s.colour_scale))
+        dist = float(colour_distance(c[None], q)[0])
+        colour = float(np.exp(-np.log(2) * dist / self.s.colour_scale))
         return colour * (0.5 + 0.5 * max(float(cc), 0.0))
 
     def _verify(self, idx: int, kps, desc) -> int:
