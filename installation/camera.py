@@ -139,10 +139,13 @@ class SyntheticWalk:
         time.sleep(max(0.0, due - time.monotonic()))
         t = self.frame_no / self.fps
         self.frame_no += 1
-        segment = int(t * 10) // 10  # a view changes a little every second, like a visitor's sway
+        return self.frame_at(t)
+
+    def frame_at(self, t: float) -> np.ndarray:
+        """The camera's view `t` seconds into the walk; it changes a little every second, like a visitor's sway."""
         art_id = self.truth(t)
         art = self.images[art_id] if art_id else None
-        return view(art, self.seed * 1_000_003 + segment * 7919 + zlib.crc32(str(art_id).encode()) % 997)
+        return view(art, self.seed * 1_000_003 + int(t) * 7919 + zlib.crc32(str(art_id).encode()) % 997)
 
     finished = False
 

@@ -128,7 +128,9 @@ def cmd_demo(cfg: Config, args) -> int:
           f"(bundle {summary.bundle}), {summary.wall_seconds:.1f} s")
     for clip in summary.clips:
         print(f"  {clip['artwork']} -> {clip['clip']} ({clip['seconds']:.2f} s)")
-    print(f"a visitor's walk past them, through the kiosk's mixer: {summary.walk} ({summary.walk_seconds:.1f} s)")
+    print(f"a visitor walked past {', '.join(summary.visited)}; the camera saw: "
+          + ", ".join(f"{e['artwork'] or 'nobody'} at {e['t']:.1f} s" for e in summary.camera_events))
+    print(f"what the kiosk played, through its mixer: {summary.walk} ({summary.walk_seconds:.1f} s)")
     print(f"summary: {summary.out / 'summary.json'}")
     return 0
 

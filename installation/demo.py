@@ -1,8 +1,9 @@
-"""`art2mus demo`: the embedded default run. Until the camera and kiosk processes land it renders a
-small synthetic gallery (colour field, stripes, a composition), generates one clip per artwork
-with the configured bundle (by default the tiny random-weight demo bundle), then plays a visitor's
-walk past the works through the kiosk's own mixer (crossfades, loudness, limiter) into walk.wav,
-and writes the artworks, clips and a JSON summary to the demo folder."""
+"""`art2mus demo`: the embedded default run, in one process until the kiosk's supervisor lands. It
+renders a small synthetic gallery (colour field, stripes, a composition) as the catalog, generates
+one clip per artwork with the configured bundle (by default the tiny random-weight demo bundle),
+then walks a visitor past the works: the camera's view is recognised and debounced, the artworks
+it enters get their clips, and the kiosk's own mixer (crossfades, loudness, limiter) renders the
+walk into walk.wav. Artworks, clips, the walk and a JSON summary go to the demo folder."""
 
 from __future__ import annotations
 
@@ -63,29 +64,44 @@ def render_artworks(folder: Path, count: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def render_walk(cfg: Config, clips: dict[str, np.ndarray], rate: int, out: Path) -> float:
-    """A visitor stands before each work in turn (its fresh clip arrives half a second later), then
-    leaves; the kiosk's mixer renders the walk to `out` as fast as it can. Returns its seconds."""
+def render_walk(cfg: Config, clips: dict[str, np.ndarray], rate: int, artworks: Path, out: Path) -> dict:
+    """A visitor walks past the works: the camera's synthetic view is recognised and debounced as
+    the camera process does, each artwork the camera enters gets its clip half a second later (the
+    generator's latency), and the kiosk's mixer renders the sound, as fast as it can, to `out`."""
     from installation.audio import mixer_settings, prepare_clip
+    from installation.camera import Debouncer, SyntheticWalk, WalkSegment
+    from installation.catalog import load_catalog
     from installation.mixer import Mixer
+    from installation.recognition import Recognizer
 
-    a = cfg.audio
-    mixer = Mixer(mixer_settings(a))
-    dwell = 1.5 * cfg.demo.clip_seconds
-    timeline = []
-    for i, (artwork_id, wave) in enumerate(clips.items()):
-        timeline.append((i * dwell, "artwork", artwork_id))
-        timeline.append((i * dwell + 0.5, "clip", prepare_clip(wave, rate, a, artwork_id, "fresh", artwork_id)))
-    timeline.append((len(clips) * dwell, "artwork", None))
-    total = int((len(clips) * dwell + a.leave_fade_seconds + 1.0) * a.sample_rate)
+    a, cam = cfg.audio, cfg.camera
+    catalog = load_catalog(artworks)
+    dwell = max(4.0, 1.5 * cfg.demo.clip_seconds)
+    plan = [seg for art in clips for seg in (WalkSegment(art, dwell), WalkSegment(None, 1.5))]
+    walk = SyntheticWalk(catalog, cam.fps, cam.synthetic_seed, plan)
+    recognizer, mixer = Recognizer(catalog.features), Mixer(mixer_settings(a))
+    debouncer = Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
+    events, pending, next_look = [], [], 0.0
+    walked = sum(s.seconds for s in plan)
+    total = int((walked + cam.leave_seconds + a.leave_fade_seconds) * a.sample_rate)
     out.parent.mkdir(parents=True, exist_ok=True)
     with sf.SoundFile(str(out), "w", a.sample_rate, a.channels, subtype="FLOAT", format="WAV") as f:
         for start in range(0, total, a.block):
-            while timeline and timeline[0][0] * a.sample_rate <= start:
-                _, kind, value = timeline.pop(0)
-                mixer.set_artwork(value) if kind == "artwork" else mixer.add_clip(value)
+            t = start / a.sample_rate
+            if t >= next_look:
+                next_look = t + 1.0 / cam.recognition_hz
+                seen = recognizer.recognize(walk.frame_at(t)).artwork_id if t < walked else None  # then gone
+                if debouncer.update(seen, t):
+                    events.append({"t": round(t, 2), "artwork": debouncer.current})
+                    mixer.set_artwork(debouncer.current)
+                    if debouncer.current:
+                        pending.append((t + 0.5, debouncer.current))
+            while pending and pending[0][0] <= t:
+                art = pending.pop(0)[1]
+                mixer.add_clip(prepare_clip(clips[art], rate, a, art, "fresh", art))
             f.write(np.repeat(mixer.render(a.block)[:, None], a.channels, axis=1))
-    return total / a.sample_rate
+    return {"seconds": total / a.sample_rate, "camera_events": events,
+            "visited": [s.artwork_id for s in plan if s.artwork_id]}
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,8 @@ class DemoSummary:
     wall_seconds: float
     walk: Path
     walk_seconds: float
+    visited: list
+    camera_events: list
 
 
 def run_demo(cfg: Config) -> DemoSummary:
@@ -116,11 +134,12 @@ def run_demo(cfg: Config) -> DemoSummary:
         clips.append({"artwork": str(artwork), "clip": str(path), "seconds": len(wave) / pipe.bundle.audio.sample_rate,
                       "peak": float(np.abs(wave).max())})
         log.info("demo: %s -> %s", artwork.name, path)
-    walk_seconds = render_walk(cfg, waves, pipe.bundle.audio.sample_rate, out / "walk.wav")
+    walk = render_walk(cfg, waves, pipe.bundle.audio.sample_rate, out / "artworks", out / "walk.wav")
     summary = DemoSummary(out, pipe.bundle.describe(), clips, dict(pipe.times.seconds), time.perf_counter() - start,
-                          out / "walk.wav", walk_seconds)
+                          out / "walk.wav", walk["seconds"], walk["visited"], walk["camera_events"])
     (out / "summary.json").write_text(json.dumps({
-        "bundle": summary.bundle, "clips": clips, "walk": str(summary.walk), "walk_seconds": walk_seconds,
+        "bundle": summary.bundle, "clips": clips, "walk": str(summary.walk), "walk_seconds": walk["seconds"],
+        "visited": walk["visited"], "camera_events": walk["camera_events"],
         "stage_seconds": summary.stage_seconds, "wall_seconds": summary.wall_seconds,
     }, indent=2))
     return summary
