@@ -22,7 +22,7 @@ import numpy as np
 
 from installation.catalog import load_catalog
 from installation.recognition import Recognizer
-from installation.synthetic import KINDS, artwork, view
+from installation.synthetic import KINDS, ViewSettings, artwork, view
 
 NEGATIVE_SEED = 1_000_000
 
@@ -33,9 +33,11 @@ def main() -> int:
     p.add_argument("--views", type=int, default=600)
     p.add_argument("--negatives", type=int, default=300)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--occlusion", type=float, default=0.5, help="chance of a visitor partly in front")
     p.add_argument("--show-errors", action="store_true")
     args = p.parse_args()
     cv2.setNumThreads(1)  # one core, as the targets say
+    settings = ViewSettings(occlusion=args.occlusion)
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -49,7 +51,7 @@ def main() -> int:
         times, errors = [], []
         for k in range(args.views):
             i = int(rng.integers(0, args.works))
-            frame = view(artwork(i), args.seed * 100_000 + k)
+            frame = view(artwork(i), args.seed * 100_000 + k, settings)
             r = recognizer.recognize(frame)
             times.append(r.seconds)
             kind = KINDS[i % len(KINDS)]
@@ -60,7 +62,7 @@ def main() -> int:
         for k in range(args.negatives):
             empty = k % 3 == 0
             art = None if empty else artwork(NEGATIVE_SEED + k)
-            r = recognizer.recognize(view(art, args.seed * 100_000 + 50_000 + k))
+            r = recognizer.recognize(view(art, args.seed * 100_000 + 50_000 + k, settings))
             times.append(r.seconds)
             name = "empty wall" if empty else "not in catalog"
             results[name]["false positive" if r.artwork_id else "rejected"] += 1

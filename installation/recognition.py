@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 SIDE = 32  # rectified size for the global description
 ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
@@ -82,7 +82,7 @@ def describe(bgr_square: np.ndarray) -> Global:
 
 
 def _orb(n: int):
-    return cv2.ORB_create(nfeatures=n, scaleFactor=1.2, nlevels=6, fastThreshold=12)
+    return cv2.ORB_create(nfeatures=n, scaleFactor=1.2, nlevels=6, fastThreshold=7)
 
 
 def compute_features(image_bgr: np.ndarray) -> ArtworkFeatures:
