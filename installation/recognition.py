@@ -236,6 +236,7 @@ class RecognizerSettings:
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
     global_accept: float = 0.15  # global similarity a low-texture picture needs ...
     global_ratio: float = 1.6  # ... and this many times the best other artwork's (tuned: <= 1 % false positives)
+    accept_growth: float = 0.35  # global_accept grows by this fraction per doubling of the catalog past 100
     refine: int = 3  # shortlisted works aligned in detail for a low-texture view
     area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
@@ -260,6 +261,8 @@ class Recognizer:
         self.lum, self.hog = g[:, :256], g[:, 256:384]
         self.colour = g[:, 384:].reshape(len(self.ids), 3, 64)
         self.orb = _orb(ORB_FEATURES_FRAME)
+        # A larger catalog holds more look-alikes of any unknown work: a stricter global threshold.
+        self.accept = self.s.global_accept * (1 + self.s.accept_growth * np.log2(max(len(self.ids), 100) / 100))
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 
     def global_scores(self, g: Global) -> np.ndarray:
@@ -339,7 +342,7 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)  # textured, yet no keypoint match
         second = refined[1][0] if len(refined) > 1 else 0.0
         s1 = refined[0][0]
-        if s1 >= self.s.global_accept and s1 >= self.s.global_ratio * second:
+        if s1 >= self.accept and s1 >= self.s.global_ratio * second:
             conf = min(1.0, s1 / max(second, 1e-6) / (2 * self.s.global_ratio)) * min(1.0, 2 * s1)
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
         return Recognition(None, round(s1 * 0.5, 3), "none", elapsed(), quad, candidates)
