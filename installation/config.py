@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engines.errors import Art2MusError
 
@@ -65,6 +65,13 @@ class CameraConfig(Section):
     republish_seconds: float = Field(1.0, gt=0)  # state + heartbeat for late joiners
     stale_seconds: float = Field(3.0, gt=0)  # no new frame this long: reconnect
     reconnect_max_seconds: float = Field(30.0, gt=0)  # backoff cap
+
+    @model_validator(mode="after")
+    def _k_of_n(self):
+        if self.enter_k > self.enter_n:
+            raise ValueError(f"enter_k={self.enter_k} exceeds enter_n={self.enter_n}: no artwork could ever be "
+                             "entered; make enter_k <= enter_n")
+        return self
 
 
 class AudioConfig(Section):

@@ -39,3 +39,8 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("- a list")
     with pytest.raises(Art2MusError, match="top level must be a mapping"):
         load_config(bad)
+
+
+def test_camera_k_of_n_must_be_possible():
+    with pytest.raises(Art2MusError, match="enter_k=6 exceeds enter_n=5"):
+        parse_config({"camera": {"enter_k": 6}})
