@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5
 SIDE = 32  # rectified size for the global description
 ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
@@ -54,10 +54,16 @@ class ArtworkFeatures:
         return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"])
 
 
+HOG_NOISE = 8.0  # Sobel magnitude (Lab L units) below which a gradient is sensor noise or glare haze
+HOG_FLOOR = 20.0  # norm under which a description keeps its small length: a flat work has no structure
+
+
 def _hog(lum: np.ndarray) -> np.ndarray:
     gx = cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)
     mag, ang = cv2.cartToPolar(gx, gy)
+    mag[mag < HOG_NOISE] = 0.0
+    mag[:2], mag[-2:], mag[:, :2], mag[:, -2:] = 0.0, 0.0, 0.0, 0.0  # a picture frame's border is not the work
     bins = (np.mod(ang, np.pi) / np.pi * 8).astype(np.int32) % 8
     cells = SIDE // 4
     hist = np.zeros((4, 4, 8), np.float32)
@@ -66,7 +72,7 @@ def _hog(lum: np.ndarray) -> np.ndarray:
             sl = (slice(cy * cells, (cy + 1) * cells), slice(cx * cells, (cx + 1) * cells))
             hist[cy, cx] = np.bincount(bins[sl].ravel(), mag[sl].ravel(), minlength=8)
     v = np.sqrt(hist.ravel())  # Hellinger-style: tames strong edges
-    return v / (np.linalg.norm(v) + 1e-6)
+    return v / max(float(np.linalg.norm(v)), HOG_FLOOR)
 
 
 def describe(bgr_square: np.ndarray) -> Global:
@@ -190,7 +196,51 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
         add(cv2.boxPoints(cv2.minAreaRect(hull)))
         if len(quads) >= max_quads:
             break
+    for quad in _line_quads(edges, area):
+        add(quad)
     return quads
+
+
+def _line_quads(edges: np.ndarray, area: float, keep: int = 2) -> list[np.ndarray]:
+    """Quadrilaterals from the longest straight edges: two roughly horizontal and two roughly
+    vertical lines. A picture's sides stay straight lines where a visitor hides a corner, which a
+    contour's hull does not."""
+    h, w = edges.shape
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=40, minLineLength=0.2 * min(h, w), maxLineGap=8)
+    if lines is None:
+        return []
+    segs = lines.reshape(-1, 4).astype(np.float64)
+    angle = np.degrees(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0])) % 180
+    length = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    horizontal = [segs[i] for i in np.argsort(-length) if min(angle[i], 180 - angle[i]) < 35][:4]
+    vertical = [segs[i] for i in np.argsort(-length) if abs(angle[i] - 90) < 35][:4]
+    found = []
+    for i, top in enumerate(horizontal):
+        for bottom in horizontal[i + 1 :]:
+            for j, left in enumerate(vertical):
+                for right in vertical[j + 1 :]:
+                    quad = _quad_from_lines(top, bottom, left, right)
+                    if quad is None:
+                        continue
+                    a = cv2.contourArea(quad)
+                    if 0.12 * area <= a <= 0.97 * area:
+                        found.append((_edge_support(edges, quad) * np.sqrt(a), quad))
+    found.sort(key=lambda f: -f[0])
+    return [q for _, q in found[:keep]]
+
+
+def _quad_from_lines(a, b, c, d) -> np.ndarray | None:
+    """The quadrilateral bounded by two roughly horizontal (a, b) and two roughly vertical (c, d) lines."""
+    pts = [np.array(p[:2]) for p in (a, b, c, d)]
+    ends = [np.array(p[2:]) for p in (a, b, c, d)]
+    corners = []
+    for hi, vi in ((0, 2), (0, 3), (1, 3), (1, 2)):
+        p = _intersect(pts[hi], ends[hi], pts[vi], ends[vi])
+        if p is None:
+            return None
+        corners.append(p)
+    quad = _order(np.float32(corners))
+    return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
 
 
 def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
