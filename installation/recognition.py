@@ -285,9 +285,10 @@ class RecognizerSettings:
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
     global_accept: float = 0.15  # global similarity a low-texture picture needs ...
-    global_ratio: float = 1.6  # ... and this many times the best other artwork's (tuned: <= 1 % false positives)
+    global_ratio: float = 1.8  # ... and this many times the best other artwork's (tuned: < 2 % false positives)
     accept_growth: float = 0.35  # global_accept grows by this fraction per doubling of the catalog past 100
     refine: int = 3  # shortlisted works aligned in detail for a low-texture view
+    structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
     area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
 
@@ -319,7 +320,8 @@ class Recognizer:
         """Similarity in [0, 1] of a description to every catalog work."""
         structure = 0.5 * (self.lum @ g.lum) + 0.5 * (self.hog @ g.hog)
         colour_dist = colour_distance(self.colour, g.colour.reshape(3, 64))
-        return (0.25 + 0.75 * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
+        w = self.s.structure_weight
+        return (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
     def _aligned(self, crop: np.ndarray, idx: int) -> float:
         """Similarity of the rectified view to a work after aligning the work's thumbnail onto it:
