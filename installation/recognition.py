@@ -1,10 +1,12 @@
 """Which catalog artwork is in a camera frame, or none.
 
 Two complementary cues, both needed in a real gallery:
-- a global description of the framed picture: the work's quadrilateral is found (edges ->
-  contours -> convex quads), rectified to a square and described by its contrast-normalised
-  luminance layout, gradient orientations (HOG) and coarse colour; it recognises low-texture
-  works (colour fields, stripes, hard-edge) where keypoints find nothing, and gives a shortlist;
+- a global description of the framed picture: the work's quadrilateral is found (luminance and
+  colour edges -> contours and straight lines -> quads that lie on edges), rectified to a square
+  and described by its contrast-normalised luminance layout, gradient orientations (HOG) and a
+  colour layout compared after fitting the light and a cast; it recognises low-texture works
+  (colour fields, stripes, hard-edge) where keypoints find nothing, and gives a shortlist, which
+  for a low-texture view is re-checked by aligning each work's thumbnail onto it (ECC);
 - ORB keypoints matched to the shortlisted works and verified by a RANSAC homography; it
   recognises busy works through perspective and a visitor in front.
 A textured picture must pass the keypoint check (so an unknown busy work is rejected); a
@@ -358,46 +360,51 @@ class Recognizer:
             return 0
         return int(mask.sum())
 
-    def recognize(self, frame_bgr: np.ndarray) -> Recognition:
-        start = time.perf_counter()
-        if not self.ids:
-            return Recognition(None, 0.0, "none", time.perf_counter() - start)
-        found = find_quads(frame_bgr)
-        quads = found or [_central(frame_bgr)]  # no picture outline: only keypoints may recognise
-        # The whole picture, not one of its bands: a part of a colour field looks like another, plainer
-        # work, so smaller quadrilaterals must match clearly better to win.
+    def _best_quad(self, frame_bgr: np.ndarray, quads: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate quadrilateral whose picture matches the catalog best, and its scores. The whole
+        picture, not one of its bands: a part of a colour field looks like another, plainer work, so
+        smaller quadrilaterals must match clearly better to win."""
         areas = [cv2.contourArea(q) for q in quads]
-        best_scores, best_quad, best_value = None, None, -1.0
+        best = (-1.0, None, None)
         for q, a in zip(quads, areas):
             scores = self.global_scores(describe(rectify(frame_bgr, q)))
             value = float(scores.max()) * (a / max(areas)) ** self.s.area_weight
-            if value > best_value:
-                best_scores, best_quad, best_value = scores, q, value
-        gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
-        kps, desc = self.orb.detectAndCompute(gray, None)
-        order = np.argsort(-best_scores)[: self.s.shortlist]
-        inliers = {int(i): self._verify(int(i), kps, desc) for i in order}
-        top = max(inliers, key=inliers.get) if inliers else None
-        candidates = [(self.ids[int(i)], round(float(best_scores[i]), 4), inliers.get(int(i), 0)) for i in order]
-        quad = best_quad.tolist()
-        elapsed = lambda: time.perf_counter() - start  # noqa: E731
-        if top is not None and inliers[top] >= self.s.min_inliers:
-            conf = min(1.0, inliers[top] / (3.0 * self.s.min_inliers))
-            return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), quad, candidates)
-        # Low texture: align each shortlisted work's thumbnail to the view (ECC) and compare in detail.
-        crop = rectify(frame_bgr, best_quad, THUMB)
-        refined = sorted(((float(best_scores[i]) * self._aligned(crop, int(i)), int(i)) for i in order[: self.s.refine]),
+            if value > best[0]:
+                best = (value, scores, q)
+        return best[1], best[2]
+
+    def _decide_global(self, frame_bgr, quad, scores, order, inliers, found: bool, elapsed) -> Recognition:
+        """Low texture: align each shortlisted work's thumbnail to the view (ECC), compare in detail, and
+        accept the best only when it is good and clearly better than the next."""
+        crop = rectify(frame_bgr, quad, THUMB)
+        refined = sorted(((float(scores[i]) * self._aligned(crop, int(i)), int(i)) for i in order[: self.s.refine]),
                          reverse=True)
         candidates = [(self.ids[i], round(v, 4), inliers.get(i, 0)) for v, i in refined]
-        first = refined[0][1]
+        (s1, first), second = refined[0], (refined[1][0] if len(refined) > 1 else 0.0)
         if not found or len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
-            return Recognition(None, 0.0, "none", elapsed(), quad, candidates)  # textured, yet no keypoint match
-        second = refined[1][0] if len(refined) > 1 else 0.0
-        s1 = refined[0][0]
+            # No outline found, or a textured work that failed its keypoint check: not by colour alone.
+            return Recognition(None, 0.0, "none", elapsed(), quad.tolist(), candidates)
         if s1 >= self.accept and s1 >= self.s.global_ratio * second:
             conf = min(1.0, s1 / max(second, 1e-6) / (2 * self.s.global_ratio)) * min(1.0, 2 * s1)
-            return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
-        return Recognition(None, round(s1 * 0.5, 3), "none", elapsed(), quad, candidates)
+            return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad.tolist(), candidates)
+        return Recognition(None, round(s1 * 0.5, 3), "none", elapsed(), quad.tolist(), candidates)
+
+    def recognize(self, frame_bgr: np.ndarray) -> Recognition:
+        start = time.perf_counter()
+        elapsed = lambda: time.perf_counter() - start  # noqa: E731
+        if not self.ids:
+            return Recognition(None, 0.0, "none", elapsed())
+        found = find_quads(frame_bgr)
+        scores, quad = self._best_quad(frame_bgr, found or [_central(frame_bgr)])
+        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
+        order = np.argsort(-scores)[: self.s.shortlist]
+        inliers = {int(i): self._verify(int(i), kps, desc) for i in order}
+        top = max(inliers, key=inliers.get)
+        if inliers[top] >= self.s.min_inliers:
+            candidates = [(self.ids[int(i)], round(float(scores[i]), 4), inliers[int(i)]) for i in order]
+            conf = min(1.0, inliers[top] / (3.0 * self.s.min_inliers))
+            return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), quad.tolist(), candidates)
+        return self._decide_global(frame_bgr, quad, scores, order, inliers, bool(found), elapsed)
 
 
 def _central(frame_bgr: np.ndarray) -> np.ndarray:
@@ -413,4 +420,4 @@ def _plausible(H: np.ndarray, wh: np.ndarray) -> bool:
     if not cv2.isContourConvex(corners.reshape(-1, 1, 2)):
         return False
     area = cv2.contourArea(corners)
-    return 0.05 * w * h < area * 1.0 and area < 200 * w * h
+    return 0.05 * w * h < area < 200 * w * h
