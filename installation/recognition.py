@@ -287,7 +287,7 @@ class RecognizerSettings:
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
     global_accept: float = 0.12  # global similarity a low-texture picture needs ...
-    global_ratio: float = 1.5  # ... and this many times the best other artwork's (tuned: < 2 % false positives)
+    global_ratio: float = 2.0  # ... and this many times the best other artwork's (tuned: < 2 % false positives)
     accept_growth: float = 0.35  # global_accept grows by this fraction per doubling of the catalog past 100
     refine: int = 3  # shortlisted works aligned in detail for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
@@ -329,8 +329,13 @@ class Recognizer:
         """Similarity of the rectified view to a work after aligning the work's thumbnail onto it:
         correlation of luminance and the colour match (light level and cast fitted), both in [0, 1]."""
         thumb = self.features[self.ids[idx]].thumb
-        t_gray = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        c_gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        # Aligned on the work's own main colour axis, not grey: bands of equal brightness but different
+        # hue (common in colour-field and hard-edge painting) still give ECC something to hold on to.
+        t_col = thumb.reshape(-1, 3).astype(np.float32)
+        centred = t_col - t_col.mean(0)
+        axis = np.linalg.svd(centred, full_matrices=False)[2][0] if centred.any() else np.ones(3, np.float32) / 3
+        t_gray = (t_col @ axis).reshape(THUMB, THUMB).astype(np.float32)
+        c_gray = (crop.reshape(-1, 3).astype(np.float32) @ axis).reshape(THUMB, THUMB).astype(np.float32)
         # A shift only: the quadrilateral already rectified the view, and more freedom (affine,
         # homography) lets one smooth gradient or band layout be bent onto another (measured: 77.5 %
         # top-1 and 0.3 % false positives with shifts, 74 % and 1.7 % with homographies).
