@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +44,26 @@ def artwork(tmp_path_factory) -> Path:
     return path
 
 
+def clear_stale_jack() -> None:
+    """JACK keeps a registry of at most 8 servers in /dev/shm; a server that was killed leaves its
+    entry behind, and after a few the next jackd says 'Too many servers already active'. With no
+    jackd running, every entry there is stale."""
+    import glob
+    import subprocess
+
+    if subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0:
+        return
+    for path in glob.glob("/dev/shm/jack-*") + glob.glob("/dev/shm/jack_*"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 @pytest.fixture(scope="session")
 def jack_server():
     """A real JACK server with its dummy driver (paced like a sound card), started and stopped here.
     On CI (.ci/run installs jackd2) a missing jackd is a failure, elsewhere a skip."""
-    import os
     import shutil
     import subprocess
     import time
@@ -56,6 +72,7 @@ def jack_server():
         if os.environ.get("CI"):
             pytest.fail("jackd is not installed; .ci/run installs jackd2 and libportaudio2")
         pytest.skip("jackd is not installed (apt-get install jackd2 libportaudio2)")
+    clear_stale_jack()
     env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_NO_START_SERVER": "1"}
     server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -173,7 +173,7 @@ def test_lost_audio_server_is_detected_and_the_process_exits_for_its_supervisor(
 
     if shutil.which("jackd") is None:
         pytest.skip("jackd is not installed")
-    name = f"art2mus-lost-{os.getpid()}"
+    name = "art2mus-lost"  # one fixed name: JACK's registry holds 8 servers at most
     env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_NO_START_SERVER": "1"}
     server = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -186,16 +186,27 @@ def test_lost_audio_server_is_detected_and_the_process_exits_for_its_supervisor(
     sub = messages.socket(ctx, zmq.SUB, f"tcp://127.0.0.1:{ports[2]}", bind=False)
     proc = None
     try:
-        time.sleep(1.0)  # jackd up
+        import jack
+
+        deadline = time.monotonic() + 15
+        while True:  # wait until the named server answers
+            try:
+                jack.Client("art2mus-probe", servername=name, no_start_server=True).close()
+                break
+            except jack.JackError:
+                assert time.monotonic() < deadline and server.poll() is None, "jackd did not start"
+                time.sleep(0.2)
         proc = subprocess.Popen([sys.executable, "-m", "installation.cli", "--config", str(config), "audio"], cwd=REPO,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline, playing = time.monotonic() + 20, False
         while time.monotonic() < deadline and not playing:
             msg = messages.receive(sub, 200)
             playing = msg is not None and msg.data["audio"]["frames"] > 48000
-        assert playing, "the audio process never played on the JACK server"
-        server.kill()
-        server.wait(timeout=5)
+        if not playing:
+            proc.kill()
+            pytest.fail(f"the audio process never played on the JACK server: {proc.stderr.read()[-2000:]}")
+        server.terminate()  # the server goes away under the stream (SIGTERM: it leaves no stale registry entry)
+        server.wait(timeout=10)
         start = time.monotonic()
         code = proc.wait(timeout=30)
         err = proc.stderr.read()
