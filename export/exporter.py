@@ -42,20 +42,25 @@ def example_image(size: int) -> np.ndarray:
     return preprocess(rgb, size)
 
 
-def _examples(ck: LoadedCheckpoint, cond: dict, frames: int, rng) -> dict[str, dict]:
-    d = ck.dims
-    pixels = example_image(d.image_size)
+def _image_example(ck: LoadedCheckpoint) -> dict[str, np.ndarray]:
+    """The example picture through the torch encoder and projector, once per export (ViT-H takes seconds)."""
+    pixels = example_image(ck.dims.image_size)
     with torch.no_grad():
         embedding = reference(ck.stages["encoder"], {"pixels": pixels}).numpy()
         loa = reference(ck.stages["projector"], {"embedding": embedding}).numpy()
+    return {"pixels": pixels, "embedding": embedding, "loa": loa}
+
+
+def _examples(ck: LoadedCheckpoint, cond: dict, image: dict, frames: int, rng) -> dict[str, dict]:
+    d = ck.dims
     lat = (d.latent_channels, frames, d.mel_bins // d.vae_scale_factor)
     return {
-        "encoder": {"pixels": pixels},
-        "projector": {"embedding": embedding},
+        "encoder": {"pixels": image["pixels"]},
+        "projector": {"embedding": image["embedding"]},
         "unet": {
             "latents": rng.standard_normal((2, *lat), dtype=np.float32),
             "timestep": np.array([501], dtype=np.int64),
-            "loa_tokens": np.concatenate([cond["negative_loa"], loa]).astype(np.float32),
+            "loa_tokens": np.concatenate([cond["negative_loa"], image["loa"]]).astype(np.float32),
             "t5_tokens": cond["t5_tokens"],
             "t5_mask": cond["t5_mask"],
         },
@@ -63,13 +68,14 @@ def _examples(ck: LoadedCheckpoint, cond: dict, frames: int, rng) -> dict[str, d
     }
 
 
-def _parity(ck: LoadedCheckpoint, files: dict[str, Path], cond: dict, tolerance: float, label: str = "") -> list[ParityRow]:
+def _parity(ck: LoadedCheckpoint, files: dict[str, Path], cond: dict, image: dict, tolerance: float,
+            label: str = "") -> list[ParityRow]:
     """ORT on `files` (stage -> ONNX file) against the torch stage, at two latent lengths."""
     rows = []
     rng = np.random.default_rng(0)
     sessions = {s: ort.InferenceSession(str(f), providers=["CPUExecutionProvider"]) for s, f in files.items()}
     for frames in PARITY_FRAMES:
-        for stage, feeds in _examples(ck, cond, frames, rng).items():
+        for stage, feeds in _examples(ck, cond, image, frames, rng).items():
             if stage not in sessions or (stage in ("encoder", "projector") and frames != PARITY_FRAMES[0]):
                 continue  # no length axis: once is enough
             ours = sessions[stage].run(None, feeds)[0]
@@ -79,13 +85,14 @@ def _parity(ck: LoadedCheckpoint, files: dict[str, Path], cond: dict, tolerance:
     return rows
 
 
-def _int8_variants(ck: LoadedCheckpoint, onnx_dir: Path, cond: dict) -> list[ParityRow]:
+def _int8_variants(ck: LoadedCheckpoint, onnx_dir: Path, cond: dict, image: dict) -> list[ParityRow]:
     """Quantizes the UNet and the vocoder (export/quantize.py) and checks each against PyTorch."""
     rng = np.random.default_rng(3)
-    examples = _examples(ck, cond, 32, rng)
+    examples = _examples(ck, cond, image, 32, rng)
     files = {"unet": quantize_unet(onnx_dir, unet_calibration(examples["unet"], rng)),
              "vocoder": quantize_vocoder(onnx_dir, vocoder_calibration(examples["vocoder"], rng))}
-    return [row for stage, f in files.items() for row in _parity(ck, {stage: f}, cond, INT8_TOLERANCE[stage], ".int8")]
+    return [row for stage, f in files.items()
+            for row in _parity(ck, {stage: f}, cond, image, INT8_TOLERANCE[stage], ".int8")]
 
 
 def _files_entry(root: Path, path: Path) -> dict:
@@ -147,12 +154,13 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
         cond = compute_conditioning(ck.parts, ck.new_tokens).arrays()
         for name, array in cond.items():
             np.save(work / "constants" / f"{name}.npy", array)
-        examples = _examples(ck, cond, PARITY_FRAMES[0], np.random.default_rng(1))
+        image = _image_example(ck)
+        examples = _examples(ck, cond, image, PARITY_FRAMES[0], np.random.default_rng(1))
         for stage in STAGES:
             export_stage(ck.stages[stage], specs[stage], examples[stage], work / "onnx" / f"{stage}.onnx")
-        rows = _parity(ck, {s: work / "onnx" / f"{s}.onnx" for s in STAGES}, cond, TOLERANCE)
+        rows = _parity(ck, {s: work / "onnx" / f"{s}.onnx" for s in STAGES}, cond, image, TOLERANCE)
         if int8:
-            rows += _int8_variants(ck, work / "onnx", cond)
+            rows += _int8_variants(ck, work / "onnx", cond, image)
         table = format_table(rows)
         log.info("parity, ONNX Runtime vs PyTorch:\n%s", table)
         if not all(r.ok for r in rows):

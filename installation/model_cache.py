@@ -1,4 +1,5 @@
-"""Which bundle to run (the configured one, or the tiny demo bundle built once into the cache) and\nthe pipeline on it with the configured backend settings."""
+"""Which bundle to run (the configured one, or the tiny demo bundle built once into the cache) and
+the pipeline on it with the configured backend settings."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 from pathlib import Path
 
 from engines.bundle import FORMAT_VERSION, MANIFEST
-from engines.pipeline import Art2MusPipeline
 from engines.errors import Art2MusError
+from engines.pipeline import Art2MusPipeline
 from installation.config import ModelConfig
 
 log = logging.getLogger(__name__)
