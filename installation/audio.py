@@ -147,13 +147,13 @@ class AudioProcess:
     def _stereo(self, mono: np.ndarray) -> np.ndarray:
         return np.repeat(mono[:, None], self.cfg.channels, axis=1)
 
-    def fill(self) -> int:
-        """Renders blocks until the ring is full; returns the frames rendered."""
-        n = 0
+    def _push_block(self) -> None:
+        self.ring.write(self._stereo(self.mixer.render(self.cfg.block)))
+
+    def fill(self) -> None:
+        """Renders blocks until the ring is full."""
         while self.ring.free >= self.cfg.block:
-            self.ring.write(self._stereo(self.mixer.render(self.cfg.block)))
-            n += self.cfg.block
-        return n
+            self._push_block()
 
     # device watchdog ----------------------------------------------------------------------------
     def _watch(self, last: list) -> None:
@@ -231,7 +231,7 @@ class AudioProcess:
         deadline = time.monotonic() + self.cfg.stop_fade_seconds + self.cfg.buffer_seconds + 2
         while time.monotonic() < deadline and (not self.mixer.silent or self.ring.filled):
             if self.ring.free >= self.cfg.block and not self.mixer.silent:
-                self.ring.write(self._stereo(self.mixer.render(self.cfg.block)))
+                self._push_block()
             if paced:
                 time.sleep(self.cfg.block / self.cfg.sample_rate / 2)
             else:
