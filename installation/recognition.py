@@ -112,6 +112,19 @@ def _order(quad: np.ndarray) -> np.ndarray:
     return np.float32([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]])
 
 
+def _shapely(quad: np.ndarray, min_side: float) -> bool:
+    """A picture seen at up to ~25 degrees: convex, every corner 50-130 degrees, no side too short.
+    Lines meeting at a shallow angle make slivers and near-triangles, which are no picture."""
+    if not cv2.isContourConvex(quad.reshape(-1, 1, 2).astype(np.float32)):
+        return False
+    sides = np.roll(quad, -1, 0) - quad
+    length = np.linalg.norm(sides, axis=1)
+    if length.min() < min_side:
+        return False
+    cos = -(sides * np.roll(sides, 1, 0)).sum(1) / (length * np.roll(length, 1, 0))
+    return bool(np.abs(cos).max() < np.cos(np.radians(50)))
+
+
 def _edges(small_bgr: np.ndarray) -> np.ndarray:
     """Edges of luminance and of colour: a pale work on a pale wall differs in hue, not brightness."""
     lab = cv2.cvtColor(cv2.GaussianBlur(small_bgr, (5, 5), 0), cv2.COLOR_BGR2Lab)
@@ -124,17 +137,9 @@ def _edges(small_bgr: np.ndarray) -> np.ndarray:
 MIN_EDGE_SUPPORT = 0.5
 
 
-def _edge_support(edges: np.ndarray, quad: np.ndarray, samples: int = 120) -> float:
-    """The fraction of points along the quadrilateral's sides that fall on an edge."""
-    pts = []
-    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
-        t = np.linspace(0, 1, samples // 4, endpoint=False)[:, None]
-        pts.append(a + (b - a) * t)
-    p = np.round(np.concatenate(pts)).astype(int)
-    h, w = edges.shape
-    inside = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
-    hits = edges[p[inside, 1], p[inside, 0]] > 0
-    return float(hits.sum()) / len(p)
+def _edge_support(edges: np.ndarray, quad: np.ndarray) -> float:
+    """The fraction of points along the quadrilateral's sides that fall on an edge (or the frame's border)."""
+    return float(_side_support(edges, np.float64(quad).reshape(1, 4, 2)).mean())
 
 
 def _intersect(a0, a1, b0, b1):
@@ -162,7 +167,7 @@ def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
     return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
 
 
-def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
+def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[tuple[np.ndarray, float]]:
     """Candidate picture quadrilaterals (frame pixel coordinates), largest first: for each large
     contour its 4-corner approximation and its minimum-area rectangle (which survives a corner
     hidden by a visitor)."""
@@ -172,15 +177,17 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
     edges = _edges(small)
     contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     area = small.shape[0] * small.shape[1]
-    quads: list[np.ndarray] = []
+    quads: list[tuple[np.ndarray, float]] = []
 
     def add(quad) -> None:
-        quad = np.float32(quad).reshape(4, 2)
-        if _edge_support(edges, quad) < MIN_EDGE_SUPPORT:
+        quad = _order(np.float32(quad).reshape(4, 2))
+        if not _shapely(quad, 0.15 * min(edges.shape)) or _edge_support(edges, quad) < MIN_EDGE_SUPPORT:
             return  # its sides do not lie on edges: a glare spot's or a shadow's box, not a picture
+        # Quality: a side along the frame's border is half evidence (the work may go on beyond it).
+        quality = float(_side_support(edges, np.float64(quad).reshape(1, 4, 2), border=0.5).mean())
         quad = _order(quad / scale)
-        if all(np.abs(quad - q).max() > 12 for q in quads):
-            quads.append(quad)
+        if all(np.abs(quad - q).max() > 12 for q, _ in quads):
+            quads.append((quad, quality))
 
     for c in sorted(contours, key=cv2.contourArea, reverse=True)[:8]:
         hull = cv2.convexHull(c)
@@ -203,46 +210,91 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[np.ndarray]:
     return quads
 
 
-def _line_quads(edges: np.ndarray, area: float, keep: int = 2) -> list[np.ndarray]:
-    """Quadrilaterals from the longest straight edges: two roughly horizontal and two roughly
-    vertical lines. A picture's sides stay straight lines where a visitor hides a corner, which a
-    contour's hull does not."""
+def _lines(edges: np.ndarray) -> np.ndarray:
+    """Straight lines in an edge map as (normal angle, offset, supporting length) rows, collinear
+    Hough segments merged: a picture's side broken by a visitor or a glare spot is still one line.
+    The frame's own borders are added (with no length): a work cut by the frame ends there."""
     h, w = edges.shape
-    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=40, minLineLength=0.2 * min(h, w), maxLineGap=8)
-    if lines is None:
+    segs = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=30, minLineLength=0.12 * min(h, w), maxLineGap=8)
+    lines: list[list[float]] = []
+    if segs is not None:
+        s = segs.reshape(-1, 4).astype(np.float64)
+        d = s[:, 2:] - s[:, :2]
+        length = np.hypot(d[:, 0], d[:, 1])
+        theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
+        mid = (s[:, :2] + s[:, 2:]) / 2
+        rho = mid[:, 0] * np.cos(theta) + mid[:, 1] * np.sin(theta)
+        for k in np.argsort(-length):
+            for line in lines:
+                dt, r = theta[k] - line[0], rho[k]
+                if abs(dt) > np.pi / 2:  # the same line with its normal flipped
+                    dt, r = np.pi - abs(dt), -r
+                if abs(dt) < np.radians(3) and abs(r - line[1]) < 5:
+                    line[2] += length[k]
+                    break
+            else:
+                lines.append([theta[k], rho[k], length[k]])
+    borders = [[np.pi / 2, 0.0, 0.0], [np.pi / 2, h - 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, w - 1.0, 0.0]]
+    return np.array(lines + borders, np.float64).reshape(-1, 3)
+
+
+def _line_quads(edges: np.ndarray, area: float, keep: int = 4, per_direction: int = 7) -> list[np.ndarray]:
+    """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
+    on edges (or on the frame's border), the larger and better supported first. A picture's sides
+    stay straight lines where a visitor hides a corner, which a contour's outline does not."""
+    h, w = edges.shape
+    lines = _lines(edges)
+    theta = lines[:, 0]
+    horizontal = np.abs(theta - np.pi / 2) < np.radians(35)
+    pick = lambda mask: lines[mask][np.argsort(-lines[mask][:, 2])][: per_direction + 2]  # noqa: E731
+    hor, ver = pick(horizontal), pick(~horizontal)
+    if len(hor) < 2 or len(ver) < 2:
         return []
-    segs = lines.reshape(-1, 4).astype(np.float64)
-    angle = np.degrees(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0])) % 180
-    length = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
-    horizontal = [segs[i] for i in np.argsort(-length) if min(angle[i], 180 - angle[i]) < 35][:4]
-    vertical = [segs[i] for i in np.argsort(-length) if abs(angle[i] - 90) < 35][:4]
+    # Corner of every horizontal line with every vertical one: solve [cos sin] . p = rho.
+    a = np.stack([np.cos(hor[:, 0]), np.sin(hor[:, 0])], 1)[:, None, :].repeat(len(ver), 1)
+    b = np.stack([np.cos(ver[:, 0]), np.sin(ver[:, 0])], 1)[None, :, :].repeat(len(hor), 0)
+    m = np.stack([a, b], 2)  # (H, V, 2, 2)
+    det = np.linalg.det(m)
+    rhs = np.stack([hor[:, 1][:, None].repeat(len(ver), 1), ver[:, 1][None, :].repeat(len(hor), 0)], 2)
+    corner = np.linalg.solve(m + (np.abs(det) < 1e-6)[..., None, None] * np.eye(2), rhs[..., None])[..., 0]
+    i, j = np.triu_indices(len(hor), 1)
+    k, l = np.triu_indices(len(ver), 1)
+    ii, kk = np.repeat(i, len(k)), np.tile(k, len(i))
+    jj, ll = np.repeat(j, len(l)), np.tile(l, len(j))
+    quads = np.stack([corner[ii, kk], corner[ii, ll], corner[jj, ll], corner[jj, kk]], 1)  # (Q, 4, 2)
+    inside = ((quads >= -3) & (quads <= np.array([w + 2, h + 2]))).all((1, 2))
+    x, y = quads[..., 0], quads[..., 1]
+    areas = 0.5 * np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1))
+    ok = inside & (areas >= 0.12 * area) & (areas <= 0.99 * area)
+    quads, areas = quads[ok], areas[ok]
+    if not len(quads):
+        return []
+    support = _side_support(edges, quads)  # (Q, 4)
+    good = (support.min(1) >= 0.3) & (support.mean(1) >= 0.6)
+    rank = support.mean(1) * np.sqrt(areas)
     found = []
-    for i, top in enumerate(horizontal):
-        for bottom in horizontal[i + 1 :]:
-            for j, left in enumerate(vertical):
-                for right in vertical[j + 1 :]:
-                    quad = _quad_from_lines(top, bottom, left, right)
-                    if quad is None:
-                        continue
-                    a = cv2.contourArea(quad)
-                    if 0.12 * area <= a <= 0.97 * area:
-                        found.append((_edge_support(edges, quad) * np.sqrt(a), quad))
-    found.sort(key=lambda f: -f[0])
-    return [q for _, q in found[:keep]]
+    for q in np.argsort(-rank):
+        quad = _order(quads[q].astype(np.float32))
+        if good[q] and _shapely(quad, 0.15 * min(h, w)):
+            if all(np.abs(quad - f).max() > 6 for f in found):
+                found.append(quad)
+        if len(found) >= keep:
+            break
+    return found
 
 
-def _quad_from_lines(a, b, c, d) -> np.ndarray | None:
-    """The quadrilateral bounded by two roughly horizontal (a, b) and two roughly vertical (c, d) lines."""
-    pts = [np.array(p[:2]) for p in (a, b, c, d)]
-    ends = [np.array(p[2:]) for p in (a, b, c, d)]
-    corners = []
-    for hi, vi in ((0, 2), (0, 3), (1, 3), (1, 2)):
-        p = _intersect(pts[hi], ends[hi], pts[vi], ends[vi])
-        if p is None:
-            return None
-        corners.append(p)
-    quad = _order(np.float32(corners))
-    return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
+def _side_support(edges: np.ndarray, quads: np.ndarray, samples: int = 32, border: float = 1.0) -> np.ndarray:
+    """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge. A side along the frame's
+    border counts as `border`: the work may go on beyond the frame, or the side may be no side at all."""
+    h, w = edges.shape
+    t = (np.arange(samples) + 0.5) / samples
+    a, b = quads, np.roll(quads, -1, 1)
+    pts = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]  # (Q, 4, S, 2)
+    px = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
+    py = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
+    on_edge = (edges[py, px] > 0).mean(2)
+    on_border = ((pts[..., 0] <= 2) | (pts[..., 0] >= w - 3) | (pts[..., 1] <= 2) | (pts[..., 1] >= h - 3)).mean(2)
+    return np.where(on_border > 0.8, border, on_edge)
 
 
 def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
@@ -279,6 +331,62 @@ def colour_distance(works: np.ndarray, view_cells: np.ndarray, trim: float = 0.7
     return kept.mean(axis=1) / (3 * q.mean() + 0.05)
 
 
+def _align(thumb: np.ndarray, crop: np.ndarray) -> np.ndarray:
+    """The rectified view shifted onto a work's thumbnail (ECC). Aligned on the work's own main colour
+    axis, not grey: bands of equal brightness but different hue still give ECC something to hold on to.
+    A shift only: the quadrilateral already rectified the view, and more freedom (affine, homography)
+    lets one smooth gradient or band layout be bent onto another."""
+    t_col = thumb.reshape(-1, 3).astype(np.float32)
+    centred = t_col - t_col.mean(0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0] if centred.any() else np.ones(3, np.float32) / 3
+    t_gray = (t_col @ axis).reshape(THUMB, THUMB).astype(np.float32)
+    c_gray = (crop.reshape(-1, 3).astype(np.float32) @ axis).reshape(THUMB, THUMB).astype(np.float32)
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(t_gray, c_gray, warp, cv2.MOTION_TRANSLATION,
+                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-4), None, 3)
+    except cv2.error:  # a flat work gives ECC nothing to hold on to: compare it unaligned
+        warp = np.eye(2, 3, dtype=np.float32)
+    if np.abs(warp[:, 2]).max() > THUMB / 12:  # ran off: a shift this large is no alignment
+        warp = np.eye(2, 3, dtype=np.float32)
+    return cv2.warpAffine(crop, warp, (THUMB, THUMB), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+_XY = np.mgrid[0:THUMB, 0:THUMB].astype(np.float32)[::-1] / (THUMB - 1) - 0.5  # (2: x, y, THUMB, THUMB)
+_RING = 3  # thumbnail pixels at the edge left out: a picture frame, the wall where the quad is off
+
+
+def explained_fraction(thumb: np.ndarray, view: np.ndarray, tolerance: float) -> float:
+    """The fraction of pixels where the view equals the work under the gallery's light: view = work x
+    cast (one gain per channel, within +-25 %) x light (a level and a linear slope across the picture),
+    fitted robustly in log space; a pixel is explained when every channel is within `tolerance` of
+    the prediction (plus a few grey levels for noise). A visitor or a glare spot is not explained."""
+    r = _RING
+    work = thumb[r:-r, r:-r].reshape(-1, 3).astype(np.float32)
+    seen = view[r:-r, r:-r].reshape(-1, 3).astype(np.float32)
+    xy = _XY[:, r:-r, r:-r].reshape(2, -1).T
+    # Log ratios of dark or clipped values are noise: they do not steer the fit.
+    reliable = (work > 24) & (seen > 24) & (seen < 250)
+    ratio = np.log(seen + 1.0) - np.log(work + 1.0)
+    design = np.concatenate([np.repeat(np.eye(3, dtype=np.float32)[None], len(work), 0),
+                             np.repeat(xy[:, None, :], 3, 1)], axis=2)  # (P, 3, 5): cast offsets, x, y slope
+    keep = reliable
+    params = np.zeros(5, np.float32)
+    for _ in range(3):  # fit, then refit on what the fit explains
+        if keep.sum() >= 30:
+            x, y = design[keep], ratio[keep]
+            params = np.linalg.solve(x.T @ x + 1e-3 * np.eye(5), x.T @ y).astype(np.float32)
+        level = float(np.clip(params[:3].mean(), np.log(0.5), np.log(2.0)))
+        params[:3] = level + np.clip(params[:3] - params[:3].mean(), -0.22, 0.22)
+        params[3:] = np.clip(params[3:], -0.6, 0.6)
+        predicted = work * np.exp(design @ params)
+        error = np.abs(seen - predicted) / (tolerance * predicted + 10.0)
+        error[(seen >= 250) & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
+        keep = reliable & (error < 2.0)
+    return float((error < 1.0).all(1).mean())
+
+
 # --- deciding ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -292,7 +400,11 @@ class RecognizerSettings:
     refine: int = 3  # shortlisted works aligned in detail for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
     area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
+    quality_weight: float = 2.0  # how strongly one whose sides lie on edges is preferred
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
+    pixel_tolerance: float = 0.12  # log-intensity difference a pixel may keep after the light fit
+    explained_accept: float = 0.6  # fraction of a low-texture view a work must explain ...
+    explained_margin: float = 0.15  # ... by this much more than the next work
 
 
 @dataclass(frozen=True)
@@ -325,33 +437,11 @@ class Recognizer:
         w = self.s.structure_weight
         return (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
-    def _aligned(self, crop: np.ndarray, idx: int) -> float:
-        """Similarity of the rectified view to a work after aligning the work's thumbnail onto it:
-        correlation of luminance and the colour match (light level and cast fitted), both in [0, 1]."""
+    def _explained(self, crop: np.ndarray, idx: int) -> float:
+        """The fraction of the rectified view that a work explains once its thumbnail is aligned onto it
+        and the gallery's light (level and slope across the picture) and a mild colour cast are fitted."""
         thumb = self.features[self.ids[idx]].thumb
-        # Aligned on the work's own main colour axis, not grey: bands of equal brightness but different
-        # hue (common in colour-field and hard-edge painting) still give ECC something to hold on to.
-        t_col = thumb.reshape(-1, 3).astype(np.float32)
-        centred = t_col - t_col.mean(0)
-        axis = np.linalg.svd(centred, full_matrices=False)[2][0] if centred.any() else np.ones(3, np.float32) / 3
-        t_gray = (t_col @ axis).reshape(THUMB, THUMB).astype(np.float32)
-        c_gray = (crop.reshape(-1, 3).astype(np.float32) @ axis).reshape(THUMB, THUMB).astype(np.float32)
-        # A shift only: the quadrilateral already rectified the view, and more freedom (affine,
-        # homography) lets one smooth gradient or band layout be bent onto another (measured: 77.5 %
-        # top-1 and 0.3 % false positives with shifts, 74 % and 1.7 % with homographies).
-        warp = np.eye(2, 3, dtype=np.float32)
-        try:
-            cc, warp = cv2.findTransformECC(t_gray, c_gray, warp, cv2.MOTION_TRANSLATION,
-                                            (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-4), None, 3)
-        except cv2.error:  # a flat work gives ECC nothing to hold on to: compare it unaligned
-            cc, warp = 0.0, np.eye(2, 3, dtype=np.float32)
-        aligned = cv2.warpAffine(crop, warp, (THUMB, THUMB), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                 borderMode=cv2.BORDER_REPLICATE)
-        c = thumb.reshape(-1, 3).T.astype(np.float32) / 255.0
-        q = aligned.reshape(-1, 3).T.astype(np.float32) / 255.0
-        dist = float(colour_distance(c[None], q)[0])
-        colour = float(np.exp(-np.log(2) * dist / self.s.colour_scale))
-        return colour * (0.5 + 0.5 * max(float(cc), 0.0))
+        return explained_fraction(thumb, _align(thumb, crop), self.s.pixel_tolerance)
 
     def _verify(self, idx: int, kps, desc) -> int:
         f = self.features[self.ids[idx]]
@@ -368,34 +458,33 @@ class Recognizer:
             return 0
         return int(mask.sum())
 
-    def _best_quad(self, frame_bgr: np.ndarray, quads: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _best_quad(self, frame_bgr: np.ndarray, quads: list[np.ndarray], quality: list[float]) -> tuple[np.ndarray, np.ndarray]:
         """The candidate quadrilateral whose picture matches the catalog best, and its scores. The whole
         picture, not one of its bands: a part of a colour field looks like another, plainer work, so
         smaller quadrilaterals must match clearly better to win."""
         areas = [cv2.contourArea(q) for q in quads]
         best = (-1.0, None, None)
-        for q, a in zip(quads, areas):
+        for q, a, g in zip(quads, areas, quality):
             scores = self.global_scores(describe(rectify(frame_bgr, q)))
-            value = float(scores.max()) * (a / max(areas)) ** self.s.area_weight
+            value = float(scores.max()) * (a / max(areas)) ** self.s.area_weight * g ** self.s.quality_weight
             if value > best[0]:
                 best = (value, scores, q)
         return best[1], best[2]
 
     def _decide_global(self, frame_bgr, quad, scores, order, inliers, found: bool, elapsed) -> Recognition:
-        """Low texture: align each shortlisted work's thumbnail to the view (ECC), compare in detail, and
-        accept the best only when it is good and clearly better than the next."""
+        """Low texture: align each shortlisted work's thumbnail to the view, and accept the work that
+        explains most of it, when that is most of the view and clearly more than any other work does."""
         crop = rectify(frame_bgr, quad, THUMB)
-        refined = sorted(((float(scores[i]) * self._aligned(crop, int(i)), int(i)) for i in order[: self.s.refine]),
-                         reverse=True)
-        candidates = [(self.ids[i], round(v, 4), inliers.get(i, 0)) for v, i in refined]
-        (s1, first), second = refined[0], (refined[1][0] if len(refined) > 1 else 0.0)
+        refined = sorted(((self._explained(crop, int(i)), int(i)) for i in order[: self.s.refine]), reverse=True)
+        candidates = [(self.ids[i], round(v, 4), round(float(scores[i]), 4)) for v, i in refined]
+        (f1, first), f2 = refined[0], (refined[1][0] if len(refined) > 1 else 0.0)
         if not found or len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
             # No outline found, or a textured work that failed its keypoint check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad.tolist(), candidates)
-        if s1 >= self.accept and s1 >= self.s.global_ratio * second:
-            conf = min(1.0, s1 / max(second, 1e-6) / (2 * self.s.global_ratio)) * min(1.0, 2 * s1)
+        if f1 >= self.s.explained_accept and f1 - f2 >= self.s.explained_margin:
+            conf = min(1.0, (f1 - f2) / (2 * self.s.explained_margin)) * f1
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad.tolist(), candidates)
-        return Recognition(None, round(s1 * 0.5, 3), "none", elapsed(), quad.tolist(), candidates)
+        return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad.tolist(), candidates)
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
         start = time.perf_counter()
@@ -403,7 +492,8 @@ class Recognizer:
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())
         found = find_quads(frame_bgr)
-        scores, quad = self._best_quad(frame_bgr, found or [_central(frame_bgr)])
+        quads, quality = zip(*found) if found else ([_central(frame_bgr)], [0.5])
+        scores, quad = self._best_quad(frame_bgr, list(quads), list(quality))
         kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
         order = np.argsort(-scores)[: self.s.shortlist]
         inliers = {int(i): self._verify(int(i), kps, desc) for i in order}

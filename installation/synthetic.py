@@ -151,18 +151,24 @@ def _homography(rng, art_hw, frame_hw, s: ViewSettings) -> np.ndarray:
 
 def view(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSettings()) -> np.ndarray:
     """A camera frame (BGR uint8) of `art` hung on a wall; `None` gives an empty wall."""
+    return view_with_truth(art, seed, s)[0]
+
+
+def view_with_truth(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSettings()):
+    """The frame of `view` and where the work's corners landed in it ((4, 2) float32, or None)."""
     rng = np.random.default_rng(seed)
     fh, fw = s.size
     frame = wall(rng, fh, fw)
+    corners = None
     if art is not None:
         H = _homography(rng, art.shape[:2], (fh, fw), s)
         warped = cv2.warpPerspective(art.astype(np.float32), H, (fw, fh), flags=cv2.INTER_AREA)
         mask = cv2.warpPerspective(np.ones(art.shape[:2], np.float32), H, (fw, fh), flags=cv2.INTER_AREA)[..., None]
         frame = frame * (1 - mask) + warped * mask
+        corners = cv2.perspectiveTransform(np.float32([[[0, 0]], [[art.shape[1], 0]], [[art.shape[1], art.shape[0]]],
+                                                       [[0, art.shape[0]]]]), H).reshape(4, 2)
         if rng.random() < 0.5:  # a thin dark frame around the work
-            quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[art.shape[1], 0]], [[art.shape[1], art.shape[0]]],
-                                                         [[0, art.shape[0]]]]), H).astype(np.int32)
-            cv2.polylines(frame, [quad], True, (30, 30, 30), int(rng.integers(2, 6)))
+            cv2.polylines(frame, [corners.astype(np.int32)], True, (30, 30, 30), int(rng.integers(2, 6)))
     y, x = np.mgrid[0:fh, 0:fw].astype(np.float32)
     light = 1 + rng.uniform(-0.3, 0.3) * (x / fw - 0.5) + rng.uniform(-0.3, 0.3) * (y / fh - 0.5)
     frame = frame * light[..., None] * rng.uniform(0.85, 1.15, 3)  # uneven light, colour cast
@@ -182,4 +188,4 @@ def view(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSettings()) ->
     frame += rng.normal(0, rng.uniform(0, s.max_noise), frame.shape)
     frame = np.clip(frame, 0, 255).astype(np.uint8)
     ok, jpg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*s.jpeg))])
-    return cv2.imdecode(jpg, cv2.IMREAD_COLOR)
+    return cv2.imdecode(jpg, cv2.IMREAD_COLOR), corners

@@ -52,7 +52,7 @@ def test_empty_walls_and_unknown_works_are_rejected(recognizer):
 def test_quadrilateral_of_a_plain_view_is_found():
     frame = view(artwork(1), 3)
     quads = find_quads(frame)
-    assert quads and cv2.contourArea(quads[0]) > 0.1 * frame.shape[0] * frame.shape[1]
+    assert quads and cv2.contourArea(quads[0][0]) > 0.1 * frame.shape[0] * frame.shape[1]
 
 
 def test_catalog_caches_features_and_rebuilds_only_changed_images(tmp_path):
