@@ -238,7 +238,7 @@ def _lines(edges: np.ndarray) -> np.ndarray:
     return np.array(lines + borders, np.float64).reshape(-1, 3)
 
 
-def _line_quads(edges: np.ndarray, area: float, keep: int = 4, per_direction: int = 7) -> list[np.ndarray]:
+def _line_quads(edges: np.ndarray, area: float, keep: int = 6, per_direction: int = 8) -> list[np.ndarray]:
     """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
     on edges (or on the frame's border), the larger and better supported first. A picture's sides
     stay straight lines where a visitor hides a corner, which a contour's outline does not."""
@@ -271,7 +271,8 @@ def _line_quads(edges: np.ndarray, area: float, keep: int = 4, per_direction: in
         return []
     support = _side_support(edges, quads)  # (Q, 4)
     good = (support.min(1) >= 0.3) & (support.mean(1) >= 0.6)
-    rank = support.mean(1) * np.sqrt(areas)
+    # Ranked with the frame's border as half evidence: else the frame's own edges, being long, win.
+    rank = _side_support(edges, quads, border=0.5).mean(1) ** 2 * np.sqrt(areas)
     found = []
     for q in np.argsort(-rank):
         quad = _order(quads[q].astype(np.float32))
@@ -357,54 +358,75 @@ _XY = np.mgrid[0:THUMB, 0:THUMB].astype(np.float32)[::-1] / (THUMB - 1) - 0.5  #
 _RING = 3  # thumbnail pixels at the edge left out: a picture frame, the wall where the quad is off
 
 
-def explained_fraction(thumb: np.ndarray, view: np.ndarray, tolerance: float) -> float:
-    """The fraction of pixels where the view equals the work under the gallery's light: view = work x
-    cast (one gain per channel, within +-25 %) x light (a level and a linear slope across the picture),
-    fitted robustly in log space; a pixel is explained when every channel is within `tolerance` of
-    the prediction (plus a few grey levels for noise). A visitor or a glare spot is not explained."""
-    r = _RING
-    work = thumb[r:-r, r:-r].reshape(-1, 3).astype(np.float32)
-    seen = view[r:-r, r:-r].reshape(-1, 3).astype(np.float32)
-    xy = _XY[:, r:-r, r:-r].reshape(2, -1).T
+def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
+    """For K works and the view aligned to each ((K, THUMB, THUMB, 3) both), the fraction of pixels
+    where the view equals the work under the gallery's light: view = work x cast (one gain per
+    channel, within +-25 %) x light (a level and a linear slope across the picture), fitted robustly
+    in log space; a pixel is explained when every channel is within `tolerance` of the prediction
+    (plus a few grey levels for noise). A visitor or a glare spot is not explained."""
+    r, k = _RING, len(thumbs)
+    # Channels first (K, 3, P): numpy reduces a long last axis fast, a last axis of 3 slowly.
+    work = np.ascontiguousarray(thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
+    seen = np.ascontiguousarray(views[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
+    xy = _XY[:, r:-r, r:-r].reshape(2, -1)  # (2, P)
     # Log ratios of dark or clipped values are noise: they do not steer the fit.
     reliable = (work > 24) & (seen > 24) & (seen < 250)
-    ratio = np.log(seen + 1.0) - np.log(work + 1.0)
-    design = np.concatenate([np.repeat(np.eye(3, dtype=np.float32)[None], len(work), 0),
-                             np.repeat(xy[:, None, :], 3, 1)], axis=2)  # (P, 3, 5): cast offsets, x, y slope
+    ratio = np.log((seen + 1.0) / (work + 1.0))
+    clipped = seen >= 250
     keep = reliable
-    params = np.zeros(5, np.float32)
-    for _ in range(3):  # fit, then refit on what the fit explains
-        if keep.sum() >= 30:
-            x, y = design[keep], ratio[keep]
-            params = np.linalg.solve(x.T @ x + 1e-3 * np.eye(5), x.T @ y).astype(np.float32)
-        level = float(np.clip(params[:3].mean(), np.log(0.5), np.log(2.0)))
-        params[:3] = level + np.clip(params[:3] - params[:3].mean(), -0.22, 0.22)
-        params[3:] = np.clip(params[3:], -0.6, 0.6)
-        predicted = work * np.exp(design @ params)
+    offsets, slope = np.zeros((k, 3), np.float32), np.zeros((k, 2), np.float32)
+    eye = np.eye(5, dtype=np.float32)
+    for _ in range(3):  # least squares for 3 channel offsets + a shared x/y slope, refit on what fits
+        m = keep.astype(np.float32)  # (K, 3, P)
+        mm = m[:, 0] + m[:, 1] + m[:, 2]  # (K, P)
+        gram = np.zeros((k, 5, 5), np.float32)
+        gram[:, [0, 1, 2], [0, 1, 2]] = m.sum(2)
+        cross = m @ xy.T  # (K, 3, 2)
+        gram[:, :3, 3:], gram[:, 3:, :3] = cross, cross.transpose(0, 2, 1)
+        gram[:, 3:, 3:] = (mm[:, None, :] * xy[None]) @ xy.T
+        rm = ratio * m
+        rhs = np.concatenate([rm.sum(2), (rm[:, 0] + rm[:, 1] + rm[:, 2]) @ xy.T], axis=1)
+        sol = np.linalg.solve(gram + 1e-3 * eye, rhs[..., None])[..., 0]
+        enough = mm.sum(1) >= 30
+        offsets = np.where(enough[:, None], sol[:, :3], offsets)
+        slope = np.where(enough[:, None], np.clip(sol[:, 3:], -0.6, 0.6), slope)
+        level = np.clip(offsets.mean(1, keepdims=True), np.log(0.5), np.log(2.0))
+        offsets = level + np.clip(offsets - offsets.mean(1, keepdims=True), -0.22, 0.22)
+        predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :])
         error = np.abs(seen - predicted) / (tolerance * predicted + 10.0)
-        error[(seen >= 250) & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
+        error[clipped & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
         keep = reliable & (error < 2.0)
-    return float((error < 1.0).all(1).mean())
+    fits = error < 1.0
+    return (fits[:, 0] & fits[:, 1] & fits[:, 2]).mean(1)
 
 
 # --- deciding ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RecognizerSettings:
-    shortlist: int = 4
+    shortlist: int = 5  # works checked by keypoints
+    places: int = 3  # candidate quadrilaterals compared in detail
+    place_weight: float = 0.5  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
-    global_accept: float = 0.12  # global similarity a low-texture picture needs ...
-    global_ratio: float = 2.0  # ... and this many times the best other artwork's (tuned: < 2 % false positives)
-    accept_growth: float = 0.35  # global_accept grows by this fraction per doubling of the catalog past 100
     refine: int = 3  # shortlisted works aligned in detail for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
-    area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
-    quality_weight: float = 2.0  # how strongly one whose sides lie on edges is preferred
+    area_weight: float = 0.25  # how strongly a larger candidate quadrilateral is preferred
+    quality_weight: float = 1.0  # how strongly one whose sides lie on edges is preferred
+    aspect_tolerance: float = 0.12  # |log| of a quadrilateral's side ratio over a work's (views up to 25 degrees: < 0.1)
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
     pixel_tolerance: float = 0.12  # log-intensity difference a pixel may keep after the light fit
-    explained_accept: float = 0.6  # fraction of a low-texture view a work must explain ...
-    explained_margin: float = 0.15  # ... by this much more than the next work
+    plain_discount: float = 0.5  # share of what a plain colour explains that does not count for a work
+    explained_accept: float = 0.3  # value (see Recognizer.pairs) a low-texture view's best work needs ...
+    explained_margin: float = 0.1  # ... by this much more than the next work
+
+
+@dataclass(frozen=True)
+class Place:
+    """A candidate quadrilateral, how picture-like it is, and its global similarity to every work."""
+    quad: np.ndarray
+    weight: float
+    scores: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -425,9 +447,8 @@ class Recognizer:
         g = np.stack([features[i].glob for i in self.ids]) if self.ids else np.zeros((0, 576), np.float32)
         self.lum, self.hog = g[:, :256], g[:, 256:384]
         self.colour = g[:, 384:].reshape(len(self.ids), 3, 64)
+        self.log_aspect = np.log(np.float32([features[i].size[0] / features[i].size[1] for i in self.ids]))
         self.orb = _orb(ORB_FEATURES_FRAME)
-        # A larger catalog holds more look-alikes of any unknown work: a stricter global threshold.
-        self.accept = self.s.global_accept * (1 + self.s.accept_growth * np.log2(max(len(self.ids), 100) / 100))
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 
     def global_scores(self, g: Global) -> np.ndarray:
@@ -437,11 +458,13 @@ class Recognizer:
         w = self.s.structure_weight
         return (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
-    def _explained(self, crop: np.ndarray, idx: int) -> float:
-        """The fraction of the rectified view that a work explains once its thumbnail is aligned onto it
-        and the gallery's light (level and slope across the picture) and a mild colour cast are fitted."""
-        thumb = self.features[self.ids[idx]].thumb
-        return explained_fraction(thumb, _align(thumb, crop), self.s.pixel_tolerance)
+    def _explained(self, crop: np.ndarray, idx: list[int], plain: np.ndarray) -> np.ndarray:
+        """The fraction of the rectified view that each work, then a plain picture, explains once its
+        thumbnail is aligned onto it and the gallery's light (level and slope across the picture) and
+        a mild colour cast are fitted."""
+        thumbs = np.stack([self.features[self.ids[i]].thumb for i in idx] + [plain])
+        views = np.stack([_align(t, crop) for t in thumbs[:-1]] + [crop])
+        return explained_fractions(thumbs, views, self.s.pixel_tolerance)
 
     def _verify(self, idx: int, kps, desc) -> int:
         f = self.features[self.ids[idx]]
@@ -458,33 +481,63 @@ class Recognizer:
             return 0
         return int(mask.sum())
 
-    def _best_quad(self, frame_bgr: np.ndarray, quads: list[np.ndarray], quality: list[float]) -> tuple[np.ndarray, np.ndarray]:
-        """The candidate quadrilateral whose picture matches the catalog best, and its scores. The whole
+    def places(self, frame_bgr: np.ndarray, found: list[tuple[np.ndarray, float]]) -> list[Place]:
+        """The candidate quadrilaterals that look most like a catalog work, best first. The whole
         picture, not one of its bands: a part of a colour field looks like another, plainer work, so
-        smaller quadrilaterals must match clearly better to win."""
-        areas = [cv2.contourArea(q) for q in quads]
-        best = (-1.0, None, None)
-        for q, a, g in zip(quads, areas, quality):
-            scores = self.global_scores(describe(rectify(frame_bgr, q)))
-            value = float(scores.max()) * (a / max(areas)) ** self.s.area_weight * g ** self.s.quality_weight
-            if value > best[0]:
-                best = (value, scores, q)
-        return best[1], best[2]
+        smaller quadrilaterals, and those whose sides lie less on edges, weigh less; and a work is
+        only considered for a quadrilateral of about its own shape."""
+        if not found:
+            found = [(_central(frame_bgr), 0.5)]
+        biggest = max(cv2.contourArea(q) for q, _ in found)
+        out = []
+        for quad, quality in found:
+            weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
+            shape = np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance
+            out.append(Place(quad, weight, self.global_scores(describe(rectify(frame_bgr, quad))) * shape))
+        out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
+        return out[: self.s.places]
 
-    def _decide_global(self, frame_bgr, quad, scores, order, inliers, found: bool, elapsed) -> Recognition:
-        """Low texture: align each shortlisted work's thumbnail to the view, and accept the work that
-        explains most of it, when that is most of the view and clearly more than any other work does."""
-        crop = rectify(frame_bgr, quad, THUMB)
-        refined = sorted(((self._explained(crop, int(i)), int(i)) for i in order[: self.s.refine]), reverse=True)
-        candidates = [(self.ids[i], round(v, 4), round(float(scores[i]), 4)) for v, i in refined]
-        (f1, first), f2 = refined[0], (refined[1][0] if len(refined) > 1 else 0.0)
+    def _shortlist(self, places: list[Place]) -> list[int]:
+        """Works to check by keypoints: the best few of each candidate place, best places first."""
+        ranked = sorted(((float(p.scores[i]) * p.weight, int(i)) for p in places
+                         for i in np.argsort(-p.scores)[: self.s.shortlist]), reverse=True)
+        return list(dict.fromkeys(i for _, i in ranked))[: self.s.shortlist]
+
+    def pairs(self, frame_bgr: np.ndarray, places: list[Place]) -> list[tuple[float, float, int, int]]:
+        """(value, explained fraction, work, place index) for each place's best few works, best first.
+        The value is what a work explains beyond what a plain colour under the same light explains (a
+        plain work explains any plain patch), weighed by how picture-like the place is."""
+        out = []
+        for k, p in enumerate(places):
+            short = [int(i) for i in np.argsort(-p.scores)[: self.s.refine] if p.scores[i] > 0]
+            if not short:
+                continue
+            crop = rectify(frame_bgr, p.quad, THUMB)
+            plain = np.broadcast_to(np.median(crop.reshape(-1, 3), 0).astype(np.uint8), crop.shape)
+            fractions = self._explained(crop, short, plain)
+            gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
+            out += [(float(g) * p.weight ** self.s.place_weight, float(f), i, k)
+                    for g, f, i in zip(gain, fractions, short)]
+        return sorted(out, reverse=True)
+
+    def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed) -> Recognition:
+        """Low texture: align each candidate's thumbnail to each candidate place, and accept the work
+        that explains a place best, when that is enough and clearly more than any other work explains
+        of any place."""
+        pairs = self.pairs(frame_bgr, places)
+        if not pairs:
+            return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
+        value, f1, first, k = pairs[0]
+        second = max((v for v, _, i, _ in pairs if i != first), default=0.0)
+        quad = places[k].quad.tolist()
+        candidates = [(self.ids[i], round(v, 4), round(f, 4)) for v, f, i, _ in pairs[:4]]
         if not found or len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
             # No outline found, or a textured work that failed its keypoint check: not by colour alone.
-            return Recognition(None, 0.0, "none", elapsed(), quad.tolist(), candidates)
-        if f1 >= self.s.explained_accept and f1 - f2 >= self.s.explained_margin:
-            conf = min(1.0, (f1 - f2) / (2 * self.s.explained_margin)) * f1
-            return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad.tolist(), candidates)
-        return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad.tolist(), candidates)
+            return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
+        if value >= self.s.explained_accept and value - second >= self.s.explained_margin:
+            conf = min(1.0, (value - second) / (2 * self.s.explained_margin)) * f1
+            return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
+        return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
         start = time.perf_counter()
@@ -492,17 +545,25 @@ class Recognizer:
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())
         found = find_quads(frame_bgr)
-        quads, quality = zip(*found) if found else ([_central(frame_bgr)], [0.5])
-        scores, quad = self._best_quad(frame_bgr, list(quads), list(quality))
+        places = self.places(frame_bgr, found)
+        shortlist = self._shortlist(places)
         kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
-        order = np.argsort(-scores)[: self.s.shortlist]
-        inliers = {int(i): self._verify(int(i), kps, desc) for i in order}
+        inliers = {i: self._verify(i, kps, desc) for i in shortlist}
         top = max(inliers, key=inliers.get)
         if inliers[top] >= self.s.min_inliers:
-            candidates = [(self.ids[int(i)], round(float(scores[i]), 4), inliers[int(i)]) for i in order]
+            candidates = [(self.ids[i], inliers[i]) for i in shortlist]
             conf = min(1.0, inliers[top] / (3.0 * self.s.min_inliers))
-            return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), quad.tolist(), candidates)
-        return self._decide_global(frame_bgr, quad, scores, order, inliers, bool(found), elapsed)
+            return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), places[0].quad.tolist(),
+                               candidates)
+        return self._decide_global(frame_bgr, places, bool(found), elapsed)
+
+
+def _log_aspect(quad: np.ndarray) -> float:
+    """log(width / height) of the picture a quadrilateral shows, from its mean side lengths (within
+    ~10 % of the truth for views up to 25 degrees)."""
+    q = _order(quad)
+    side = lambda a, b: float(np.linalg.norm(q[a] - q[b]))  # noqa: E731
+    return float(np.log((side(0, 1) + side(3, 2)) / max(side(0, 3) + side(1, 2), 1e-6)))
 
 
 def _central(frame_bgr: np.ndarray) -> np.ndarray:
