@@ -125,19 +125,33 @@ def _shapely(quad: np.ndarray, min_side: float) -> bool:
     return bool(np.abs(cos).max() < np.cos(np.radians(50)))
 
 
-def _edges(small_bgr: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class EdgeMap:
+    mask: np.ndarray  # uint8, 255 on (dilated) edges of luminance or colour
+    normal: np.ndarray  # float32, the edge's normal direction in [0, pi): where the strongest channel's gradient points
+
+
+def _edges(small_bgr: np.ndarray) -> EdgeMap:
     """Edges of luminance and of colour: a pale work on a pale wall differs in hue, not brightness."""
     lab = cv2.cvtColor(cv2.GaussianBlur(small_bgr, (5, 5), 0), cv2.COLOR_BGR2Lab)
     edges = np.zeros(lab.shape[:2], np.uint8)
-    for ch, (lo, hi) in zip(cv2.split(lab), ((20, 60), (8, 24), (8, 24))):
+    best = np.zeros(lab.shape[:2], np.float32)
+    normal = np.zeros(lab.shape[:2], np.float32)
+    for ch, (lo, hi), gain in zip(cv2.split(lab), ((20, 60), (8, 24), (8, 24)), (1.0, 2.5, 2.5)):
         edges |= cv2.Canny(ch, lo, hi)
-    return cv2.dilate(edges, np.ones((3, 3), np.uint8))
+        smooth = cv2.GaussianBlur(ch.astype(np.float32), (0, 0), 3.0)  # coarse: a texture's own edges fade
+        gx, gy = cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
+        mag = (gx * gx + gy * gy) * gain * gain
+        stronger = mag > best
+        best = np.where(stronger, mag, best)
+        normal = np.where(stronger, np.mod(np.arctan2(gy, gx), np.pi), normal)
+    return EdgeMap(cv2.dilate(edges, np.ones((3, 3), np.uint8)), normal.astype(np.float32))
 
 
 MIN_EDGE_SUPPORT = 0.5
 
 
-def _edge_support(edges: np.ndarray, quad: np.ndarray) -> float:
+def _edge_support(edges: EdgeMap, quad: np.ndarray) -> float:
     """The fraction of points along the quadrilateral's sides that fall on an edge (or the frame's border)."""
     return float(_side_support(edges, np.float64(quad).reshape(1, 4, 2)).mean())
 
@@ -175,13 +189,18 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[tuple[np.ndarr
     scale = 320 / w
     small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
     edges = _edges(small)
-    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    contours = sorted(cv2.findContours(edges.mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0],
+                      key=cv2.contourArea, reverse=True)[:8]
+    # A textured work is a dense tangle of edges: closed, it is one blob whose outline is the picture's.
+    closed = cv2.morphologyEx(edges.mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    blobs = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    contours = sorted(blobs, key=cv2.contourArea, reverse=True)[:2] + contours
     area = small.shape[0] * small.shape[1]
     quads: list[tuple[np.ndarray, float]] = []
 
     def add(quad) -> None:
         quad = _order(np.float32(quad).reshape(4, 2))
-        if not _shapely(quad, 0.15 * min(edges.shape)) or _edge_support(edges, quad) < MIN_EDGE_SUPPORT:
+        if not _shapely(quad, 0.15 * min(edges.mask.shape)) or _edge_support(edges, quad) < MIN_EDGE_SUPPORT:
             return  # its sides do not lie on edges: a glare spot's or a shadow's box, not a picture
         # Quality: a side along the frame's border is half evidence (the work may go on beyond it).
         quality = float(_side_support(edges, np.float64(quad).reshape(1, 4, 2), border=0.5).mean())
@@ -189,7 +208,7 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[tuple[np.ndarr
         if all(np.abs(quad - q).max() > 12 for q, _ in quads):
             quads.append((quad, quality))
 
-    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:8]:
+    for c in contours:
         hull = cv2.convexHull(c)
         a = cv2.contourArea(hull)
         if not 0.12 * area <= a <= 0.97 * area:
@@ -210,12 +229,12 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[tuple[np.ndarr
     return quads
 
 
-def _lines(edges: np.ndarray) -> np.ndarray:
+def _lines(edges: EdgeMap) -> np.ndarray:
     """Straight lines in an edge map as (normal angle, offset, supporting length) rows, collinear
     Hough segments merged: a picture's side broken by a visitor or a glare spot is still one line.
     The frame's own borders are added (with no length): a work cut by the frame ends there."""
-    h, w = edges.shape
-    segs = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=30, minLineLength=0.12 * min(h, w), maxLineGap=8)
+    h, w = edges.mask.shape
+    segs = cv2.HoughLinesP(edges.mask, 1, np.pi / 180, threshold=30, minLineLength=0.12 * min(h, w), maxLineGap=8)
     lines: list[list[float]] = []
     if segs is not None:
         s = segs.reshape(-1, 4).astype(np.float64)
@@ -238,11 +257,11 @@ def _lines(edges: np.ndarray) -> np.ndarray:
     return np.array(lines + borders, np.float64).reshape(-1, 3)
 
 
-def _line_quads(edges: np.ndarray, area: float, keep: int = 6, per_direction: int = 8) -> list[np.ndarray]:
+def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int = 8) -> list[np.ndarray]:
     """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
     on edges (or on the frame's border), the larger and better supported first. A picture's sides
     stay straight lines where a visitor hides a corner, which a contour's outline does not."""
-    h, w = edges.shape
+    h, w = edges.mask.shape
     lines = _lines(edges)
     theta = lines[:, 0]
     horizontal = np.abs(theta - np.pi / 2) < np.radians(35)
@@ -284,18 +303,29 @@ def _line_quads(edges: np.ndarray, area: float, keep: int = 6, per_direction: in
     return found
 
 
-def _side_support(edges: np.ndarray, quads: np.ndarray, samples: int = 32, border: float = 1.0) -> np.ndarray:
-    """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge. A side along the frame's
-    border counts as `border`: the work may go on beyond the frame, or the side may be no side at all."""
-    h, w = edges.shape
+def _side_support(edges: EdgeMap, quads: np.ndarray, samples: int = 32, border: float = 1.0) -> np.ndarray:
+    """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
+    edge across it, as inside a texture, does not count). A side along the frame's border counts as
+    `border`: the work may go on beyond the frame, or the side may be no side at all."""
+    h, w = edges.mask.shape
     t = (np.arange(samples) + 0.5) / samples
     a, b = quads, np.roll(quads, -1, 1)
     pts = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]  # (Q, 4, S, 2)
-    px = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
-    py = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
-    on_edge = (edges[py, px] > 0).mean(2)
+    d = b - a
+    side_normal = np.mod(np.arctan2(d[..., 0], -d[..., 1]), np.pi)  # (Q, 4)
+    step = np.stack([np.cos(side_normal), np.sin(side_normal)], -1)[:, :, None, :]  # (Q, 4, 1, 2)
+    on_edge = np.zeros(pts.shape[:3], bool)
+    for shift in (-2.0, 0.0, 2.0):  # a side a pixel or two off the edge (dilation, rounding) still lies on it
+        p = pts + shift * step
+        px = np.clip(np.round(p[..., 0]).astype(int), 0, w - 1)
+        py = np.clip(np.round(p[..., 1]).astype(int), 0, h - 1)
+        off = np.abs(np.sin(edges.normal[py, px] - side_normal[..., None]))
+        on_edge |= (edges.mask[py, px] > 0) & (off < EDGE_ALONG)
     on_border = ((pts[..., 0] <= 2) | (pts[..., 0] >= w - 3) | (pts[..., 1] <= 2) | (pts[..., 1] >= h - 3)).mean(2)
-    return np.where(on_border > 0.8, border, on_edge)
+    return np.where(on_border > 0.8, border, on_edge.mean(2))
+
+
+EDGE_ALONG = np.sin(np.radians(25))  # an edge within 25 degrees of a side runs along it
 
 
 def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
