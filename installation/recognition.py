@@ -125,35 +125,40 @@ def _shapely(quad: np.ndarray, min_side: float) -> bool:
     return bool(np.abs(cos).max() < np.cos(np.radians(50)))
 
 
+NORMAL_BINS = 8  # edge directions told apart when checking that an edge runs along a side
+
+
 @dataclass(frozen=True)
 class EdgeMap:
     mask: np.ndarray  # uint8, 255 on (dilated) edges of luminance or colour
-    normal: np.ndarray  # float32, the edge's normal direction in [0, pi): where the strongest channel's gradient points
+    along: np.ndarray  # (NORMAL_BINS, H, W) bool: an edge whose normal is within ~25 degrees of the bin's, +-2 px
 
 
 def _edges(small_bgr: np.ndarray) -> EdgeMap:
-    """Edges of luminance and of colour: a pale work on a pale wall differs in hue, not brightness."""
+    """Edges of luminance and of colour (a pale work on a pale wall differs in hue, not brightness),
+    and which way each runs: a picture's side is an edge along it, not the tangle inside a texture."""
     lab = cv2.cvtColor(cv2.GaussianBlur(small_bgr, (5, 5), 0), cv2.COLOR_BGR2Lab)
     edges = np.zeros(lab.shape[:2], np.uint8)
     best = np.zeros(lab.shape[:2], np.float32)
-    normal = np.zeros(lab.shape[:2], np.float32)
+    gx_best, gy_best = np.zeros_like(best), np.zeros_like(best)
     for ch, (lo, hi), gain in zip(cv2.split(lab), ((20, 60), (8, 24), (8, 24)), (1.0, 2.5, 2.5)):
         edges |= cv2.Canny(ch, lo, hi)
-        smooth = cv2.GaussianBlur(ch.astype(np.float32), (0, 0), 3.0)  # coarse: a texture's own edges fade
+        smooth = cv2.GaussianBlur(ch, (0, 0), 3.0).astype(np.float32)  # coarse: a texture's own edges fade
         gx, gy = cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
         mag = (gx * gx + gy * gy) * gain * gain
         stronger = mag > best
-        best = np.where(stronger, mag, best)
-        normal = np.where(stronger, np.mod(np.arctan2(gy, gx), np.pi), normal)
-    return EdgeMap(cv2.dilate(edges, np.ones((3, 3), np.uint8)), normal.astype(np.float32))
+        best[stronger], gx_best[stronger], gy_best[stronger] = mag[stronger], gx[stronger], gy[stronger]
+    mask = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    normal_bin = (np.mod(np.arctan2(gy_best, gx_best), np.pi) * (NORMAL_BINS / np.pi)).astype(np.uint8) % NORMAL_BINS
+    per_bin = [np.where(normal_bin == k, mask, 0).astype(np.uint8) for k in range(NORMAL_BINS)]
+    widen = np.ones((5, 5), np.uint8)  # a side a pixel or two off its edge (dilation, rounding) still lies on it
+    # A side's edge may point up to one bin (22.5 degrees) away from the side's own normal.
+    along = np.stack([cv2.dilate(per_bin[k - 1] | per_bin[k] | per_bin[(k + 1) % NORMAL_BINS], widen)
+                      for k in range(NORMAL_BINS)]) > 0
+    return EdgeMap(mask, along)
 
 
 MIN_EDGE_SUPPORT = 0.5
-
-
-def _edge_support(edges: EdgeMap, quad: np.ndarray) -> float:
-    """The fraction of points along the quadrilateral's sides that fall on an edge (or the frame's border)."""
-    return float(_side_support(edges, np.float64(quad).reshape(1, 4, 2)).mean())
 
 
 def _intersect(a0, a1, b0, b1):
@@ -200,10 +205,13 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[tuple[np.ndarr
 
     def add(quad) -> None:
         quad = _order(np.float32(quad).reshape(4, 2))
-        if not _shapely(quad, 0.15 * min(edges.mask.shape)) or _edge_support(edges, quad) < MIN_EDGE_SUPPORT:
+        if not _shapely(quad, 0.15 * min(edges.mask.shape)):
+            return
+        support = _side_support(edges, np.float64(quad).reshape(1, 4, 2), border=-1.0)[0]
+        if np.where(support < 0, 1.0, support).mean() < MIN_EDGE_SUPPORT:
             return  # its sides do not lie on edges: a glare spot's or a shadow's box, not a picture
         # Quality: a side along the frame's border is half evidence (the work may go on beyond it).
-        quality = float(_side_support(edges, np.float64(quad).reshape(1, 4, 2), border=0.5).mean())
+        quality = float(np.where(support < 0, 0.5, support).mean())
         quad = _order(quad / scale)
         if all(np.abs(quad - q).max() > 12 for q, _ in quads):
             quads.append((quad, quality))
@@ -243,7 +251,7 @@ def _lines(edges: EdgeMap) -> np.ndarray:
         theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
         mid = (s[:, :2] + s[:, 2:]) / 2
         rho = mid[:, 0] * np.cos(theta) + mid[:, 1] * np.sin(theta)
-        for k in np.argsort(-length):
+        for k in np.argsort(-length)[:80]:  # the longest: a texture's many short pieces make no picture side
             for line in lines:
                 dt, r = theta[k] - line[0], rho[k]
                 if abs(dt) > np.pi / 2:  # the same line with its normal flipped
@@ -288,10 +296,11 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
     quads, areas = quads[ok], areas[ok]
     if not len(quads):
         return []
-    support = _side_support(edges, quads)  # (Q, 4)
-    good = (support.min(1) >= 0.3) & (support.mean(1) >= 0.6)
+    support = _side_support(edges, quads, border=-1.0)  # (Q, 4); -1 marks a side on the frame's border
+    full = np.where(support < 0, 1.0, support)
+    good = (full.min(1) >= 0.3) & (full.mean(1) >= 0.6)
     # Ranked with the frame's border as half evidence: else the frame's own edges, being long, win.
-    rank = _side_support(edges, quads, border=0.5).mean(1) ** 2 * np.sqrt(areas)
+    rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas)
     found = []
     for q in np.argsort(-rank):
         quad = _order(quads[q].astype(np.float32))
@@ -303,7 +312,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
     return found
 
 
-def _side_support(edges: EdgeMap, quads: np.ndarray, samples: int = 32, border: float = 1.0) -> np.ndarray:
+def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = 24) -> np.ndarray:
     """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
     edge across it, as inside a texture, does not count). A side along the frame's border counts as
     `border`: the work may go on beyond the frame, or the side may be no side at all."""
@@ -312,20 +321,12 @@ def _side_support(edges: EdgeMap, quads: np.ndarray, samples: int = 32, border: 
     a, b = quads, np.roll(quads, -1, 1)
     pts = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]  # (Q, 4, S, 2)
     d = b - a
-    side_normal = np.mod(np.arctan2(d[..., 0], -d[..., 1]), np.pi)  # (Q, 4)
-    step = np.stack([np.cos(side_normal), np.sin(side_normal)], -1)[:, :, None, :]  # (Q, 4, 1, 2)
-    on_edge = np.zeros(pts.shape[:3], bool)
-    for shift in (-2.0, 0.0, 2.0):  # a side a pixel or two off the edge (dilation, rounding) still lies on it
-        p = pts + shift * step
-        px = np.clip(np.round(p[..., 0]).astype(int), 0, w - 1)
-        py = np.clip(np.round(p[..., 1]).astype(int), 0, h - 1)
-        off = np.abs(np.sin(edges.normal[py, px] - side_normal[..., None]))
-        on_edge |= (edges.mask[py, px] > 0) & (off < EDGE_ALONG)
+    normal_bin = (np.mod(np.arctan2(d[..., 0], -d[..., 1]), np.pi) / np.pi * NORMAL_BINS).astype(int) % NORMAL_BINS
+    px = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
+    py = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
+    on_edge = edges.along[np.broadcast_to(normal_bin[..., None], px.shape), py, px].mean(2)
     on_border = ((pts[..., 0] <= 2) | (pts[..., 0] >= w - 3) | (pts[..., 1] <= 2) | (pts[..., 1] >= h - 3)).mean(2)
-    return np.where(on_border > 0.8, border, on_edge.mean(2))
-
-
-EDGE_ALONG = np.sin(np.radians(25))  # an edge within 25 degrees of a side runs along it
+    return np.where(on_border > 0.8, border, on_edge)
 
 
 def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
@@ -434,10 +435,14 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
 
 @dataclass(frozen=True)
 class RecognizerSettings:
-    shortlist: int = 5  # works checked by keypoints
+    shortlist: int = 5  # works checked by keypoints, from the global description ...
+    voted: int = 2  # ... and from keypoint votes over the whole catalog
+    min_votes: int = 6  # votes a work needs to be checked
     places: int = 3  # candidate quadrilaterals compared in detail
     place_weight: float = 0.5  # how much a place's picture-likeness counts beside what a work explains of it
-    min_inliers: int = 14  # RANSAC inliers for a keypoint verification
+    min_inliers: int = 14  # RANSAC inliers for a keypoint verification ...
+    sure_inliers: int = 40  # ... below which the matched picture must also be explained (see pairs)
+    keypoint_explained: float = 0.3
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
     refine: int = 3  # shortlisted works aligned in detail for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
@@ -480,6 +485,7 @@ class Recognizer:
         self.log_aspect = np.log(np.float32([features[i].size[0] / features[i].size[1] for i in self.ids]))
         self.orb = _orb(ORB_FEATURES_FRAME)
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+        self.index, self.owner = _keypoint_index([features[i].descriptors for i in self.ids])
 
     def global_scores(self, g: Global) -> np.ndarray:
         """Similarity in [0, 1] of a description to every catalog work."""
@@ -496,20 +502,53 @@ class Recognizer:
         views = np.stack([_align(t, crop) for t in thumbs[:-1]] + [crop])
         return explained_fractions(thumbs, views, self.s.pixel_tolerance)
 
-    def _verify(self, idx: int, kps, desc) -> int:
+    def _voted(self, desc) -> list[int]:
+        """The works whose keypoints the frame's keypoints match most often, over the whole catalog (an
+        approximate nearest-neighbour index): a textured work is found even where no outline is."""
+        if self.index is None or desc is None or len(desc) < 8:
+            return []
+        matches = self.index.knnMatch(desc, k=1)
+        hits = [self.owner[m[0].trainIdx] for m in matches if m and m[0].distance < VOTE_DISTANCE]
+        votes = np.bincount(np.asarray(hits, np.int64), minlength=len(self.ids))
+        best = np.argsort(-votes)[: self.s.voted]
+        return [int(i) for i in best if votes[i] >= self.s.min_votes]
+
+    def _verify(self, idx: int, kps, desc) -> tuple[int, np.ndarray | None]:
+        """RANSAC inliers of the work's keypoints matched in the frame, and where the work's corners land."""
         f = self.features[self.ids[idx]]
         if desc is None or len(f.descriptors) < 8 or len(desc) < 8:
-            return 0
+            return 0, None
         pairs = self.matcher.knnMatch(f.descriptors, desc, k=2)
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
         if len(good) < self.s.min_inliers:
-            return 0
+            return 0, None
         src = f.keypoints[[m.queryIdx for m in good]]
         dst = np.float32([kps[m.trainIdx].pt for m in good])
         H, mask = cv2.findHomography(src, dst, cv2.RANSAC, 6.0)
         if H is None or not _plausible(H, f.size):
-            return 0
-        return int(mask.sum())
+            return 0, None
+        w, h = float(f.size[0]), float(f.size[1])
+        quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
+        return int(mask.sum()), quad
+
+    def _keypoint_match(self, frame_bgr: np.ndarray, shortlist: list[int]) -> tuple[int, int, np.ndarray | None]:
+        """The shortlisted work best verified by keypoints: (work, inliers, quad), or inliers 0. A match
+        with few inliers must also explain the picture where its homography puts it: an unknown busy
+        work shares a dozen chance keypoints with some catalog work, but not its picture."""
+        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
+        shortlist = list(dict.fromkeys(self._voted(desc) + shortlist))
+        checked = sorted(((*self._verify(i, kps, desc), i) for i in shortlist), key=lambda c: -c[0])
+        for inliers, quad, i in checked:
+            if inliers < self.s.min_inliers:
+                break
+            if inliers >= self.s.sure_inliers:
+                return i, inliers, quad
+            crop = rectify(frame_bgr, _order(quad), THUMB)
+            plain = np.broadcast_to(np.median(crop.reshape(-1, 3), 0).astype(np.uint8), crop.shape)
+            explained = self._explained(crop, [i], plain)
+            if explained[0] - self.s.plain_discount * explained[1] >= self.s.keypoint_explained:
+                return i, inliers, quad
+        return -1, 0, None
 
     def places(self, frame_bgr: np.ndarray, found: list[tuple[np.ndarray, float]]) -> list[Place]:
         """The candidate quadrilaterals that look most like a catalog work, best first. The whole
@@ -576,16 +615,27 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed())
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
-        shortlist = self._shortlist(places)
-        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
-        inliers = {i: self._verify(i, kps, desc) for i in shortlist}
-        top = max(inliers, key=inliers.get)
-        if inliers[top] >= self.s.min_inliers:
-            candidates = [(self.ids[i], inliers[i]) for i in shortlist]
-            conf = min(1.0, inliers[top] / (3.0 * self.s.min_inliers))
-            return Recognition(self.ids[top], round(conf, 3), "keypoints", elapsed(), places[0].quad.tolist(),
-                               candidates)
+        work, inliers, quad = self._keypoint_match(frame_bgr, self._shortlist(places))
+        if inliers:
+            conf = min(1.0, inliers / (3.0 * self.s.min_inliers))
+            return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), _order(quad).tolist(),
+                               [(self.ids[work], inliers)])
         return self._decide_global(frame_bgr, places, bool(found), elapsed)
+
+
+VOTE_DISTANCE = 45  # Hamming distance (of 256 bits) under which two ORB descriptors vote as the same point
+
+
+def _keypoint_index(descriptors: list[np.ndarray]):
+    """An LSH index (FLANN) over every catalog work's ORB descriptors, and which work owns each row."""
+    rows = [d for d in descriptors if len(d)]
+    if not rows:
+        return None, np.zeros(0, np.int64)
+    owner = np.concatenate([np.full(len(d), k, np.int64) for k, d in enumerate(descriptors)])
+    index = cv2.FlannBasedMatcher(dict(algorithm=6, table_number=6, key_size=14, multi_probe_level=0), dict(checks=16))
+    index.add([np.concatenate(rows)])
+    index.train()
+    return index, owner
 
 
 def _log_aspect(quad: np.ndarray) -> float:
