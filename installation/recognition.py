@@ -341,26 +341,36 @@ def _grid(cells: int) -> np.ndarray:
     return np.stack([x.ravel(), y.ravel()])
 
 
-def colour_distance(works: np.ndarray, view_cells: np.ndarray, trim: float = 0.75) -> np.ndarray:
-    """Relative colour distance of a view (3, P cells on a square grid) to each work (N, 3, P), after
+class ColourLayouts:
+    """Colour distance of a view to every work's colour layout (N, 3, P cells on a square grid), after
     fitting what a gallery does to colours: light that varies across the picture (a level and a
     linear slope, shared by the channels) and a mild colour cast (per channel, 0.85-1.18). The worst
-    quarter of the cells (a visitor, a glare spot) does not count."""
-    c, q = works.astype(np.float32), view_cells.astype(np.float32)
-    xy = _grid(q.shape[1])  # (2, P)
-    basis = np.concatenate([c[:, None], c[:, None] * xy[None, :, None], ], axis=1)  # (N, 3, 3ch, P)
-    basis = basis.reshape(len(c), 3, -1)  # terms: level, x-slope, y-slope over all channel values
-    target = np.broadcast_to(q.reshape(-1), (len(c), q.size))
-    gram = np.einsum("nip,njp->nij", basis, basis) + 1e-4 * np.eye(3)
-    rhs = np.einsum("nip,np->ni", basis, target)
-    light = np.linalg.solve(gram, rhs[..., None])[..., 0]  # (N, 3)
-    light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
-    light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
-    lit = c * (light[:, 0, None, None] + light[:, 1, None, None] * xy[0] + light[:, 2, None, None] * xy[1])
-    cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
-    cells = np.abs(lit * cast[:, :, None] - q).sum(1)  # (N, P)
-    kept = np.sort(cells, axis=1)[:, : int(trim * cells.shape[1])]
-    return kept.mean(axis=1) / (3 * q.mean() + 0.05)
+    quarter of the cells (a visitor, a glare spot) does not count. The fit's normal equations depend
+    only on the works, so they are solved once."""
+
+    def __init__(self, works: np.ndarray, trim: float = 0.75):
+        self.works = works.astype(np.float32)
+        n, _, cells = self.works.shape
+        self.xy = _grid(cells)  # (2, P)
+        terms = np.concatenate([self.works[:, None], self.works[:, None] * self.xy[None, :, None]], axis=1)
+        self.basis = np.ascontiguousarray(terms.reshape(n, 3, -1))  # level, x-slope, y-slope over all values
+        gram = self.basis @ self.basis.transpose(0, 2, 1) + 1e-4 * np.eye(3, dtype=np.float32)
+        self.inverse = np.linalg.inv(gram).astype(np.float32)
+        self.kept = max(1, int(trim * cells))
+
+    def distance(self, view_cells: np.ndarray) -> np.ndarray:
+        q = view_cells.astype(np.float32)  # (3, P)
+        rhs = self.basis @ q.reshape(-1)  # (N, 3)
+        light = (self.inverse @ rhs[..., None])[..., 0]
+        light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
+        light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
+        lit = self.works * (light[:, 0, None, None] + light[:, 1, None, None] * self.xy[0]
+                            + light[:, 2, None, None] * self.xy[1])
+        cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
+        diff = np.abs(lit * cast[:, :, None] - q)
+        cells = diff[:, 0] + diff[:, 1] + diff[:, 2]  # (N, P)
+        kept = np.partition(cells, self.kept - 1, axis=1)[:, : self.kept]
+        return kept.mean(axis=1) / (3 * q.mean() + 0.05)
 
 
 def _align(thumb: np.ndarray, crop: np.ndarray) -> np.ndarray:
@@ -435,9 +445,9 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
 
 @dataclass(frozen=True)
 class RecognizerSettings:
-    shortlist: int = 5  # works checked by keypoints, from the global description ...
-    voted: int = 2  # ... and from keypoint votes over the whole catalog
-    min_votes: int = 6  # votes a work needs to be checked
+    voted: int = 3  # works checked by keypoints: the most voted over the whole catalog ...
+    min_votes: int = 5  # ... with at least this many votes ...
+    described: int = 2  # ... and the textured works most like each of the two best places
     places: int = 3  # candidate quadrilaterals compared in detail
     place_weight: float = 0.5  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification ...
@@ -481,16 +491,16 @@ class Recognizer:
         self.features = features
         g = np.stack([features[i].glob for i in self.ids]) if self.ids else np.zeros((0, 576), np.float32)
         self.lum, self.hog = g[:, :256], g[:, 256:384]
-        self.colour = g[:, 384:].reshape(len(self.ids), 3, 64)
+        self.colour = ColourLayouts(g[:, 384:].reshape(len(self.ids), 3, 64))
         self.log_aspect = np.log(np.float32([features[i].size[0] / features[i].size[1] for i in self.ids]))
         self.orb = _orb(ORB_FEATURES_FRAME)
-        self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.index, self.owner = _keypoint_index([features[i].descriptors for i in self.ids])
+        self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 
     def global_scores(self, g: Global) -> np.ndarray:
         """Similarity in [0, 1] of a description to every catalog work."""
         structure = 0.5 * (self.lum @ g.lum) + 0.5 * (self.hog @ g.hog)
-        colour_dist = colour_distance(self.colour, g.colour.reshape(3, 64))
+        colour_dist = self.colour.distance(g.colour.reshape(3, 64))
         w = self.s.structure_weight
         return (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
@@ -503,21 +513,19 @@ class Recognizer:
         return explained_fractions(thumbs, views, self.s.pixel_tolerance)
 
     def _voted(self, desc) -> list[int]:
-        """The works whose keypoints the frame's keypoints match most often, over the whole catalog (an
+        """The works whose keypoints the frame's keypoints match most often over the whole catalog (an
         approximate nearest-neighbour index): a textured work is found even where no outline is."""
         if self.index is None or desc is None or len(desc) < 8:
             return []
         matches = self.index.knnMatch(desc, k=1)
-        hits = [self.owner[m[0].trainIdx] for m in matches if m and m[0].distance < VOTE_DISTANCE]
-        votes = np.bincount(np.asarray(hits, np.int64), minlength=len(self.ids))
-        best = np.argsort(-votes)[: self.s.voted]
-        return [int(i) for i in best if votes[i] >= self.s.min_votes]
+        hits = np.int64([self.owner[m[0].trainIdx] for m in matches if m and m[0].distance < VOTE_DISTANCE])
+        votes = np.bincount(hits, minlength=len(self.ids))
+        return [int(i) for i in np.argsort(-votes)[: self.s.voted] if votes[i] >= self.s.min_votes]
 
     def _verify(self, idx: int, kps, desc) -> tuple[int, np.ndarray | None]:
-        """RANSAC inliers of the work's keypoints matched in the frame, and where the work's corners land."""
+        """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test), and where
+        the work's corners land in the frame."""
         f = self.features[self.ids[idx]]
-        if desc is None or len(f.descriptors) < 8 or len(desc) < 8:
-            return 0, None
         pairs = self.matcher.knnMatch(f.descriptors, desc, k=2)
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
         if len(good) < self.s.min_inliers:
@@ -531,12 +539,17 @@ class Recognizer:
         quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
         return int(mask.sum()), quad
 
-    def _keypoint_match(self, frame_bgr: np.ndarray, shortlist: list[int]) -> tuple[int, int, np.ndarray | None]:
-        """The shortlisted work best verified by keypoints: (work, inliers, quad), or inliers 0. A match
+    def _keypoint_match(self, frame_bgr: np.ndarray, places: list[Place]) -> tuple[int, int, np.ndarray | None]:
+        """The catalog work best verified by keypoints: (work, inliers, quad), or inliers 0. A match
         with few inliers must also explain the picture where its homography puts it: an unknown busy
         work shares a dozen chance keypoints with some catalog work, but not its picture."""
         kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
-        shortlist = list(dict.fromkeys(self._voted(desc) + shortlist))
+        if desc is None or len(desc) < 8:
+            return -1, 0, None
+        # Checked: the most voted works, and the textured works that look most like the best places.
+        described = [int(i) for p in places[:2] for i in np.argsort(-p.scores)[: self.s.described]
+                     if p.scores[i] > 0 and len(self.features[self.ids[i]].descriptors) >= self.s.min_inliers]
+        shortlist = list(dict.fromkeys(self._voted(desc) + described))
         checked = sorted(((*self._verify(i, kps, desc), i) for i in shortlist), key=lambda c: -c[0])
         for inliers, quad, i in checked:
             if inliers < self.s.min_inliers:
@@ -565,12 +578,6 @@ class Recognizer:
             out.append(Place(quad, weight, self.global_scores(describe(rectify(frame_bgr, quad))) * shape))
         out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
         return out[: self.s.places]
-
-    def _shortlist(self, places: list[Place]) -> list[int]:
-        """Works to check by keypoints: the best few of each candidate place, best places first."""
-        ranked = sorted(((float(p.scores[i]) * p.weight, int(i)) for p in places
-                         for i in np.argsort(-p.scores)[: self.s.shortlist]), reverse=True)
-        return list(dict.fromkeys(i for _, i in ranked))[: self.s.shortlist]
 
     def pairs(self, frame_bgr: np.ndarray, places: list[Place]) -> list[tuple[float, float, int, int]]:
         """(value, explained fraction, work, place index) for each place's best few works, best first.
@@ -615,7 +622,7 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed())
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
-        work, inliers, quad = self._keypoint_match(frame_bgr, self._shortlist(places))
+        work, inliers, quad = self._keypoint_match(frame_bgr, places)
         if inliers:
             conf = min(1.0, inliers / (3.0 * self.s.min_inliers))
             return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), _order(quad).tolist(),
