@@ -16,6 +16,7 @@ low-texture one must match the global description by a margin. A wrong artwork i
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -410,27 +411,20 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
     work = np.ascontiguousarray(thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
     seen = np.ascontiguousarray(views[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
     xy = _XY[:, r:-r, r:-r].reshape(2, -1)  # (2, P)
-    # Log ratios of dark or clipped values are noise: they do not steer the fit.
-    reliable = (work > 24) & (seen > 24) & (seen < 250)
+    # Log ratios of dark values are noise: they do not steer the fit. Values the camera clipped do:
+    # where most of a channel is clipped, what is left unclipped is mostly a visitor.
+    reliable = (work > 24) & (seen > 24)
     ratio = np.log((seen + 1.0) / (work + 1.0))
     clipped = seen >= 250
-    keep = reliable
-    offsets, slope = np.zeros((k, 3), np.float32), np.zeros((k, 2), np.float32)
-    eye = np.eye(5, dtype=np.float32)
-    for _ in range(3):  # least squares for 3 channel offsets + a shared x/y slope, refit on what fits
-        m = keep.astype(np.float32)  # (K, 3, P)
-        mm = m[:, 0] + m[:, 1] + m[:, 2]  # (K, P)
-        gram = np.zeros((k, 5, 5), np.float32)
-        gram[:, [0, 1, 2], [0, 1, 2]] = m.sum(2)
-        cross = m @ xy.T  # (K, 3, 2)
-        gram[:, :3, 3:], gram[:, 3:, :3] = cross, cross.transpose(0, 2, 1)
-        gram[:, 3:, 3:] = (mm[:, None, :] * xy[None]) @ xy.T
-        rm = ratio * m
-        rhs = np.concatenate([rm.sum(2), (rm[:, 0] + rm[:, 1] + rm[:, 2]) @ xy.T], axis=1)
-        sol = np.linalg.solve(gram + 1e-3 * eye, rhs[..., None])[..., 0]
-        enough = mm.sum(1) >= 30
-        offsets = np.where(enough[:, None], sol[:, :3], offsets)
-        slope = np.where(enough[:, None], np.clip(sol[:, 3:], -0.6, 0.6), slope)
+    # Start from each channel's median ratio (a visitor or glare spot cannot pull it), then fit least
+    # squares for 3 channel offsets + a shared x/y slope on what the previous fit explains.
+    with warnings.catch_warnings():  # a channel with no reliable value starts at 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        offsets = np.nan_to_num(np.nanmedian(np.where(reliable, ratio, np.nan), axis=2)).astype(np.float32)
+    slope = np.zeros((k, 2), np.float32)
+    for step in range(4):
+        if step:
+            offsets, slope = _fit_light(keep, ratio, xy, offsets, slope)
         level = np.clip(offsets.mean(1, keepdims=True), np.log(0.5), np.log(2.0))
         offsets = level + np.clip(offsets - offsets.mean(1, keepdims=True), -0.22, 0.22)
         predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :])
@@ -439,6 +433,23 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
         keep = reliable & (error < 2.0)
     fits = error < 1.0
     return (fits[:, 0] & fits[:, 1] & fits[:, 2]).mean(1)
+
+
+def _fit_light(keep, ratio, xy, offsets, slope):
+    """Least squares of log(view / work) = channel offset + shared x/y slope over the kept values
+    ((K, 3, P) each); a fit with too few values keeps the previous one."""
+    m = keep.astype(np.float32)
+    mm = m[:, 0] + m[:, 1] + m[:, 2]  # (K, P)
+    gram = np.zeros((len(m), 5, 5), np.float32)
+    gram[:, [0, 1, 2], [0, 1, 2]] = m.sum(2)
+    cross = m @ xy.T  # (K, 3, 2)
+    gram[:, :3, 3:], gram[:, 3:, :3] = cross, cross.transpose(0, 2, 1)
+    gram[:, 3:, 3:] = (mm[:, None, :] * xy[None]) @ xy.T
+    rm = ratio * m
+    rhs = np.concatenate([rm.sum(2), (rm[:, 0] + rm[:, 1] + rm[:, 2]) @ xy.T], axis=1)
+    sol = np.linalg.solve(gram + 1e-3 * np.eye(5, dtype=np.float32), rhs[..., None])[..., 0]
+    enough = (mm.sum(1) >= 30)[:, None]
+    return np.where(enough, sol[:, :3], offsets), np.where(enough, np.clip(sol[:, 3:], -0.6, 0.6), slope)
 
 
 # --- deciding ----------------------------------------------------------------------------------
