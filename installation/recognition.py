@@ -460,21 +460,22 @@ class RecognizerSettings:
     min_votes: int = 5  # ... with at least this many votes ...
     described: int = 2  # ... and the textured works most like each of the two best places
     places: int = 3  # candidate quadrilaterals compared in detail
-    place_weight: float = 0.5  # how much a place's picture-likeness counts beside what a work explains of it
+    place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification ...
     sure_inliers: int = 40  # ... below which the matched picture must also be explained (see pairs)
-    keypoint_explained: float = 0.3
+    keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
     refine: int = 3  # shortlisted works aligned in detail for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
-    area_weight: float = 0.25  # how strongly a larger candidate quadrilateral is preferred
+    area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
     quality_weight: float = 1.0  # how strongly one whose sides lie on edges is preferred
     aspect_tolerance: float = 0.12  # |log| of a quadrilateral's side ratio over a work's (views up to 25 degrees: < 0.1)
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
     pixel_tolerance: float = 0.12  # log-intensity difference a pixel may keep after the light fit
-    plain_discount: float = 0.5  # share of what a plain colour explains that does not count for a work
-    explained_accept: float = 0.3  # value (see Recognizer.pairs) a low-texture view's best work needs ...
-    explained_margin: float = 0.1  # ... by this much more than the next work
+    colour_weight: float = 0.5  # how much the global similarity counts beside what a work explains
+    plain_discount: float = 0.75  # share of what a plain colour explains that does not count for a work
+    explained_accept: float = 0.1  # value (see Recognizer.pairs) a low-texture view's best work needs ...
+    explained_margin: float = 0.05  # ... by this much more than the next work
 
 
 @dataclass(frozen=True)
@@ -515,12 +516,13 @@ class Recognizer:
         w = self.s.structure_weight
         return (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
-    def _explained(self, crop: np.ndarray, idx: list[int], plain: np.ndarray) -> np.ndarray:
-        """The fraction of the rectified view that each work, then a plain picture, explains once its
-        thumbnail is aligned onto it and the gallery's light (level and slope across the picture) and
-        a mild colour cast are fitted."""
-        thumbs = np.stack([self.features[self.ids[i]].thumb for i in idx] + [plain])
-        views = np.stack([_align(t, crop) for t in thumbs[:-1]] + [crop])
+    def _explained(self, crop: np.ndarray, idx: list[int], plain: np.ndarray | None = None) -> np.ndarray:
+        """The fraction of the rectified view that each work (then a plain picture, if given) explains
+        once its thumbnail is aligned onto it and the gallery's light (level and slope across the
+        picture) and a mild colour cast are fitted."""
+        extra = [] if plain is None else [plain]
+        thumbs = np.stack([self.features[self.ids[i]].thumb for i in idx] + extra)
+        views = np.stack([_align(t, crop) for t in thumbs[: len(idx)]] + [crop] * len(extra))
         return explained_fractions(thumbs, views, self.s.pixel_tolerance)
 
     def _voted(self, desc) -> list[int]:
@@ -568,9 +570,7 @@ class Recognizer:
             if inliers >= self.s.sure_inliers:
                 return i, inliers, quad
             crop = rectify(frame_bgr, _order(quad), THUMB)
-            plain = np.broadcast_to(np.median(crop.reshape(-1, 3), 0).astype(np.uint8), crop.shape)
-            explained = self._explained(crop, [i], plain)
-            if explained[0] - self.s.plain_discount * explained[1] >= self.s.keypoint_explained:
+            if self._explained(crop, [i])[0] >= self.s.keypoint_explained:
                 return i, inliers, quad
         return -1, 0, None
 
@@ -603,8 +603,9 @@ class Recognizer:
             plain = np.broadcast_to(np.median(crop.reshape(-1, 3), 0).astype(np.uint8), crop.shape)
             fractions = self._explained(crop, short, plain)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
-            out += [(float(g) * p.weight ** self.s.place_weight, float(f), i, k)
-                    for g, f, i in zip(gain, fractions, short)]
+            # The global similarity weighs in too: it sees absolute colour, which the light fit forgives.
+            out += [(float(g) * p.weight ** self.s.place_weight * float(p.scores[i]) ** self.s.colour_weight,
+                     float(f), i, k) for g, f, i in zip(gain, fractions, short)]
         return sorted(out, reverse=True)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed) -> Recognition:
