@@ -266,6 +266,24 @@ def _lines(edges: EdgeMap) -> np.ndarray:
     return np.array(lines + borders, np.float64).reshape(-1, 3)
 
 
+def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """The longest lines, and the outermost ones on either side (where they cross the frame's middle):
+    a picture's side half hidden by a visitor is short, but nothing of the picture lies beyond it."""
+    if len(lines) <= keep + 2:
+        return lines
+    normal = np.stack([np.cos(lines[:, 0]), np.sin(lines[:, 0])], 1)
+    # Where each line meets the middle line through `across` running along `along`.
+    t = (lines[:, 1] - normal @ across) / np.where(np.abs(normal @ along) < 1e-6, 1e-6, normal @ along)
+    real = lines[:, 2] > 0  # the frame's borders have no length and are always kept
+    order = np.argsort(-lines[:, 2])
+    chosen = list(order[:keep])
+    solid = np.flatnonzero(real & (lines[:, 2] >= 0.5 * np.median(lines[real, 2]) if real.any() else real))
+    if len(solid):
+        chosen += [solid[np.argmin(t[solid])], solid[np.argmax(t[solid])]]
+    chosen += list(np.flatnonzero(~real))
+    return lines[list(dict.fromkeys(int(c) for c in chosen))]
+
+
 def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int = 8) -> list[np.ndarray]:
     """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
     on edges (or on the frame's border), the larger and better supported first. A picture's sides
@@ -274,8 +292,8 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
     lines = _lines(edges)
     theta = lines[:, 0]
     horizontal = np.abs(theta - np.pi / 2) < np.radians(35)
-    pick = lambda mask: lines[mask][np.argsort(-lines[mask][:, 2])][: per_direction + 2]  # noqa: E731
-    hor, ver = pick(horizontal), pick(~horizontal)
+    hor = _pick_lines(lines[horizontal], per_direction, across=np.array([w / 2, 0.0]), along=np.array([0.0, 1.0]))
+    ver = _pick_lines(lines[~horizontal], per_direction, across=np.array([0.0, h / 2]), along=np.array([1.0, 0.0]))
     if len(hor) < 2 or len(ver) < 2:
         return []
     # Corner of every horizontal line with every vertical one: solve [cos sin] . p = rho.
