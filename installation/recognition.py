@@ -140,17 +140,19 @@ def _edges(small_bgr: np.ndarray) -> EdgeMap:
     and which way each runs: a picture's side is an edge along it, not the tangle inside a texture."""
     lab = cv2.cvtColor(cv2.GaussianBlur(small_bgr, (5, 5), 0), cv2.COLOR_BGR2Lab)
     edges = np.zeros(lab.shape[:2], np.uint8)
-    best = np.zeros(lab.shape[:2], np.float32)
-    gx_best, gy_best = np.zeros_like(best), np.zeros_like(best)
-    for ch, (lo, hi), gain in zip(cv2.split(lab), ((20, 60), (8, 24), (8, 24)), (1.0, 2.5, 2.5)):
+    for ch, (lo, hi) in zip(cv2.split(lab), ((20, 60), (8, 24), (8, 24))):
         edges |= cv2.Canny(ch, lo, hi)
-        smooth = cv2.GaussianBlur(ch, (0, 0), 3.0).astype(np.float32)  # coarse: a texture's own edges fade
-        gx, gy = cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
-        mag = (gx * gx + gy * gy) * gain * gain
-        stronger = mag > best
-        best[stronger], gx_best[stronger], gy_best[stronger] = mag[stronger], gx[stronger], gy[stronger]
+    # Directions from a coarse, half-size copy: a texture's own edges fade there, a picture's side stays.
+    h, w = lab.shape[:2]
+    half = cv2.GaussianBlur(cv2.resize(lab, (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32),
+                            (0, 0), 1.5) * np.float32([1.0, 2.5, 2.5])  # colour edges count like luminance ones
+    gx, gy = cv2.Sobel(half, cv2.CV_32F, 1, 0), cv2.Sobel(half, cv2.CV_32F, 0, 1)  # (h/2, w/2, 3)
+    strongest = np.argmax(gx * gx + gy * gy, axis=2)[..., None]
+    gx_best = np.take_along_axis(gx, strongest, 2)[..., 0]
+    gy_best = np.take_along_axis(gy, strongest, 2)[..., 0]
     mask = cv2.dilate(edges, np.ones((3, 3), np.uint8))
     normal_bin = (np.mod(np.arctan2(gy_best, gx_best), np.pi) * (NORMAL_BINS / np.pi)).astype(np.uint8) % NORMAL_BINS
+    normal_bin = cv2.resize(normal_bin, (w, h), interpolation=cv2.INTER_NEAREST)
     per_bin = [np.where(normal_bin == k, mask, 0).astype(np.uint8) for k in range(NORMAL_BINS)]
     widen = np.ones((5, 5), np.uint8)  # a side a pixel or two off its edge (dilation, rounding) still lies on it
     # A side's edge may point up to one bin (22.5 degrees) away from the side's own normal.
@@ -187,7 +189,7 @@ def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
     return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
 
 
-def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[tuple[np.ndarray, float]]:
+def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 8) -> list[tuple[np.ndarray, float]]:
     """Candidate picture quadrilaterals (frame pixel coordinates), largest first: for each large
     contour its 4-corner approximation and its minimum-area rectangle (which survives a corner
     hidden by a visitor)."""
@@ -235,7 +237,9 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6) -> list[tuple[np.ndarr
             break
     for quad in _line_quads(edges, area):
         add(quad)
-    return quads
+    # The most picture-like first, and not too many: each is compared with the whole catalog.
+    rank = [quality**2 * np.sqrt(cv2.contourArea(q)) for q, quality in quads]
+    return [quads[k] for k in np.argsort(rank)[::-1][:max_candidates]]
 
 
 def _lines(edges: EdgeMap) -> np.ndarray:
@@ -563,7 +567,7 @@ class Recognizer:
             return 0, None
         src = f.keypoints[[m.queryIdx for m in good]]
         dst = np.float32([kps[m.trainIdx].pt for m in good])
-        H, mask = cv2.findHomography(src, dst, cv2.RANSAC, 6.0)
+        H, mask = cv2.findHomography(src, dst, cv2.RANSAC, 6.0, maxIters=500, confidence=0.99)
         if H is None or not _plausible(H, f.size):
             return 0, None
         w, h = float(f.size[0]), float(f.size[1])
@@ -579,7 +583,7 @@ class Recognizer:
             return -1, 0, None
         # Checked: the most voted works, and the textured works that look most like the best places.
         described = [int(i) for p in places[:2] for i in np.argsort(-p.scores)[: self.s.described]
-                     if p.scores[i] > 0 and len(self.features[self.ids[i]].descriptors) >= self.s.min_inliers]
+                     if p.scores[i] > 0 and len(self.features[self.ids[i]].descriptors) >= self.s.textured_work]
         shortlist = list(dict.fromkeys(self._voted(desc) + described))
         checked = sorted(((*self._verify(i, kps, desc), i) for i in shortlist), key=lambda c: -c[0])
         for inliers, quad, i in checked:
