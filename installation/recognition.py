@@ -497,7 +497,8 @@ class RecognizerSettings:
     colour_weight: float = 0.5  # how much the global similarity counts beside what a work explains
     plain_discount: float = 0.75  # share of what a plain colour explains that does not count for a work
     explained_accept: float = 0.1  # value (see Recognizer.pairs) a low-texture view's best work needs ...
-    explained_margin: float = 0.05  # ... by this much more than the next work
+    explained_margin: float = 0.03  # ... by this much more than the next work ...
+    explained_least: float = 0.5  # ... and explain at least this fraction of its place
 
 
 @dataclass(frozen=True)
@@ -644,7 +645,7 @@ class Recognizer:
         if not found or len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
             # No outline found, or a textured work that failed its keypoint check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
-        if value >= self.s.explained_accept and value - second >= self.s.explained_margin:
+        if value >= self.s.explained_accept and value - second >= self.s.explained_margin and f1 >= self.s.explained_least:
             conf = min(1.0, (value - second) / (2 * self.s.explained_margin)) * f1
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
         return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
