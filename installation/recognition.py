@@ -409,7 +409,7 @@ def _align(thumb: np.ndarray, crop: np.ndarray) -> np.ndarray:
     warp = np.eye(2, 3, dtype=np.float32)
     try:
         _, warp = cv2.findTransformECC(t_gray, c_gray, warp, cv2.MOTION_TRANSLATION,
-                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-4), None, 3)
+                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-3), None, 3)
     except cv2.error:  # a flat work gives ECC nothing to hold on to: compare it unaligned
         warp = np.eye(2, 3, dtype=np.float32)
     if np.abs(warp[:, 2]).max() > THUMB / 12:  # ran off: a shift this large is no alignment
@@ -478,9 +478,9 @@ def _fit_light(keep, ratio, xy, offsets, slope):
 
 @dataclass(frozen=True)
 class RecognizerSettings:
-    voted: int = 3  # works checked by keypoints: the most voted over the whole catalog ...
+    voted: int = 2  # works checked by keypoints: the most voted over the whole catalog ...
     min_votes: int = 5  # ... with at least this many votes ...
-    described: int = 2  # ... and the textured works most like each of the two best places
+    described: int = 1  # ... and the textured works most like each of the two best places
     places: int = 3  # candidate quadrilaterals compared in detail
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification ...
