@@ -1,16 +1,20 @@
 """Which catalog artwork is in a camera frame, or none.
 
-Two complementary cues, both needed in a real gallery:
-- a global description of the framed picture: the work's quadrilateral is found (luminance and
-  colour edges -> contours and straight lines -> quads that lie on edges), rectified to a square
-  and described by its contrast-normalised luminance layout, gradient orientations (HOG) and a
-  colour layout compared after fitting the light and a cast; it recognises low-texture works
-  (colour fields, stripes, hard-edge) where keypoints find nothing, and gives a shortlist, which
-  for a low-texture view is re-checked by aligning each work's thumbnail onto it (ECC);
-- ORB keypoints matched to the shortlisted works and verified by a RANSAC homography; it
-  recognises busy works through perspective and a visitor in front.
-A textured picture must pass the keypoint check (so an unknown busy work is rejected); a
-low-texture one must match the global description by a margin. A wrong artwork is worse than none.
+1. Places: candidate quadrilaterals of the picture, from luminance and colour edges (contours of
+   the edge map and of its closed blobs, and quads of merged straight lines, the frame's own borders
+   included for a work cut by it), kept when their sides lie on edges that run along them. Each is
+   rectified and described globally (luminance layout, HOG, colour layout under a fitted light), and
+   a catalog work is only considered for a place of about its own aspect ratio.
+2. Keypoints: ORB descriptors of the frame vote over the whole catalog (an LSH index, so 500 works
+   stay real time); the most voted works, and the textured works most like the best places, are
+   verified by a RANSAC homography. A match with few inliers must also explain its picture (3).
+3. Low texture (colour fields, stripes, hard-edge, gradients), where keypoints find nothing: each
+   best place's best few works are aligned onto it (ECC, a shift) and the fraction of pixels the
+   work explains under the gallery's light (level, slope, cast; a visitor or glare is simply not
+   explained) is compared with what a plain colour explains. The best work must explain enough of
+   its place, clearly more than any other work explains of any place.
+A textured work must pass the keypoint check (so an unknown busy work is rejected). A wrong artwork
+is worse than none: every threshold was set for few false positives (benchmarks/bench_recognition.py).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 5
+FEATURE_VERSION = 5  # cached catalog features: bump when compute_features changes
 SIDE = 32  # rectified size for the global description
 ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
