@@ -18,8 +18,8 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from engines.pipeline import Art2MusPipeline
 from engines.onnxruntime_backend import PROVIDERS
+from engines.pipeline import Art2MusPipeline
 
 STAGES = ("encoder", "projector", "unet", "vocoder")
 

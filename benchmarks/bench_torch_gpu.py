@@ -12,7 +12,6 @@ import sys
 import time
 
 import torch
-
 from bench_pipeline import build_stages  # benchmarks/ is this script's folder
 
 

@@ -57,7 +57,7 @@ class ArtworkFeatures:
                 "thumb": self.thumb}
 
     @staticmethod
-    def from_arrays(z) -> "ArtworkFeatures":
+    def from_arrays(z) -> ArtworkFeatures:
         return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"])
 
 
@@ -331,9 +331,8 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
     found = []
     for q in np.argsort(-rank):
         quad = _order(quads[q].astype(np.float32))
-        if good[q] and _shapely(quad, 0.15 * min(h, w)):
-            if all(np.abs(quad - f).max() > 6 for f in found):
-                found.append(quad)
+        if good[q] and _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f in found):
+            found.append(quad)
         if len(found) >= keep:
             break
     return found
@@ -363,7 +362,7 @@ def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarr
 
 
 def _grid(cells: int) -> np.ndarray:
-    side = int(round(cells**0.5))
+    side = round(cells**0.5)
     y, x = np.mgrid[0:side, 0:side].astype(np.float32) / max(side - 1, 1) - 0.5
     return np.stack([x.ravel(), y.ravel()])
 
@@ -448,6 +447,7 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
         warnings.simplefilter("ignore", RuntimeWarning)
         offsets = np.nan_to_num(np.nanmedian(np.where(reliable, ratio, np.nan), axis=2)).astype(np.float32)
     slope = np.zeros((k, 2), np.float32)
+    keep = reliable
     for step in range(4):
         if step:
             offsets, slope = _fit_light(keep, ratio, xy, offsets, slope)
@@ -656,7 +656,7 @@ class Recognizer:
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
         start = time.perf_counter()
-        elapsed = lambda: time.perf_counter() - start  # noqa: E731
+        elapsed = lambda: time.perf_counter() - start
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())
         found = find_quads(frame_bgr)
@@ -678,7 +678,8 @@ def _keypoint_index(descriptors: list[np.ndarray]):
     if not rows:
         return None, np.zeros(0, np.int64)
     owner = np.concatenate([np.full(len(d), k, np.int64) for k, d in enumerate(descriptors)])
-    index = cv2.FlannBasedMatcher(dict(algorithm=6, table_number=6, key_size=14, multi_probe_level=0), dict(checks=16))
+    lsh = {"algorithm": 6, "table_number": 6, "key_size": 14, "multi_probe_level": 0}  # 6: FLANN_INDEX_LSH
+    index = cv2.FlannBasedMatcher(lsh, {"checks": 16})
     index.add([np.concatenate(rows)])
     index.train()
     return index, owner
@@ -688,8 +689,8 @@ def _log_aspect(quad: np.ndarray) -> float:
     """log(width / height) of the picture a quadrilateral shows, from its mean side lengths (within
     ~10 % of the truth for views up to 25 degrees)."""
     q = _order(quad)
-    side = lambda a, b: float(np.linalg.norm(q[a] - q[b]))  # noqa: E731
-    return float(np.log((side(0, 1) + side(3, 2)) / max(side(0, 3) + side(1, 2), 1e-6)))
+    top, bottom, left, right = (float(np.linalg.norm(q[a] - q[b])) for a, b in ((0, 1), (3, 2), (0, 3), (1, 2)))
+    return float(np.log((top + bottom) / max(left + right, 1e-6)))
 
 
 def _central(frame_bgr: np.ndarray) -> np.ndarray:

@@ -187,5 +187,5 @@ def view_with_truth(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSet
         frame = cv2.GaussianBlur(frame, (0, 0), sigma)
     frame += rng.normal(0, rng.uniform(0, s.max_noise), frame.shape)
     frame = np.clip(frame, 0, 255).astype(np.uint8)
-    ok, jpg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*s.jpeg))])
+    _, jpg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*s.jpeg))])
     return cv2.imdecode(jpg, cv2.IMREAD_COLOR), corners

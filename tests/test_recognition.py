@@ -74,7 +74,7 @@ def test_a_visitor_hiding_a_corner_leaves_the_quadrilateral_findable():
 def test_explained_fraction_fits_light_and_cast_but_not_another_work():
     work, other = artwork(1), artwork(13)
     thumb = cv2.resize(work, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
-    y, x = [a / THUMB for a in np.mgrid[0:THUMB, 0:THUMB]]
+    x = np.mgrid[0:THUMB, 0:THUMB][1] / THUMB
     lit = np.clip(thumb * (0.8 + 0.3 * x)[..., None] * np.float32([1.1, 0.95, 0.9]), 0, 255).astype(np.uint8)
     visited = lit.copy()
     visited[30:, :16] = (40, 60, 90)  # a visitor's coat over a corner
@@ -127,7 +127,7 @@ def test_recognize_command_prints_one_json_line_per_image_in_order(tmp_path, cat
     (tmp_path / "bad.jpg").write_bytes(b"nope")
     images = [frames[0], str(tmp_path / "bad.jpg"), frames[1]]
     r = subprocess.run([sys.executable, "-m", "installation.cli", "recognize", "--catalog", str(catalog_dir), *images],
-                       capture_output=True, text=True, timeout=120, cwd=REPO)
+                       check=False, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert [line["image"] for line in lines] == images
