@@ -484,7 +484,7 @@ def _fit_light(keep, ratio, xy, offsets, slope):
 class RecognizerSettings:
     voted: int = 2  # works checked by keypoints: the most voted over the whole catalog ...
     min_votes: int = 5  # ... with at least this many votes ...
-    described: int = 1  # ... and the textured works most like each of the two best places
+    described: int = 1  # ... and the first textured work among the four most like each of the two best places
     places: int = 3  # candidate quadrilaterals compared in detail
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification ...
@@ -535,6 +535,7 @@ class Recognizer:
         self.orb = _orb(ORB_FEATURES_FRAME)
         self.index, self.owner = _keypoint_index([features[i].descriptors for i in self.ids])
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+        self.textured = np.array([len(features[i].descriptors) >= self.s.textured_work for i in self.ids], bool)
 
     def global_scores(self, g: Global) -> np.ndarray:
         """Similarity in [0, 1] of a description to every catalog work."""
@@ -587,8 +588,8 @@ class Recognizer:
         if desc is None or len(desc) < 8:
             return -1, 0, None
         # Checked: the most voted works, and the textured works that look most like the best places.
-        described = [int(i) for p in places[:2] for i in np.argsort(-p.scores)[: self.s.described]
-                     if p.scores[i] > 0 and len(self.features[self.ids[i]].descriptors) >= self.s.textured_work]
+        described = [int(i) for p in places[:2] for i in
+                     [i for i in np.argsort(-p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
         shortlist = list(dict.fromkeys(self._voted(desc) + described))
         checked = sorted(((*self._verify(i, kps, desc), i) for i in shortlist), key=lambda c: -c[0])
         for inliers, quad, i in checked:
@@ -646,7 +647,7 @@ class Recognizer:
         second = max((v for v, _, i, _ in pairs if i != first), default=0.0)
         quad = places[k].quad.tolist()
         candidates = [(self.ids[i], round(v, 4), round(f, 4)) for v, f, i, _ in pairs[:4]]
-        if not found or len(self.features[self.ids[first]].descriptors) >= self.s.textured_work:
+        if not found or self.textured[first]:
             # No outline found, or a textured work that failed its keypoint check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
         if value >= self.s.explained_accept and value - second >= self.s.explained_margin and f1 >= self.s.explained_least:
