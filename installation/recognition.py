@@ -379,7 +379,7 @@ class ColourLayouts:
         n, _, cells = self.works.shape
         self.xy = _grid(cells)  # (2, P)
         terms = np.concatenate([self.works[:, None], self.works[:, None] * self.xy[None, :, None]], axis=1)
-        self.basis = np.ascontiguousarray(terms.reshape(n, 3, -1))  # level, x-slope, y-slope over all values
+        self.basis = np.ascontiguousarray(terms.reshape(n, 3, 3 * cells))  # level, x-slope, y-slope over all values
         gram = self.basis @ self.basis.transpose(0, 2, 1) + 1e-4 * np.eye(3, dtype=np.float32)
         self.inverse = np.linalg.inv(gram).astype(np.float32)
         self.kept = max(1, int(trim * cells))

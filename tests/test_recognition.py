@@ -12,7 +12,7 @@ import pytest
 
 from engines.errors import Art2MusError
 from installation.catalog import INDEX_DIR, load_catalog
-from installation.recognition import THUMB, Recognizer, explained_fractions, find_quads
+from installation.recognition import THUMB, Recognizer, compute_features, explained_fractions, find_quads
 from installation.synthetic import ViewSettings, artwork, view, view_with_truth
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,6 +83,13 @@ def test_explained_fraction_fits_light_and_cast_but_not_another_work():
     assert fractions[0] > 0.95  # the same work under uneven, tinted light
     assert 0.7 < fractions[1] < 0.95  # ... all of it but the visitor
     assert fractions[2] < 0.5  # another work
+
+
+def test_empty_and_one_work_catalogs():
+    assert Recognizer({}).recognize(view(None, 1)).artwork_id is None
+    one = Recognizer({"only": compute_features(artwork(0))})
+    assert one.recognize(view(artwork(0), 2)).artwork_id == "only"
+    assert one.recognize(view(artwork(6), 3)).artwork_id is None  # another busy work
 
 
 def test_quadrilateral_of_a_plain_view_is_found():
