@@ -154,8 +154,10 @@ def view(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSettings()) ->
     return view_with_truth(art, seed, s)[0]
 
 
-def view_with_truth(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSettings()):
-    """The frame of `view` and where the work's corners landed in it ((4, 2) float32, or None)."""
+def view_with_truth(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSettings(), moment: int | None = None):
+    """The frame of `view` and where the work's corners landed in it ((4, 2) float32, or None).
+    `moment`: another instant of the same scene (same camera pose, wall and light): the visitor,
+    blur, sensor noise and JPEG are drawn anew."""
     rng = np.random.default_rng(seed)
     fh, fw = s.size
     frame = wall(rng, fh, fw)
@@ -175,6 +177,8 @@ def view_with_truth(art: np.ndarray | None, seed: int, s: ViewSettings = ViewSet
     for _ in range(int(rng.integers(0, 3))):  # glare spots
         cx, cy, r = rng.uniform(0, fw), rng.uniform(0, fh), rng.uniform(10, 40)
         frame += 120 * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))[..., None]
+    if moment is not None:
+        rng = np.random.default_rng([seed, moment])
     if rng.random() < s.occlusion:  # a visitor's head and shoulder from one side
         side = rng.choice([-1, 1])
         cx = fw / 2 + side * rng.uniform(0.2, 0.45) * fw
