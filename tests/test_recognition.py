@@ -85,6 +85,13 @@ def test_explained_fraction_fits_light_and_cast_but_not_another_work():
     assert fractions[2] < 0.5  # another work
 
 
+def test_moments_of_a_view_share_pose_and_light_but_not_the_visitor():
+    a, corners_a = view_with_truth(artwork(2), 9, moment=0)
+    b, corners_b = view_with_truth(artwork(2), 9, moment=1)
+    assert np.array_equal(corners_a, corners_b) and not np.array_equal(a, b)
+    assert np.array_equal(view(artwork(2), 9), view_with_truth(artwork(2), 9)[0])  # no moment: the plain view
+
+
 def test_empty_and_one_work_catalogs():
     assert Recognizer({}).recognize(view(None, 1)).artwork_id is None
     one = Recognizer({"only": compute_features(artwork(0))})
