@@ -194,9 +194,12 @@ def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
 
 
 def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 8) -> list[tuple[np.ndarray, float]]:
-    """Candidate picture quadrilaterals (frame pixel coordinates), largest first: for each large
-    contour its 4-corner approximation and its minimum-area rectangle (which survives a corner
-    hidden by a visitor)."""
+    """Candidate picture quadrilaterals (frame pixel coordinates) with their quality (how much of
+    their sides lie on edges running along them; a side on the frame's border counts half), the
+    most picture-like first: from the largest contours of the edge map and of its closed blobs (the
+    4-corner approximation, the four longest sides extended, the minimum-area rectangle) and from
+    pairs of roughly horizontal and vertical straight lines (which survive a corner hidden by a
+    visitor). At most `max_candidates`: each is later compared with the whole catalog."""
     h, w = frame_bgr.shape[:2]
     scale = 320 / w
     small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
@@ -491,7 +494,7 @@ class RecognizerSettings:
     sure_inliers: int = 40  # ... below which the matched picture must also be explained (see pairs)
     keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
-    refine: int = 3  # shortlisted works aligned in detail for a low-texture view
+    refine: int = 3  # works aligned in detail onto each place for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
     area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
     quality_weight: float = 1.0  # how strongly one whose sides lie on edges is preferred
