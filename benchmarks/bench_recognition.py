@@ -4,15 +4,15 @@ empty walls and works not in the catalog, and frames per second on one core at 6
     python3 benchmarks/bench_recognition.py [--works 100] [--views 600] [--negatives 300] [--seed 1]
 
 Targets (issue 3): >= 97 % top-1, <= 2 % false positives, >= 30 frames/s with 100 works, still
-real time with 500.
+real time with 500. Views: perspective up to 25 degrees, 30-85 % fill, uneven light, glare, colour
+casts, blur, sensor noise, JPEG, a visitor partly in front half of the time (installation/synthetic.py).
 
     python3 benchmarks/bench_recognition.py --visits 200 [--frames 10]
 
 adds what a kiosk experiences: visits of `--frames` recognitions each (one camera pose and light per
 visit; the visitor, blur, noise and JPEG change from frame to frame) through the camera's debouncer
 (camera.enter_k of enter_n, as configured): a visit is right when the debouncer enters its work and
-no other, and a visit to an empty wall or an unknown work is a false positive when it enters any. Views: perspective up to 25 degrees, 30-85 % fill, uneven light, glare, colour
-casts, blur, sensor noise, JPEG, a visitor partly in front half of the time (installation/synthetic.py).
+no other, and a visit to an empty wall or an unknown work is a false positive when it enters any.
 """
 
 from __future__ import annotations
@@ -121,10 +121,10 @@ def _visits(recognizer: Recognizer, args, settings: ViewSettings, rng) -> str:
             positives += 1
             right += entered == {f"work-{i:04d}"}
             wrong += bool(entered - {f"work-{i:04d}"})
+    pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
     return (f"visits ({args.frames} recognitions each, enter {cam.enter_k} of {cam.enter_n}): right "
-            f"{100 * right / max(positives, 1):.1f} % ({right}/{positives}); a wrong work entered "
-            f"{100 * wrong / max(positives, 1):.1f} %; false positive visits {100 * false_pos / max(negatives, 1):.1f} % "
-            f"({false_pos}/{negatives})")
+            f"{pct(right, positives)} ({right}/{positives}); a wrong work entered {pct(wrong, positives)}; "
+            f"false positive visits {pct(false_pos, negatives)} ({false_pos}/{negatives})")
 
 
 if __name__ == "__main__":

@@ -498,7 +498,7 @@ class RecognizerSettings:
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
     area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
     quality_weight: float = 1.0  # how strongly one whose sides lie on edges is preferred
-    aspect_tolerance: float = 0.12  # |log| of a quadrilateral's side ratio over a work's (views up to 25 degrees: < 0.1)
+    aspect_tolerance: float = 0.12  # |log| of a place's side ratio over a work's (views up to 25 degrees: < 0.1)
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
     pixel_tolerance: float = 0.12  # log-intensity difference a pixel may keep after the light fit
     colour_weight: float = 0.5  # how much the global similarity counts beside what a work explains
@@ -653,7 +653,8 @@ class Recognizer:
         if not found or self.textured[first]:
             # No outline found, or a textured work that failed its keypoint check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
-        if value >= self.s.explained_accept and value - second >= self.s.explained_margin and f1 >= self.s.explained_least:
+        clear = value - second >= self.s.explained_margin and f1 >= self.s.explained_least
+        if value >= self.s.explained_accept and clear:
             conf = min(1.0, (value - second) / (2 * self.s.explained_margin)) * f1
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
         return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
