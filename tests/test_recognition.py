@@ -17,7 +17,6 @@ from installation.synthetic import ViewSettings, artwork, view, view_with_truth
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = [0, 6, 12, 18]  # seeds whose kind is 'busy'
-FIELD = [1, 7]  # colour fields
 LOW_TEXTURE = [1, 7, 2, 8, 3, 9, 4]  # colour fields, hard-edge, stripes, a gradient
 
 
