@@ -222,7 +222,7 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
             return  # its sides do not lie on edges: a glare spot's or a shadow's box, not a picture
         # Quality: a side along the frame's border is half evidence (the work may go on beyond it).
         quality = float(np.where(support < 0, 0.5, support).mean())
-        quad = _order(quad / scale)
+        quad = quad / scale  # already in corner order: scaling keeps it
         if all(np.abs(quad - q).max() > 12 for q, _ in quads):
             quads.append((quad, quality))
 
@@ -491,7 +491,7 @@ class RecognizerSettings:
     places: int = 3  # candidate quadrilaterals compared in detail
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 14  # RANSAC inliers for a keypoint verification ...
-    sure_inliers: int = 40  # ... below which the matched picture must also be explained (see pairs)
+    sure_inliers: int = 40  # ... below which the matched picture must also be explained (keypoint_explained)
     keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
     refine: int = 3  # works aligned in detail onto each place for a low-texture view
@@ -577,11 +577,11 @@ class Recognizer:
         src = f.keypoints[[m.queryIdx for m in good]]
         dst = np.float32([kps[m.trainIdx].pt for m in good])
         H, mask = cv2.findHomography(src, dst, cv2.RANSAC, 6.0, maxIters=500, confidence=0.99)
-        if H is None or not _plausible(H, f.size):
+        if H is None:
             return 0, None
         w, h = float(f.size[0]), float(f.size[1])
         quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
-        return int(mask.sum()), quad
+        return (int(mask.sum()), quad) if _plausible(quad, w * h) else (0, None)
 
     def _keypoint_match(self, frame_bgr: np.ndarray, places: list[Place]) -> tuple[int, int, np.ndarray | None]:
         """The catalog work best verified by keypoints: (work, inliers, quad), or inliers 0. A match
@@ -704,11 +704,8 @@ def _central(frame_bgr: np.ndarray) -> np.ndarray:
     return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
 
 
-def _plausible(H: np.ndarray, wh: np.ndarray) -> bool:
-    """The work's corners map to a convex, not degenerate quadrilateral of sane size."""
-    w, h = float(wh[0]), float(wh[1])
-    corners = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
+def _plausible(corners: np.ndarray, work_area: float) -> bool:
+    """A work's corners, mapped by a homography, make a convex, not degenerate quadrilateral of sane size."""
     if not cv2.isContourConvex(corners.reshape(-1, 1, 2)):
         return False
-    area = cv2.contourArea(corners)
-    return 0.05 * w * h < area < 200 * w * h
+    return 0.05 * work_area < cv2.contourArea(corners) < 200 * work_area
