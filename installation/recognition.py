@@ -338,7 +338,17 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
             found.append(quad)
         if len(found) >= keep:
             break
+    # Stripes and bands make many well-supported parts of a picture; its whole (faint on one side, say)
+    # is among the largest well-supported quads off the frame's border.
+    inner = (support >= 0).all(1)
+    for q in np.argsort(-areas * (good & inner))[:LARGEST]:
+        quad = _order(quads[q].astype(np.float32))
+        if good[q] and inner[q] and _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f in found):
+            found.append(quad)
     return found
+
+
+LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
 
 
 def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = 24) -> np.ndarray:
@@ -583,18 +593,21 @@ class Recognizer:
         quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
         return (int(mask.sum()), quad) if _plausible(quad, w * h) else (0, None)
 
-    def _keypoint_match(self, frame_bgr: np.ndarray, places: list[Place]) -> tuple[int, int, np.ndarray | None]:
+    def _checked(self, kps, desc, works: list[int]) -> list[tuple[int, np.ndarray | None, int]]:
+        """(inliers, quad, work) of each work verified by keypoints, most inliers first."""
+        if desc is None or len(desc) < 8:
+            return []
+        return sorted(((*self._verify(i, kps, desc), i) for i in works), key=lambda c: -c[0])
+
+    def _described(self, places: list[Place]) -> list[int]:
+        """The textured works that look most like the best places: checked by keypoints too."""
+        return [int(i) for p in places[:2] for i in
+                [i for i in np.argsort(-p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
+
+    def _keypoint_match(self, frame_bgr: np.ndarray, checked: list) -> tuple[int, int, np.ndarray | None]:
         """The catalog work best verified by keypoints: (work, inliers, quad), or inliers 0. A match
         with few inliers must also explain the picture where its homography puts it: an unknown busy
         work shares a dozen chance keypoints with some catalog work, but not its picture."""
-        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
-        if desc is None or len(desc) < 8:
-            return -1, 0, None
-        # Checked: the most voted works, and the textured works that look most like the best places.
-        described = [int(i) for p in places[:2] for i in
-                     [i for i in np.argsort(-p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
-        shortlist = list(dict.fromkeys(self._voted(desc) + described))
-        checked = sorted(((*self._verify(i, kps, desc), i) for i in shortlist), key=lambda c: -c[0])
         for inliers, quad, i in checked:
             if inliers < self.s.min_inliers:
                 break
@@ -664,14 +677,24 @@ class Recognizer:
         elapsed = lambda: time.perf_counter() - start
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())
+        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
+        voted = self._voted(desc)
+        checked = self._checked(kps, desc, voted)
+        if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure: no outline needed
+            return self._by_keypoints(*checked[0], elapsed)
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
-        work, inliers, quad = self._keypoint_match(frame_bgr, places)
+        more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
+        checked = sorted(checked + self._checked(kps, desc, more), key=lambda c: -c[0])
+        work, inliers, quad = self._keypoint_match(frame_bgr, checked)
         if inliers:
-            conf = min(1.0, inliers / (3.0 * self.s.min_inliers))
-            return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), _order(quad).tolist(),
-                               [(self.ids[work], inliers)])
+            return self._by_keypoints(inliers, quad, work, elapsed)
         return self._decide_global(frame_bgr, places, bool(found), elapsed)
+
+    def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed) -> Recognition:
+        conf = min(1.0, inliers / (3.0 * self.s.min_inliers))
+        return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), _order(quad).tolist(),
+                           [(self.ids[work], inliers)])
 
 
 VOTE_DISTANCE = 45  # Hamming distance (of 256 bits) under which two ORB descriptors vote as the same point
