@@ -319,7 +319,8 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
     ii, kk = np.repeat(i, len(k)), np.tile(k, len(i))
     jj, ll = np.repeat(j, len(l)), np.tile(l, len(j))
     quads = np.stack([corner[ii, kk], corner[ii, ll], corner[jj, ll], corner[jj, kk]], 1)  # (Q, 4, 2)
-    inside = ((quads >= -3) & (quads <= np.array([w + 2, h + 2]))).all((1, 2))
+    # A work cut by the frame has corners beyond it: a little way out is allowed.
+    inside = ((quads >= -OUTSIDE * np.array([w, h])) & (quads <= (1 + OUTSIDE) * np.array([w, h]))).all((1, 2))
     x, y = quads[..., 0], quads[..., 1]
     areas = 0.5 * np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1))
     ok = inside & (areas >= 0.12 * area) & (areas <= 0.99 * area)
@@ -351,6 +352,9 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
 LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
 
 
+OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
+
+
 def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = 24) -> np.ndarray:
     """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
     edge across it, as inside a texture, does not count). A side along the frame's border counts as
@@ -363,15 +367,17 @@ def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, sample
     normal_bin = (np.mod(np.arctan2(d[..., 0], -d[..., 1]), np.pi) / np.pi * NORMAL_BINS).astype(int) % NORMAL_BINS
     px = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
     py = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
-    on_edge = edges.along[np.broadcast_to(normal_bin[..., None], px.shape), py, px].mean(2)
-    on_border = ((pts[..., 0] <= 2) | (pts[..., 0] >= w - 3) | (pts[..., 1] <= 2) | (pts[..., 1] >= h - 3)).mean(2)
-    return np.where(on_border > 0.8, border, on_edge)
+    # Where a side runs along the frame's border or beyond it, nothing is known of it.
+    off = (pts[..., 0] <= 2) | (pts[..., 0] >= w - 3) | (pts[..., 1] <= 2) | (pts[..., 1] >= h - 3)
+    hit = edges.along[np.broadcast_to(normal_bin[..., None], px.shape), py, px] & ~off
+    on_edge = hit.sum(2) / np.maximum((~off).sum(2), 1)
+    return np.where(off.mean(2) > 0.8, border, on_edge)
 
 
 def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
     dst = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
     return cv2.warpPerspective(frame_bgr, cv2.getPerspectiveTransform(quad, dst), (side, side),
-                               flags=cv2.INTER_AREA)
+                               flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _grid(cells: int) -> np.ndarray:
