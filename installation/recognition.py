@@ -263,7 +263,11 @@ def _lines(edges: EdgeMap) -> np.ndarray:
         theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
         mid = (s[:, :2] + s[:, 2:]) / 2
         rho = mid[:, 0] * np.cos(theta) + mid[:, 1] * np.sin(theta)
+        # Hough joins a texture's edges into chance lines; a picture's side is an edge along the line.
+        length = length * (_along(edges, s[:, :2], s[:, 2:], 16)[0] >= SEGMENT_ALONG)
         for k in np.argsort(-length)[:80]:  # the longest: a texture's many short pieces make no picture side
+            if not length[k]:
+                break
             for line in lines:
                 dt, r = theta[k] - line[0], rho[k]
                 if abs(dt) > np.pi / 2:  # the same line with its normal flipped
@@ -352,6 +356,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int =
 LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
 
 
+SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
 OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
 
 
@@ -359,10 +364,16 @@ def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, sample
     """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
     edge across it, as inside a texture, does not count). A side along the frame's border counts as
     `border`: the work may go on beyond the frame, or the side may be no side at all."""
+    on_edge, off = _along(edges, quads, np.roll(quads, -1, 1), samples)
+    return np.where(off > 0.8, border, on_edge)
+
+
+def _along(edges: EdgeMap, a: np.ndarray, b: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """For segments from a to b ((..., 2) each): the fraction of each on edges that run along it,
+    counted where it is inside the frame, and the fraction of it on the frame's border or beyond."""
     h, w = edges.mask.shape
     t = (np.arange(samples) + 0.5) / samples
-    a, b = quads, np.roll(quads, -1, 1)
-    pts = a[:, :, None, :] + (b - a)[:, :, None, :] * t[None, None, :, None]  # (Q, 4, S, 2)
+    pts = a[..., None, :] + (b - a)[..., None, :] * t[:, None]  # (..., S, 2)
     d = b - a
     normal_bin = (np.mod(np.arctan2(d[..., 0], -d[..., 1]), np.pi) / np.pi * NORMAL_BINS).astype(int) % NORMAL_BINS
     px = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
@@ -370,8 +381,7 @@ def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, sample
     # Where a side runs along the frame's border or beyond it, nothing is known of it.
     off = (pts[..., 0] <= 2) | (pts[..., 0] >= w - 3) | (pts[..., 1] <= 2) | (pts[..., 1] >= h - 3)
     hit = edges.along[np.broadcast_to(normal_bin[..., None], px.shape), py, px] & ~off
-    on_edge = hit.sum(2) / np.maximum((~off).sum(2), 1)
-    return np.where(off.mean(2) > 0.8, border, on_edge)
+    return hit.sum(-1) / np.maximum((~off).sum(-1), 1), off.mean(-1)
 
 
 def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
