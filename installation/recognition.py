@@ -513,10 +513,10 @@ def _fit_light(keep, ratio, xy, offsets, slope):
 class RecognizerSettings:
     voted: int = 2  # works checked by keypoints: the most voted over the whole catalog ...
     min_votes: int = 5  # ... with at least this many votes ...
-    described: int = 1  # ... and the first textured work among the four most like each of the two best places
+    described: int = 2  # ... and the first two textured works among the four most like each of the two best places
     places: int = 3  # candidate quadrilaterals compared in detail
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
-    min_inliers: int = 14  # RANSAC inliers for a keypoint verification ...
+    min_inliers: int = 10  # RANSAC inliers for a keypoint verification ...
     sure_inliers: int = 40  # ... below which the matched picture must also be explained (keypoint_explained)
     keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain
     textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
@@ -708,7 +708,7 @@ class Recognizer:
         return self._decide_global(frame_bgr, places, bool(found), elapsed)
 
     def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed) -> Recognition:
-        conf = min(1.0, inliers / (3.0 * self.s.min_inliers))
+        conf = min(1.0, inliers / self.s.sure_inliers)
         return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), _order(quad).tolist(),
                            [(self.ids[work], inliers)])
 
