@@ -602,7 +602,7 @@ class Recognizer:
             return 0, None
         src = f.keypoints[[m.queryIdx for m in good]]
         dst = np.float32([kps[m.trainIdx].pt for m in good])
-        H, mask = cv2.findHomography(src, dst, cv2.RANSAC, 6.0, maxIters=500, confidence=0.99)
+        H, mask = cv2.findHomography(src, dst, cv2.USAC_DEFAULT, 6.0, maxIters=500, confidence=0.99)
         if H is None:
             return 0, None
         w, h = float(f.size[0]), float(f.size[1])
