@@ -193,7 +193,7 @@ def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
     return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
 
 
-def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 8) -> list[tuple[np.ndarray, float]]:
+def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 12) -> list[tuple[np.ndarray, float]]:
     """Candidate picture quadrilaterals (frame pixel coordinates) with their quality (how much of
     their sides lie on edges running along them; a side on the frame's border counts half), the
     most picture-like first: from the largest contours of the edge map and of its closed blobs (the
@@ -299,7 +299,7 @@ def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndar
     return lines[list(dict.fromkeys(int(c) for c in chosen))]
 
 
-def _line_quads(edges: EdgeMap, area: float, keep: int = 6, per_direction: int = 8) -> list[np.ndarray]:
+def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int = 8) -> list[np.ndarray]:
     """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
     on edges (or on the frame's border), the larger and better supported first. A picture's sides
     stay straight lines where a visitor hides a corner, which a contour's outline does not."""
