@@ -532,6 +532,8 @@ class RecognizerSettings:
     explained_accept: float = 0.1  # value (see Recognizer.pairs) a low-texture view's best work needs ...
     explained_margin: float = 0.03  # ... by this much more than the next work ...
     explained_least: float = 0.5  # ... and explain at least this fraction of its place
+    explained_alone: float = 0.06  # a lower value is enough for a work that no other comes near ...
+    explained_alone_margin: float = 0.1  # ... by this much
 
 
 @dataclass(frozen=True)
@@ -682,8 +684,11 @@ class Recognizer:
         if not found or self.textured[first]:
             # No outline found, or a textured work that failed its keypoint check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
-        clear = value - second >= self.s.explained_margin and f1 >= self.s.explained_least
-        if value >= self.s.explained_accept and clear:
+        margin = value - second
+        # Enough value and clearly above any other work, or a little less value with no rival at all.
+        sure = (value >= self.s.explained_accept and margin >= self.s.explained_margin) or (
+            value >= self.s.explained_alone and margin >= self.s.explained_alone_margin)
+        if sure and f1 >= self.s.explained_least:
             conf = min(1.0, (value - second) / (2 * self.s.explained_margin)) * f1
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
         return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
