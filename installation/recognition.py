@@ -1,18 +1,22 @@
 """Which catalog artwork is in a camera frame, or none.
 
-1. Places: candidate quadrilaterals of the picture, from luminance and colour edges (contours of
-   the edge map and of its closed blobs, and quads of merged straight lines, the frame's own borders
-   included for a work cut by it), kept when their sides lie on edges that run along them. Each is
-   rectified and described globally (luminance layout, HOG, colour layout under a fitted light), and
-   a catalog work is only considered for a place of about its own aspect ratio.
-2. Keypoints: ORB descriptors of the frame vote over the whole catalog (an LSH index, so 500 works
-   stay real time); the most voted works, and the textured works most like the best places, are
-   verified by a RANSAC homography. A match with few inliers must also explain its picture (3).
+1. Keypoints first: ORB descriptors of the frame vote over the whole catalog (an LSH index, so 500
+   works stay real time) and the most voted works are verified by a homography (USAC); a sure match
+   (many inliers) is the answer without looking for an outline.
+2. Places: candidate quadrilaterals of the picture, from luminance and colour edges (contours of
+   the edge map and of its closed blobs, and quads of merged straight lines - Hough segments whose
+   edges run along them - the frame's own borders included, and corners a little beyond the frame
+   for a work cut by it), kept when their sides lie on edges that run along them. Each is rectified
+   and described globally (luminance layout, HOG, colour layout under a fitted light), and a catalog
+   work is only considered for a place of about its own aspect ratio. The textured works most like
+   the best places are verified by keypoints too; a match with few inliers must also explain its
+   picture (3).
 3. Low texture (colour fields, stripes, hard-edge, gradients), where keypoints find nothing: each
    best place's best few works are aligned onto it (ECC, a shift) and the fraction of pixels the
    work explains under the gallery's light (level, slope, cast; a visitor or glare is simply not
    explained) is compared with what a plain colour explains. The best work must explain enough of
-   its place, clearly more than any other work explains of any place.
+   its place, clearly more than any other work explains of any place (or somewhat less, with no
+   other work near it).
 A textured work must pass the keypoint check (so an unknown busy work is rejected). A wrong artwork
 is worse than none: every threshold was set for few false positives (benchmarks/bench_recognition.py).
 """

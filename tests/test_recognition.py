@@ -70,6 +70,21 @@ def test_a_visitor_hiding_a_corner_leaves_the_quadrilateral_findable():
     assert close >= 5
 
 
+def test_a_work_cut_by_the_frame_keeps_its_own_corners():
+    """A corner beyond the frame's edge is where the work's own sides meet, not where the frame cuts
+    them (a quadrilateral clipped at the frame squashes the picture)."""
+    corners = np.float32([[70, -30], [560, 25], [585, 440], [45, 425]])  # the top-left corner above the frame
+    for seed in [1, 2, 3, 4]:
+        art = artwork(seed)
+        h, w = art.shape[:2]
+        H = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners)
+        mask = cv2.warpPerspective(np.ones((h, w), np.float32), H, (640, 480))[..., None]
+        frame = np.float32([200, 205, 210]) * (1 - mask) + cv2.warpPerspective(art.astype(np.float32), H,
+                                                                                 (640, 480)) * mask
+        errors = [float(abs(q - corners).max()) for q, _ in find_quads(frame.astype(np.uint8))]
+        assert min(errors, default=999) < 12, (seed, errors)
+
+
 def test_explained_fraction_fits_light_and_cast_but_not_another_work():
     work, other = artwork(1), artwork(13)
     thumb = cv2.resize(work, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
