@@ -312,10 +312,7 @@ class CameraProcess:
             self.status.fps = (len(self.status.times) - 1) / max(self.status.times[-1] - self.status.times[0], 1e-6)
 
     def _recognize(self, frame: np.ndarray, now: float) -> bool:
-        if frame.shape[1] != self.cfg.width:  # recognition is tuned for 640-wide frames
-            frame = cv2.resize(frame, (self.cfg.width, round(frame.shape[0] * self.cfg.width / frame.shape[1])),
-                               interpolation=cv2.INTER_AREA)
-        r = self.recognizer.recognize(frame)
+        r = self.recognizer.recognize(frame)  # any size: the recognizer works at its own width
         self.status.recognitions += 1
         self.status.recognition_ms = 1000 * r.seconds
         self.status.last_seen = r.artwork_id

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -36,6 +36,7 @@ ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
 WORK_SIDE = 400  # catalog images are described at this longest side
 THUMB = 48  # side of the square thumbnails aligned to a low-texture view
+FRAME_WIDTH = 640  # frames are recognised at this width (the benchmark's, and the camera's default)
 
 
 @dataclass(frozen=True)
@@ -698,7 +699,20 @@ class Recognizer:
         return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
+        """The artwork in a BGR frame of any size (recognised at FRAME_WIDTH; the quad is given in the
+        frame's own pixels)."""
         start = time.perf_counter()
+        h, w = frame_bgr.shape[:2]
+        scale = FRAME_WIDTH / w
+        if scale != 1.0:  # every size in pixels here (keypoints, quads, tolerances) is for this width
+            shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            frame_bgr = cv2.resize(frame_bgr, (FRAME_WIDTH, max(1, round(h * scale))), interpolation=shrink)
+        r = self._recognize(frame_bgr, start)
+        if scale == 1.0 or r.quad is None:
+            return r
+        return replace(r, quad=(np.float32(r.quad) / scale).tolist())
+
+    def _recognize(self, frame_bgr: np.ndarray, start: float) -> Recognition:
         elapsed = lambda: time.perf_counter() - start
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())

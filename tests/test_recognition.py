@@ -85,6 +85,21 @@ def test_a_work_cut_by_the_frame_keeps_its_own_corners():
         assert min(errors, default=999) < 12, (seed, errors)
 
 
+def test_frames_of_any_size_are_recognised_and_the_quad_is_in_their_pixels(recognizer):
+    """A photo from another camera (a 1920-wide one, a small one) gives the answers a 640-wide frame
+    gives (keypoint scales, tolerances in pixels are for that width), with the picture's corners in
+    the photo's own pixels."""
+    for k, seed in enumerate(BUSY * 2):
+        frame = view(artwork(seed), 500 + k)
+        base = recognizer.recognize(frame)
+        for width in (1920, 320):
+            scale = width / frame.shape[1]
+            resized = cv2.resize(frame, (width, round(frame.shape[0] * scale)), interpolation=cv2.INTER_CUBIC)
+            r = recognizer.recognize(resized)
+            assert r.artwork_id == base.artwork_id == f"work-{seed}", (seed, width)
+            assert np.abs(np.float32(r.quad) - np.float32(base.quad) * scale).max() < 10 * max(scale, 1), width
+
+
 def test_explained_fraction_fits_light_and_cast_but_not_another_work():
     work, other = artwork(1), artwork(13)
     thumb = cv2.resize(work, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
