@@ -170,7 +170,10 @@ def _edges(small_bgr: np.ndarray) -> EdgeMap:
     return EdgeMap(mask, along)
 
 
-MIN_EDGE_SUPPORT = 0.5
+MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges running along them
+SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
+OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
+LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
 
 
 def _intersect(a0, a1, b0, b1):
@@ -356,13 +359,6 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
         if good[q] and inner[q] and _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f in found):
             found.append(quad)
     return found
-
-
-LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
-
-
-SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
-OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
 
 
 def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = 24) -> np.ndarray:
