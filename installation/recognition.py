@@ -597,20 +597,28 @@ class Recognizer:
 
     def _verify(self, idx: int, kps, desc) -> tuple[int, np.ndarray | None]:
         """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test), and where
-        the work's corners land in the frame."""
+        the work's corners land in the frame. A few inliers (a blurred texture) are grown by matching
+        again near where the homography puts each keypoint, with a looser distance."""
         f = self.features[self.ids[idx]]
         pairs = self.matcher.knnMatch(f.descriptors, desc, k=2)
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
-        if len(good) < self.s.min_inliers:
+        if len(good) < GUIDE_FROM:
             return 0, None
         src = f.keypoints[[m.queryIdx for m in good]]
         dst = np.float32([kps[m.trainIdx].pt for m in good])
         H, mask = cv2.findHomography(src, dst, cv2.USAC_DEFAULT, 6.0, maxIters=500, confidence=0.99)
         if H is None:
             return 0, None
+        inliers = int(mask.sum())
+        if GUIDE_FROM <= inliers < self.s.min_inliers:  # too few as they are: a blurred texture?
+            src, dst = _guided(f, H, np.float32([k.pt for k in kps]), desc)
+            if len(src) > inliers:
+                H2, mask2 = cv2.findHomography(src, dst, cv2.USAC_DEFAULT, 6.0, maxIters=500, confidence=0.99)
+                if H2 is not None and int(mask2.sum()) > inliers:
+                    H, inliers = H2, int(mask2.sum())
         w, h = float(f.size[0]), float(f.size[1])
         quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
-        return (int(mask.sum()), quad) if _plausible(quad, w * h) else (0, None)
+        return (inliers, quad) if _plausible(quad, w * h) else (0, None)
 
     def _checked(self, kps, desc, works: list[int]) -> list[tuple[int, np.ndarray | None, int]]:
         """(inliers, quad, work) of each work verified by keypoints, most inliers first."""
@@ -733,6 +741,32 @@ class Recognizer:
 
 
 VOTE_DISTANCE = 45  # Hamming distance (of 256 bits) under which two ORB descriptors vote as the same point
+
+
+GUIDE_FROM = 6  # RANSAC inliers from which a homography guides a second, local matching
+GUIDE_RADIUS = 8.0  # frame pixels around a keypoint's predicted place where its match may lie
+GUIDE_DISTANCE = 64  # Hamming distance for a guided match (unrelated ORB descriptors lie ~128 apart)
+_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1).astype(np.uint8)  # bits set
+
+
+def _guided(f: ArtworkFeatures, H: np.ndarray, frame_pts: np.ndarray, frame_desc: np.ndarray):
+    """Matches of a work's keypoints among the frame's keypoints near where H puts them (work points,
+    frame points): blur spoils a descriptor's nearest neighbour, not its place."""
+    if not len(f.keypoints) or not len(frame_pts):
+        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
+    predicted = cv2.perspectiveTransform(f.keypoints.reshape(-1, 1, 2), H).reshape(-1, 2)
+    # Squared distances as |a|^2 + |b|^2 - 2ab: one matrix product, no (K, N, 2) temporary.
+    d2 = (predicted**2).sum(1)[:, None] + (frame_pts**2).sum(1)[None] - 2.0 * predicted @ frame_pts.T
+    near = d2 < GUIDE_RADIUS**2
+    wi, fi = np.nonzero(near)
+    distance = _POPCOUNT[f.descriptors[wi] ^ frame_desc[fi]].sum(1, dtype=np.int32)
+    ok = distance < GUIDE_DISTANCE
+    wi, fi, distance = wi[ok], fi[ok], distance[ok]
+    order = np.lexsort((distance, wi))  # each work keypoint's closest descriptor first
+    first = np.ones(len(order), bool)
+    first[1:] = wi[order][1:] != wi[order][:-1]
+    keep = order[first]
+    return f.keypoints[wi[keep]], frame_pts[fi[keep]]
 
 
 def _keypoint_index(descriptors: list[np.ndarray]):

@@ -12,7 +12,16 @@ import pytest
 
 from engines.errors import Art2MusError
 from installation.catalog import INDEX_DIR, load_catalog
-from installation.recognition import THUMB, Recognizer, compute_features, explained_fractions, find_quads
+from installation.recognition import (
+    ORB_FEATURES_FRAME,
+    THUMB,
+    Recognizer,
+    _guided,
+    _orb,
+    compute_features,
+    explained_fractions,
+    find_quads,
+)
 from installation.synthetic import ViewSettings, artwork, view, view_with_truth
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,6 +107,32 @@ def test_frames_of_any_size_are_recognised_and_the_quad_is_in_their_pixels(recog
             r = recognizer.recognize(resized)
             assert r.artwork_id == base.artwork_id == f"work-{seed}", (seed, width)
             assert np.abs(np.float32(r.quad) - np.float32(base.quad) * scale).max() < 10 * max(scale, 1), width
+
+
+def test_guided_matching_finds_a_blurred_textures_keypoints_where_the_ratio_test_does_not():
+    """Blur spoils a fine texture's descriptors' nearest neighbours, not their places: matched again
+    near where the homography puts them, enough keypoints agree to verify the work."""
+    corners = np.float32([[120, 60], [540, 90], [520, 420], [110, 400]])
+    for seed in [11, 29]:  # textures
+        art = artwork(seed)
+        features = compute_features(art)
+        h, w = art.shape[:2]
+        H = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners)
+        inside = cv2.warpPerspective(np.ones((h, w), np.uint8), H, (640, 480))[..., None] > 0
+        frame = np.where(inside, cv2.warpPerspective(art, H, (640, 480)), np.uint8(200))
+        frame = cv2.GaussianBlur(frame, (0, 0), 2.5)
+        kps, desc = _orb(ORB_FEATURES_FRAME).detectAndCompute(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), None)
+        pts = np.float32([k.pt for k in kps])
+        to_frame = H @ np.diag([w / features.size[0], h / features.size[1], 1.0])  # described pixels -> frame
+        pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(features.descriptors, desc, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+        src = features.keypoints[[m.queryIdx for m in good]].reshape(-1, 1, 2)
+        landed = cv2.perspectiveTransform(src, to_frame).reshape(-1, 2)
+        right = int((np.linalg.norm(landed - pts[[m.trainIdx for m in good]], axis=1) < 6).sum())
+        src, dst = _guided(features, to_frame, pts, desc)
+        assert len(src) >= 10 and len(src) >= right + 5, (seed, right, len(src))
+        assert np.linalg.norm(cv2.perspectiveTransform(src.reshape(-1, 1, 2), to_frame).reshape(-1, 2) - dst,
+                              axis=1).max() < 8.5
 
 
 def test_explained_fraction_fits_light_and_cast_but_not_another_work():
