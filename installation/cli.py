@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -174,10 +175,10 @@ def cmd_recognize(cfg: Config, args) -> int:
     catalog = load_catalog(args.catalog)
     recognizer = Recognizer(catalog.features)
     for image in args.images:
-        frame = cv2.imread(image, cv2.IMREAD_COLOR)
+        frame = cv2.imread(image, cv2.IMREAD_COLOR) if os.path.isfile(image) else None
         if frame is None:
-            line = {"image": image, "artwork_id": None, "confidence": 0.0,
-                    "error": f"{image!r} is missing or not an image OpenCV can read"}
+            why = "is not an image OpenCV can read" if os.path.isfile(image) else "does not exist (or is not a file)"
+            line = {"image": image, "artwork_id": None, "confidence": 0.0, "error": f"{image!r} {why}"}
         else:
             r = recognizer.recognize(frame)
             line = {"image": image, "artwork_id": r.artwork_id, "confidence": r.confidence, "method": r.method,

@@ -203,7 +203,8 @@ def test_recognize_command_prints_one_json_line_per_image_in_order(tmp_path, cat
         cv2.imwrite(str(tmp_path / name), view(art, seed))
         frames.append(str(tmp_path / name))
     (tmp_path / "bad.jpg").write_bytes(b"nope")
-    images = [frames[0], str(tmp_path / "bad.jpg"), frames[1]]
+    cv2.imwrite(str(tmp_path / "photo.png"), cv2.resize(view(artwork(6), 503), (1920, 1440)))  # another camera
+    images = [frames[0], str(tmp_path / "bad.jpg"), frames[1], str(tmp_path / "gone.jpg"), str(tmp_path / "photo.png")]
     r = subprocess.run([sys.executable, "-m", "installation.cli", "recognize", "--catalog", str(catalog_dir), *images],
                        check=False, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert r.returncode == 0, r.stderr
@@ -211,5 +212,7 @@ def test_recognize_command_prints_one_json_line_per_image_in_order(tmp_path, cat
     assert [line["image"] for line in lines] == images
     assert lines[0]["artwork_id"] == "work-0" and 0 < lines[0]["confidence"] <= 1
     assert lines[0]["title"] == "Composition" and lines[0]["year"] == 1921
-    assert "error" in lines[1] and lines[1]["artwork_id"] is None
+    assert "not an image" in lines[1]["error"] and lines[1]["artwork_id"] is None
     assert lines[2]["artwork_id"] is None and "error" not in lines[2]
+    assert "does not exist" in lines[3]["error"] and lines[3]["artwork_id"] is None
+    assert lines[4]["artwork_id"] == "work-6"
