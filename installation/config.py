@@ -58,7 +58,7 @@ class CameraConfig(Section):
     fps: float = Field(15.0, gt=0, le=120)  # synthetic walk frame rate
     synthetic_seed: int = 0
     recognition_hz: float = Field(5.0, gt=0, le=60)
-    enter_k: int = Field(3, ge=1)  # enter an artwork when it wins enter_k ...
+    enter_k: int = Field(4, ge=1)  # enter an artwork when it wins enter_k ...
     enter_n: int = Field(5, ge=1)  # ... of the last enter_n recognitions
     leave_seconds: float = Field(3.0, gt=0)  # leave after this long without it
     min_dwell_seconds: float = Field(2.0, ge=0)  # hold an artwork at least this long
