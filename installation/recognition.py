@@ -344,20 +344,24 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     good = (full.min(1) >= 0.3) & (full.mean(1) >= 0.6)
     # Ranked with the frame's border as half evidence: else the frame's own edges, being long, win.
     rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas)
-    found = []
-    for q in np.argsort(-rank):
+    found: list[np.ndarray] = []
+
+    def take(q: int) -> None:
         quad = _order(quads[q].astype(np.float32))
-        if good[q] and _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f in found):
+        if _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f in found):
             found.append(quad)
+
+    for q in np.argsort(-rank):
+        if good[q]:
+            take(q)
         if len(found) >= keep:
             break
     # Stripes and bands make many well-supported parts of a picture; its whole (faint on one side, say)
     # is among the largest well-supported quads off the frame's border.
-    inner = (support >= 0).all(1)
-    for q in np.argsort(-areas * (good & inner))[:LARGEST]:
-        quad = _order(quads[q].astype(np.float32))
-        if good[q] and inner[q] and _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f in found):
-            found.append(quad)
+    inner = good & (support >= 0).all(1)
+    for q in np.argsort(-areas * inner)[:LARGEST]:
+        if inner[q]:
+            take(q)
     return found
 
 
@@ -595,36 +599,34 @@ class Recognizer:
         votes = np.bincount(hits, minlength=len(self.ids))
         return [int(i) for i in np.argsort(-votes)[: self.s.voted] if votes[i] >= self.s.min_votes]
 
-    def _verify(self, idx: int, kps, desc) -> tuple[int, np.ndarray | None]:
-        """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test), and where
-        the work's corners land in the frame. A few inliers (a blurred texture) are grown by matching
-        again near where the homography puts each keypoint, with a looser distance."""
+    def _verify(self, idx: int, pts: np.ndarray, desc) -> tuple[int, np.ndarray | None]:
+        """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test; `pts` the
+        frame's keypoint positions), and where the work's corners land in the frame, in corner order.
+        A few inliers (a blurred texture) are grown by matching again near where the homography puts
+        each keypoint, with a looser distance."""
         f = self.features[self.ids[idx]]
         pairs = self.matcher.knnMatch(f.descriptors, desc, k=2)
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
         if len(good) < GUIDE_FROM:
             return 0, None
-        src = f.keypoints[[m.queryIdx for m in good]]
-        dst = np.float32([kps[m.trainIdx].pt for m in good])
-        H, mask = cv2.findHomography(src, dst, cv2.USAC_DEFAULT, 6.0, maxIters=500, confidence=0.99)
+        H, inliers = _homography(f.keypoints[[m.queryIdx for m in good]], pts[[m.trainIdx for m in good]])
         if H is None:
             return 0, None
-        inliers = int(mask.sum())
         if GUIDE_FROM <= inliers < self.s.min_inliers:  # too few as they are: a blurred texture?
-            src, dst = _guided(f, H, np.float32([k.pt for k in kps]), desc)
+            src, dst = _guided(f, H, pts, desc)
             if len(src) > inliers:
-                H2, mask2 = cv2.findHomography(src, dst, cv2.USAC_DEFAULT, 6.0, maxIters=500, confidence=0.99)
-                if H2 is not None and int(mask2.sum()) > inliers:
-                    H, inliers = H2, int(mask2.sum())
+                H2, inliers2 = _homography(src, dst)
+                if H2 is not None and inliers2 > inliers:
+                    H, inliers = H2, inliers2
         w, h = float(f.size[0]), float(f.size[1])
         quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
-        return (inliers, quad) if _plausible(quad, w * h) else (0, None)
+        return (inliers, _order(quad)) if _plausible(quad, w * h) else (0, None)
 
-    def _checked(self, kps, desc, works: list[int]) -> list[tuple[int, np.ndarray | None, int]]:
+    def _checked(self, pts: np.ndarray, desc, works: list[int]) -> list[tuple[int, np.ndarray | None, int]]:
         """(inliers, quad, work) of each work verified by keypoints, most inliers first."""
         if desc is None or len(desc) < 8:
             return []
-        return sorted(((*self._verify(i, kps, desc), i) for i in works), key=lambda c: -c[0])
+        return sorted(((*self._verify(i, pts, desc), i) for i in works), key=lambda c: -c[0])
 
     def _described(self, places: list[Place]) -> list[int]:
         """The textured works that look most like the best places: checked by keypoints too."""
@@ -640,7 +642,7 @@ class Recognizer:
                 break
             if inliers >= self.s.sure_inliers:
                 return i, inliers, quad
-            crop = rectify(frame_bgr, _order(quad), THUMB)
+            crop = rectify(frame_bgr, quad, THUMB)
             if self._explained(crop, [i])[0] >= self.s.keypoint_explained:
                 return i, inliers, quad
         return -1, 0, None
@@ -721,14 +723,15 @@ class Recognizer:
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())
         kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
+        pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
         voted = self._voted(desc)
-        checked = self._checked(kps, desc, voted)
+        checked = self._checked(pts, desc, voted)
         if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure: no outline needed
             return self._by_keypoints(*checked[0], elapsed)
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
-        checked = sorted(checked + self._checked(kps, desc, more), key=lambda c: -c[0])
+        checked = sorted(checked + self._checked(pts, desc, more), key=lambda c: -c[0])
         work, inliers, quad = self._keypoint_match(frame_bgr, checked)
         if inliers:
             return self._by_keypoints(inliers, quad, work, elapsed)
@@ -736,7 +739,7 @@ class Recognizer:
 
     def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed) -> Recognition:
         conf = min(1.0, inliers / self.s.sure_inliers)
-        return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), _order(quad).tolist(),
+        return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), quad.tolist(),
                            [(self.ids[work], inliers)])
 
 
@@ -747,6 +750,12 @@ GUIDE_FROM = 6  # RANSAC inliers from which a homography guides a second, local 
 GUIDE_RADIUS = 8.0  # frame pixels around a keypoint's predicted place where its match may lie
 GUIDE_DISTANCE = 64  # Hamming distance for a guided match (unrelated ORB descriptors lie ~128 apart)
 _POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1).astype(np.uint8)  # bits set
+
+
+def _homography(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """The homography from matched work points to frame points (USAC) and its inlier count."""
+    H, mask = cv2.findHomography(src, dst, cv2.USAC_DEFAULT, 6.0, maxIters=500, confidence=0.99)
+    return (None, 0) if H is None else (H, int(mask.sum()))
 
 
 def _guided(f: ArtworkFeatures, H: np.ndarray, frame_pts: np.ndarray, frame_desc: np.ndarray):
