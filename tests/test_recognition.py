@@ -79,18 +79,22 @@ def test_a_visitor_hiding_a_corner_leaves_the_quadrilateral_findable():
     assert close >= 5
 
 
+def _hung(art: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 640x480 frame of `art` on a plain wall with its corners at `corners`, and that homography."""
+    h, w = art.shape[:2]
+    H = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners)
+    mask = cv2.warpPerspective(np.ones((h, w), np.float32), H, (640, 480))[..., None]
+    frame = np.float32([200, 205, 210]) * (1 - mask) + cv2.warpPerspective(art.astype(np.float32), H, (640, 480)) * mask
+    return frame.astype(np.uint8), H
+
+
 def test_a_work_cut_by_the_frame_keeps_its_own_corners():
     """A corner beyond the frame's edge is where the work's own sides meet, not where the frame cuts
     them (a quadrilateral clipped at the frame squashes the picture)."""
     corners = np.float32([[70, -30], [560, 25], [585, 440], [45, 425]])  # the top-left corner above the frame
     for seed in [1, 2, 3, 4]:
-        art = artwork(seed)
-        h, w = art.shape[:2]
-        H = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners)
-        mask = cv2.warpPerspective(np.ones((h, w), np.float32), H, (640, 480))[..., None]
-        frame = np.float32([200, 205, 210]) * (1 - mask) + cv2.warpPerspective(art.astype(np.float32), H,
-                                                                                 (640, 480)) * mask
-        errors = [float(abs(q - corners).max()) for q, _ in find_quads(frame.astype(np.uint8))]
+        frame, _ = _hung(artwork(seed), corners)
+        errors = [float(abs(q - corners).max()) for q, _ in find_quads(frame)]
         assert min(errors, default=999) < 12, (seed, errors)
 
 
@@ -117,9 +121,7 @@ def test_guided_matching_finds_a_blurred_textures_keypoints_where_the_ratio_test
         art = artwork(seed)
         features = compute_features(art)
         h, w = art.shape[:2]
-        H = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), corners)
-        inside = cv2.warpPerspective(np.ones((h, w), np.uint8), H, (640, 480))[..., None] > 0
-        frame = np.where(inside, cv2.warpPerspective(art, H, (640, 480)), np.uint8(200))
+        frame, H = _hung(art, corners)
         frame = cv2.GaussianBlur(frame, (0, 0), 2.5)
         kps, desc = _orb(ORB_FEATURES_FRAME).detectAndCompute(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), None)
         pts = np.float32([k.pt for k in kps])
