@@ -30,12 +30,13 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 5  # cached catalog features: bump when compute_features changes
+FEATURE_VERSION = 6  # cached catalog features: bump when compute_features changes
 SIDE = 32  # rectified size for the global description
 ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
 WORK_SIDE = 400  # catalog images are described at this longest side
 THUMB = 48  # side of the square thumbnails aligned to a low-texture view
+GRAIN = 128  # side of the square a work's fine detail (its grain) is compared at
 FRAME_WIDTH = 640  # frames are recognised at this width (the benchmark's, and the camera's default)
 
 
@@ -56,14 +57,15 @@ class ArtworkFeatures:
     descriptors: np.ndarray  # (K, 32) uint8 ORB
     size: np.ndarray  # (2,) width, height of the described image
     thumb: np.ndarray  # (THUMB, THUMB, 3) uint8: the work squashed to a square, for fine alignment
+    square: np.ndarray  # (GRAIN, GRAIN, 3) uint8: the same, larger, for its grain
 
     def arrays(self) -> dict:
         return {"glob": self.glob, "keypoints": self.keypoints, "descriptors": self.descriptors, "wh": self.size,
-                "thumb": self.thumb}
+                "thumb": self.thumb, "square": self.square}
 
     @staticmethod
     def from_arrays(z) -> ArtworkFeatures:
-        return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"])
+        return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"], z["square"])
 
 
 HOG_NOISE = 8.0  # Sobel magnitude (Lab L units) below which a gradient is sensor noise or glare haze
@@ -111,7 +113,9 @@ def compute_features(image_bgr: np.ndarray) -> ArtworkFeatures:
     pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
     desc = desc if desc is not None else np.zeros((0, 32), np.uint8)
     thumb = cv2.resize(work, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
-    return ArtworkFeatures(describe(work).stack(), pts, desc, np.array([work.shape[1], work.shape[0]], np.int32), thumb)
+    square = cv2.resize(work, (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
+    return ArtworkFeatures(describe(work).stack(), pts, desc, np.array([work.shape[1], work.shape[0]], np.int32), thumb,
+                           square)
 
 
 # --- finding the picture in a frame -------------------------------------------------------------
@@ -218,6 +222,11 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
     closed = cv2.morphologyEx(edges.mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
     blobs = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
     contours = sorted(blobs, key=cv2.contourArea, reverse=True)[:2] + contours
+    # Opened, thin lines leave it (a visitor's outline touching the picture, a frame's line): the picture's
+    # own tangle stays, and its outline is the picture's even where a visitor's edge meets it.
+    solid = cv2.findContours(cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8)),
+                             cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    contours = sorted(solid, key=cv2.contourArea, reverse=True)[:1] + contours
     area = small.shape[0] * small.shape[1]
     quads: list[tuple[np.ndarray, float]] = []
 
@@ -439,8 +448,7 @@ def _align(thumb: np.ndarray, crop: np.ndarray) -> np.ndarray:
     A shift only: the quadrilateral already rectified the view, and more freedom (affine, homography)
     lets one smooth gradient or band layout be bent onto another."""
     t_col = thumb.reshape(-1, 3).astype(np.float32)
-    centred = t_col - t_col.mean(0)
-    axis = np.linalg.svd(centred, full_matrices=False)[2][0] if centred.any() else np.ones(3, np.float32) / 3
+    axis = _main_axis(t_col)
     t_gray = (t_col @ axis).reshape(THUMB, THUMB).astype(np.float32)
     c_gray = (crop.reshape(-1, 3).astype(np.float32) @ axis).reshape(THUMB, THUMB).astype(np.float32)
     warp = np.eye(2, 3, dtype=np.float32)
@@ -453,6 +461,70 @@ def _align(thumb: np.ndarray, crop: np.ndarray) -> np.ndarray:
         warp = np.eye(2, 3, dtype=np.float32)
     return cv2.warpAffine(crop, warp, (THUMB, THUMB), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def _main_axis(colours: np.ndarray) -> np.ndarray:
+    """The direction in BGR along which a work's (N, 3) colours vary most (grey for a flat work)."""
+    centred = colours - colours.mean(0)
+    if not centred.any():
+        return np.full(3, 1 / 3, np.float32)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0].astype(np.float32)
+    return axis if axis.sum() >= 0 else -axis
+
+
+# --- grain: the fine detail of a textured work ----------------------------------------------------
+
+GRAIN_RING = 8  # pixels of the GRAIN square left out at its edge (a picture frame, the wall)
+GRAIN_CELLS = 4  # the rest is cut into GRAIN_CELLS x GRAIN_CELLS cells ...
+GRAIN_SHIFT = 6  # ... each looked for up to this many pixels from where the place puts it
+GRAIN_MATCH = 0.4  # correlation at which a cell is found (chance, over the shifts: < 0.4 in 99.9 %)
+GRAIN_WORK = 14  # cells with two-dimensional detail that make a work grainy (a noise-like texture)
+
+
+@dataclass(frozen=True)
+class Grain:
+    """A grainy work's band-passed detail, cell by cell, seen along its main colour axis."""
+    axis: np.ndarray  # (3,) BGR weights
+    cells: list  # (y, x, template) of each cell with detail in both directions
+
+
+def _bandpass(grey: np.ndarray) -> np.ndarray:
+    """Detail finer than the layout but coarser than sensor noise and a camera's blur."""
+    return cv2.GaussianBlur(grey, (0, 0), 1.2) - cv2.GaussianBlur(grey, (0, 0), 4.0)
+
+
+def _cell_size() -> int:
+    return (GRAIN - 2 * GRAIN_RING) // GRAIN_CELLS
+
+
+def grain_of(square_bgr: np.ndarray) -> Grain | None:
+    """A work's grain, or None when it has too few cells with two-dimensional detail: a flat cell or
+    one edge (a colour field's band, a stripe, a hard-edge shape) correlates with any other such cell
+    somewhere within the shift, a noise-like texture only with itself."""
+    axis = _main_axis(square_bgr.reshape(-1, 3).astype(np.float32))
+    detail = _bandpass((square_bgr.reshape(-1, 3).astype(np.float32) @ axis).reshape(GRAIN, GRAIN))
+    gx, gy = cv2.Sobel(detail, cv2.CV_32F, 1, 0), cv2.Sobel(detail, cv2.CV_32F, 0, 1)
+    size, cells = _cell_size(), []
+    for y in range(GRAIN_RING, GRAIN_RING + GRAIN_CELLS * size, size):
+        for x in range(GRAIN_RING, GRAIN_RING + GRAIN_CELLS * size, size):
+            cell = (slice(y, y + size), slice(x, x + size))
+            xx, xy, yy = float((gx[cell] ** 2).sum()), float((gx[cell] * gy[cell]).sum()), float((gy[cell] ** 2).sum())
+            spread = np.sqrt(max((xx - yy) ** 2 / 4 + xy * xy, 0.0))
+            weak, strong = (xx + yy) / 2 - spread, (xx + yy) / 2 + spread  # structure tensor eigenvalues
+            if detail[cell].std() >= 0.3 and weak >= 0.3 * strong:
+                cells.append((y, x, np.ascontiguousarray(detail[cell])))
+    return Grain(axis, cells) if len(cells) >= GRAIN_WORK else None
+
+
+def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
+    """How many of a work's grain cells are found in a rectified view (GRAIN x GRAIN, BGR) near
+    their place: the view's quadrilateral may be a few pixels off, so each cell may shift a little."""
+    detail = _bandpass((square_bgr.reshape(-1, 3).astype(np.float32) @ grain.axis).reshape(GRAIN, GRAIN))
+    size, r, found = _cell_size(), GRAIN_SHIFT, 0
+    for y, x, template in grain.cells:
+        scores = cv2.matchTemplate(detail[y - r:y + size + r, x - r:x + size + r], template, cv2.TM_CCOEFF_NORMED)
+        found += int(scores.max() >= GRAIN_MATCH)
+    return found
 
 
 _XY = np.mgrid[0:THUMB, 0:THUMB].astype(np.float32)[::-1] / (THUMB - 1) - 0.5  # (2: x, y, THUMB, THUMB)
@@ -539,6 +611,8 @@ class RecognizerSettings:
     explained_least: float = 0.5  # ... and explain at least this fraction of its place
     explained_alone: float = 0.06  # a lower value is enough for a work that no other comes near ...
     explained_alone_margin: float = 0.1  # ... by this much
+    grain_cells: int = 5  # grain cells found that recognise a grainy work (chance finds at most 2)
+    grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
 
 
 @dataclass(frozen=True)
@@ -572,6 +646,8 @@ class Recognizer:
         self.index, self.owner = _keypoint_index([features[i].descriptors for i in self.ids])
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.textured = np.array([len(features[i].descriptors) >= self.s.textured_work for i in self.ids], bool)
+        grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
+        self.grain = {k: g for k, g in grains.items() if g is not None}
 
     def global_scores(self, g: Global) -> np.ndarray:
         """Similarity in [0, 1] of a description to every catalog work."""
@@ -599,7 +675,7 @@ class Recognizer:
         votes = np.bincount(hits, minlength=len(self.ids))
         return [int(i) for i in np.argsort(-votes)[: self.s.voted] if votes[i] >= self.s.min_votes]
 
-    def _verify(self, idx: int, pts: np.ndarray, desc) -> tuple[int, np.ndarray | None]:
+    def _verify(self, idx: int, pts: np.ndarray, desc, frame_hw: tuple[int, int]) -> tuple[int, np.ndarray | None]:
         """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test; `pts` the
         frame's keypoint positions), and where the work's corners land in the frame, in corner order.
         A few inliers (a blurred texture) are grown by matching again near where the homography puts
@@ -612,21 +688,27 @@ class Recognizer:
         H, inliers = _homography(f.keypoints[[m.queryIdx for m in good]], pts[[m.trainIdx for m in good]])
         if H is None:
             return 0, None
-        if GUIDE_FROM <= inliers < self.s.min_inliers:  # too few as they are: a blurred texture?
+        corners = np.float32([[[0, 0]], [[f.size[0], 0]], [[f.size[0], f.size[1]]], [[0, f.size[1]]]])
+        quad = cv2.perspectiveTransform(corners, H).reshape(4, 2)
+        if not _plausible(quad, frame_hw):
+            return 0, None
+        # Too few inliers as they are (a blurred texture?): matched again near where H puts each keypoint -
+        # only from a plausible H, as a degenerate one piles the work's keypoints onto a few frame points.
+        if GUIDE_FROM <= inliers < self.s.min_inliers:
             src, dst = _guided(f, H, pts, desc)
             if len(src) > inliers:
                 H2, inliers2 = _homography(src, dst)
                 if H2 is not None and inliers2 > inliers:
-                    H, inliers = H2, inliers2
-        w, h = float(f.size[0]), float(f.size[1])
-        quad = cv2.perspectiveTransform(np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), H).reshape(4, 2)
-        return (inliers, _order(quad)) if _plausible(quad, w * h) else (0, None)
+                    quad2 = cv2.perspectiveTransform(corners, H2).reshape(4, 2)
+                    if _plausible(quad2, frame_hw):
+                        quad, inliers = quad2, inliers2
+        return inliers, _order(quad)
 
-    def _checked(self, pts: np.ndarray, desc, works: list[int]) -> list[tuple[int, np.ndarray | None, int]]:
+    def _checked(self, pts: np.ndarray, desc, works: list[int], frame_hw: tuple[int, int]) -> list:
         """(inliers, quad, work) of each work verified by keypoints, most inliers first."""
         if desc is None or len(desc) < 8:
             return []
-        return sorted(((*self._verify(i, pts, desc), i) for i in works), key=lambda c: -c[0])
+        return sorted(((*self._verify(i, pts, desc, frame_hw), i) for i in works), key=lambda c: -c[0])
 
     def _described(self, places: list[Place]) -> list[int]:
         """The textured works that look most like the best places: checked by keypoints too."""
@@ -688,12 +770,15 @@ class Recognizer:
         pairs = self.pairs(frame_bgr, places)
         if not pairs:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
+        candidates = [(self.ids[i], round(v, 4), round(f, 4)) for v, f, i, _ in pairs[:4]]
+        grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
+        if grained is not None:
+            return grained
         value, f1, first, k = pairs[0]
         second = max((v for v, _, i, _ in pairs if i != first), default=0.0)
         quad = places[k].quad.tolist()
-        candidates = [(self.ids[i], round(v, 4), round(f, 4)) for v, f, i, _ in pairs[:4]]
-        if not found or self.textured[first]:
-            # No outline found, or a textured work that failed its keypoint check: not by colour alone.
+        if not found or self.textured[first] or first in self.grain:
+            # No outline found, or a textured or grainy work that failed its check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
         margin = value - second
         # Enough value and clearly above any other work, or a little less value with no rival at all.
@@ -703,6 +788,22 @@ class Recognizer:
             conf = min(1.0, (value - second) / (2 * self.s.explained_margin)) * f1
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
         return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
+
+    def _by_grain(self, frame_bgr, places: list[Place], pairs, candidates, elapsed) -> Recognition | None:
+        """A grainy work among the best pairs whose grain is found where its place is: a noise-like
+        texture that keypoints miss (too faint, too blurred) and that a plain colour explains nearly
+        as well as the work itself (so colour alone cannot tell it from a like-coloured texture)."""
+        views: dict[int, np.ndarray] = {}
+        for _, _, i, k in pairs[: self.s.grain_tried]:
+            if i not in self.grain:
+                continue
+            if k not in views:
+                views[k] = rectify(frame_bgr, places[k].quad, GRAIN)
+            found = grain_found(self.grain[i], views[k])
+            if found >= self.s.grain_cells:
+                conf = min(1.0, found / (2 * self.s.grain_cells))
+                return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates)
+        return None
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
         """The artwork in a BGR frame of any size (recognised at FRAME_WIDTH; the quad is given in the
@@ -725,13 +826,14 @@ class Recognizer:
         kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
         pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
         voted = self._voted(desc)
-        checked = self._checked(pts, desc, voted)
+        hw = frame_bgr.shape[:2]
+        checked = self._checked(pts, desc, voted, hw)
         if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure: no outline needed
             return self._by_keypoints(*checked[0], elapsed)
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
-        checked = sorted(checked + self._checked(pts, desc, more), key=lambda c: -c[0])
+        checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c[0])
         work, inliers, quad = self._keypoint_match(frame_bgr, checked)
         if inliers:
             return self._by_keypoints(inliers, quad, work, elapsed)
@@ -805,8 +907,20 @@ def _central(frame_bgr: np.ndarray) -> np.ndarray:
     return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
 
 
-def _plausible(corners: np.ndarray, work_area: float) -> bool:
-    """A work's corners, mapped by a homography, make a convex, not degenerate quadrilateral of sane size."""
-    if not cv2.isContourConvex(corners.reshape(-1, 1, 2)):
+def _plausible(corners: np.ndarray, frame_hw: tuple[int, int]) -> bool:
+    """A work's corners, mapped by a homography, make a picture as a camera sees one: convex, every
+    corner 30-150 degrees, between 2 % and 4 times the frame's area, no corner more than a frame's
+    size beyond it. A degenerate homography (chance matches of repeated features, such as a stripe's
+    ends) squashes the work into a sliver or blows it up."""
+    q = np.float32(corners).reshape(4, 2)
+    h, w = frame_hw
+    if (q < -np.float32([w, h])).any() or (q > 2 * np.float32([w, h])).any():
         return False
-    return 0.05 * work_area < cv2.contourArea(corners) < 200 * work_area
+    if not cv2.isContourConvex(q.reshape(-1, 1, 2)) or not 0.02 * w * h < cv2.contourArea(q) < 4 * w * h:
+        return False
+    sides = np.roll(q, -1, 0) - q
+    length = np.linalg.norm(sides, axis=1)
+    if length.min() < 1e-3:
+        return False
+    cos = -(sides * np.roll(sides, 1, 0)).sum(1) / (length * np.roll(length, 1, 0))
+    return bool(np.abs(cos).max() < np.cos(np.radians(30)))

@@ -13,14 +13,19 @@ import pytest
 from engines.errors import Art2MusError
 from installation.catalog import INDEX_DIR, load_catalog
 from installation.recognition import (
+    GRAIN,
     ORB_FEATURES_FRAME,
     THUMB,
     Recognizer,
     _guided,
     _orb,
+    _plausible,
     compute_features,
     explained_fractions,
     find_quads,
+    grain_found,
+    grain_of,
+    rectify,
 )
 from installation.synthetic import ViewSettings, artwork, view, view_with_truth
 
@@ -135,6 +140,57 @@ def test_guided_matching_finds_a_blurred_textures_keypoints_where_the_ratio_test
         assert len(src) >= 10 and len(src) >= right + 5, (seed, right, len(src))
         assert np.linalg.norm(cv2.perspectiveTransform(src.reshape(-1, 1, 2), to_frame).reshape(-1, 2) - dst,
                               axis=1).max() < 8.5
+
+
+def _faint(seed: int) -> np.ndarray:
+    """A noise texture of little contrast, always in the same pale green: only its grain tells one from another."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.resize(rng.random((61, 76, 3)).astype(np.float32), (600, 480), interpolation=cv2.INTER_CUBIC)
+    noise = cv2.GaussianBlur(noise, (0, 0), 2)
+    noise = (noise - noise.min()) / np.ptp(noise)
+    lo, hi = np.float32([150, 190, 60]), np.float32([175, 215, 85])
+    return (lo + (hi - lo) * noise).astype(np.uint8)
+
+
+def test_grain_is_found_in_its_own_view_only_and_only_noise_like_works_have_one():
+    square = lambda art: cv2.resize(art, (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
+    assert all(grain_of(square(artwork(seed))) is None for seed in (1, 2, 3, 4))  # field, hard-edge, stripes, gradient
+    mine, other = grain_of(square(_faint(1))), grain_of(square(_faint(2)))
+    assert mine is not None and other is not None
+    corners = np.float32([[150, 90], [480, 110], [470, 400], [160, 380]])
+    frame = _hung(_faint(1), corners)[0]
+    frame = cv2.GaussianBlur(np.clip(frame * np.float32([1.1, 0.95, 0.9]), 0, 255).astype(np.uint8), (0, 0), 1.2)
+    off = corners + np.float32([[4, -3], [3, 2], [-2, 4], [4, 3]])  # a place a few pixels off the picture
+    seen = rectify(frame, off, GRAIN)
+    assert grain_found(mine, seen) >= 10  # of 16 cells
+    assert grain_found(other, seen) <= 2
+
+
+def test_faint_like_coloured_textures_are_told_apart_by_their_grain(tmp_path):
+    """Two textures of one pale colour: a plain colour explains either as well as the work does, so
+    colour cannot decide; their grain can. A third of the same colour, not in the catalog, is rejected."""
+    for seed in (1, 2):
+        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
+    for seed in (1, 3, 7):
+        cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
+    recognizer = Recognizer(load_catalog(tmp_path).features)
+    for seed in (1, 2, 3):
+        got = [recognizer.recognize(view(_faint(seed), 300 + 10 * seed + k)).artwork_id for k in range(4)]
+        assert got == [f"faint-{seed}" if seed < 3 else None] * 4, (seed, got)
+
+
+def test_a_homography_from_repeated_features_is_no_match(tmp_path):
+    """A stripes work's ends are many alike corners: chance matches with a busy work fit a degenerate
+    homography (the work squashed to a sliver), which must not count as that work."""
+    for seed in (24, 51, 0):  # busy, stripes, busy
+        cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
+    recognizer = Recognizer(load_catalog(tmp_path).features)
+    assert recognizer.recognize(view(artwork(51), 107447)).artwork_id in ("work-51", None)
+    picture = np.float32([[100, 80], [520, 100], [500, 400], [120, 380]])
+    assert _plausible(picture, (480, 640))
+    assert not _plausible(np.float32([[0, 309], [9486, 1492], [9480, 1500], [2, 312]]), (480, 640))  # blown up
+    assert not _plausible(np.float32([[100, 100], [500, 110], [500, 114], [100, 104]]), (480, 640))  # a sliver
+    assert not _plausible(np.float32([[100, 100], [500, 110], [120, 114], [300, 300]]), (480, 640))  # crossed
 
 
 def test_explained_fraction_fits_light_and_cast_but_not_another_work():
