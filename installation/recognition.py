@@ -10,14 +10,18 @@
    and described globally (luminance layout, HOG, colour layout under a fitted light), and a catalog
    work is only considered for a place of about its own aspect ratio. The textured works most like
    the best places are verified by keypoints too; a match with few inliers must also explain its
-   picture (3).
-3. Low texture (colour fields, stripes, hard-edge, gradients), where keypoints find nothing: each
+   picture (4).
+3. Grain: a noise-like texture too faint or blurred for keypoints (a plain colour explains it nearly as
+   well as the work, so colour cannot tell it from a like-coloured texture) is found by its fine
+   detail: band-passed cells of the work looked for, each within a few pixels, in a place's view.
+4. Low texture (colour fields, stripes, hard-edge, gradients), where keypoints find nothing: each
    best place's best few works are aligned onto it (ECC, a shift) and the fraction of pixels the
    work explains under the gallery's light (level, slope, cast; a visitor or glare is simply not
    explained) is compared with what a plain colour explains. The best work must explain enough of
    its place, clearly more than any other work explains of any place (or somewhat less, with no
    other work near it).
-A textured work must pass the keypoint check (so an unknown busy work is rejected). A wrong artwork
+A textured work must pass the keypoint check and a grainy one its grain check (so an unknown busy
+work or texture is rejected). A keypoint homography must make a plausible picture. A wrong artwork
 is worse than none: every threshold was set for few false positives (benchmarks/bench_recognition.py).
 """
 
@@ -604,7 +608,7 @@ class RecognizerSettings:
     min_inliers: int = 10  # RANSAC inliers for a keypoint verification ...
     sure_inliers: int = 40  # ... below which the matched picture must also be explained (keypoint_explained)
     keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain
-    textured_work: int = 150  # a catalog work with this many keypoints is recognised by keypoints only
+    textured_work: int = 300  # a catalog work with this many keypoints (of 600) is recognised by keypoints only
     refine: int = 3  # works aligned in detail onto each place for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
     area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
@@ -635,7 +639,7 @@ class Place:
 class Recognition:
     artwork_id: str | None
     confidence: float
-    method: str  # keypoints | global | none
+    method: str  # keypoints | grain | global | none
     seconds: float
     quad: list | None = None
     candidates: list | None = None
