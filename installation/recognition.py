@@ -123,10 +123,13 @@ def compute_features(image_bgr: np.ndarray) -> ArtworkFeatures:
 
 # --- finding the picture in a frame -------------------------------------------------------------
 
+_NEXT, _PREVIOUS = [1, 2, 3, 0], [3, 0, 1, 2]  # a quadrilateral's corners after and before each (np.roll is slow)
+
+
 def _order(quad: np.ndarray) -> np.ndarray:
     """Corners as top-left, top-right, bottom-right, bottom-left."""
-    s, d = quad.sum(1), np.diff(quad, axis=1).ravel()
-    return np.float32([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]])
+    s, d = quad.sum(1), quad[:, 1] - quad[:, 0]
+    return quad[[np.argmin(s), np.argmin(d), np.argmax(s), np.argmax(d)]].astype(np.float32)
 
 
 def _shapely(quad: np.ndarray, min_side: float) -> bool:
@@ -134,11 +137,11 @@ def _shapely(quad: np.ndarray, min_side: float) -> bool:
     Lines meeting at a shallow angle make slivers and near-triangles, which are no picture."""
     if not cv2.isContourConvex(quad.reshape(-1, 1, 2).astype(np.float32)):
         return False
-    sides = np.roll(quad, -1, 0) - quad
+    sides = quad[_NEXT] - quad
     length = np.linalg.norm(sides, axis=1)
     if length.min() < min_side:
         return False
-    cos = -(sides * np.roll(sides, 1, 0)).sum(1) / (length * np.roll(length, 1, 0))
+    cos = -(sides * sides[_PREVIOUS]).sum(1) / (length * length[_PREVIOUS])
     return bool(np.abs(cos).max() < np.cos(np.radians(50)))
 
 
@@ -384,7 +387,7 @@ def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, sample
     """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
     edge across it, as inside a texture, does not count). A side along the frame's border counts as
     `border`: the work may go on beyond the frame, or the side may be no side at all."""
-    on_edge, off = _along(edges, quads, np.roll(quads, -1, 1), samples)
+    on_edge, off = _along(edges, quads, quads[:, _NEXT], samples)
     return np.where(off > 0.8, border, on_edge)
 
 
@@ -931,9 +934,9 @@ def _plausible(corners: np.ndarray, frame_hw: tuple[int, int]) -> bool:
         return False
     if not cv2.isContourConvex(q.reshape(-1, 1, 2)) or not 0.02 * w * h < cv2.contourArea(q) < 4 * w * h:
         return False
-    sides = np.roll(q, -1, 0) - q
+    sides = q[_NEXT] - q
     length = np.linalg.norm(sides, axis=1)
     if length.min() < 1e-3:
         return False
-    cos = -(sides * np.roll(sides, 1, 0)).sum(1) / (length * np.roll(length, 1, 0))
+    cos = -(sides * sides[_PREVIOUS]).sum(1) / (length * length[_PREVIOUS])
     return bool(np.abs(cos).max() < np.cos(np.radians(30)))
