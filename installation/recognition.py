@@ -485,6 +485,7 @@ GRAIN_RING = 8  # pixels of the GRAIN square left out at its edge (a picture fra
 GRAIN_CELLS = 4  # the rest is cut into GRAIN_CELLS x GRAIN_CELLS cells ...
 GRAIN_SHIFT = 6  # ... each looked for up to this many pixels from where the place puts it
 GRAIN_MATCH = 0.4  # correlation at which a cell is found (chance, over the shifts: < 0.4 in 99.9 %)
+GRAIN_FLAT = 0.3  # standard deviation of band-passed detail under which a cell has none
 GRAIN_WORK = 14  # cells with two-dimensional detail that make a work grainy (a noise-like texture)
 
 
@@ -518,7 +519,7 @@ def grain_of(square_bgr: np.ndarray) -> Grain | None:
             xx, xy, yy = float((gx[cell] ** 2).sum()), float((gx[cell] * gy[cell]).sum()), float((gy[cell] ** 2).sum())
             spread = np.sqrt(max((xx - yy) ** 2 / 4 + xy * xy, 0.0))
             weak, strong = (xx + yy) / 2 - spread, (xx + yy) / 2 + spread  # structure tensor eigenvalues
-            if detail[cell].std() >= 0.3 and weak >= 0.3 * strong:
+            if detail[cell].std() >= GRAIN_FLAT and weak >= 0.3 * strong:
                 cells.append((y, x, np.ascontiguousarray(detail[cell])))
     return Grain(axis, cells) if len(cells) >= GRAIN_WORK else None
 
@@ -529,8 +530,10 @@ def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
     detail = _bandpass((square_bgr.reshape(-1, 3).astype(np.float32) @ grain.axis).reshape(GRAIN, GRAIN))
     size, r, found = _cell_size(), GRAIN_SHIFT, 0
     for y, x, template in grain.cells:
-        scores = cv2.matchTemplate(detail[y - r:y + size + r, x - r:x + size + r], template, cv2.TM_CCOEFF_NORMED)
-        found += int(scores.max() >= GRAIN_MATCH)
+        region = detail[y - r:y + size + r, x - r:x + size + r]
+        if region.std() < GRAIN_FLAT:  # nothing there (glare clipped flat): its correlation would be rounding
+            continue
+        found += int(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED).max() >= GRAIN_MATCH)
     return found
 
 

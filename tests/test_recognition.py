@@ -164,6 +164,7 @@ def test_grain_is_found_in_its_own_view_only_and_only_noise_like_works_have_one(
     seen = rectify(frame, off, GRAIN)
     assert grain_found(mine, seen) >= 10  # of 16 cells
     assert grain_found(other, seen) <= 2
+    assert grain_found(mine, np.full((GRAIN, GRAIN, 3), 255, np.uint8)) == 0  # clipped flat by glare
 
 
 def test_faint_like_coloured_textures_are_told_apart_by_their_grain(tmp_path):
