@@ -531,7 +531,7 @@ def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
     size, r, found = _cell_size(), GRAIN_SHIFT, 0
     for y, x, template in grain.cells:
         region = detail[y - r:y + size + r, x - r:x + size + r]
-        if region.std() < GRAIN_FLAT:  # nothing there (glare clipped flat): its correlation would be rounding
+        if cv2.meanStdDev(region)[1][0, 0] < GRAIN_FLAT:  # nothing there (glare clipped flat): its correlation would be rounding
             continue
         found += int(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED).max() >= GRAIN_MATCH)
     return found
@@ -809,13 +809,16 @@ class Recognizer:
         return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
 
     def _by_grain(self, frame_bgr, places: list[Place], pairs, candidates, elapsed) -> Recognition | None:
-        """A grainy work among the best pairs whose grain is found where its place is: a noise-like
+        """A grainy work among the best pairs whose grain is found in one of the places: a noise-like
         texture that keypoints miss (too faint, too blurred) and that a plain colour explains nearly
-        as well as the work itself (so colour alone cannot tell it from a like-coloured texture)."""
+        as well as the work itself (so colour alone cannot tell it from a like-coloured texture). Its
+        own place first, then the others: a visitor may have pulled a side out of shape (off the work's
+        aspect) while the grain still lies within a cell's shift of where that place puts it."""
+        best = [(i, k) for _, _, i, k in pairs[: self.s.grain_tried] if i in self.grain]
+        works = list(dict.fromkeys(i for i, _ in best))
+        tried = list(dict.fromkeys(best + [(i, k) for i in works for k in range(len(places))]))
         views: dict[int, np.ndarray] = {}
-        for _, _, i, k in pairs[: self.s.grain_tried]:
-            if i not in self.grain:
-                continue
+        for i, k in tried:
             if k not in views:
                 views[k] = rectify(frame_bgr, places[k].quad, GRAIN)
             found = grain_found(self.grain[i], views[k])
