@@ -436,14 +436,17 @@ class ColourLayouts:
         self.inverse = np.linalg.inv(gram).astype(np.float32)
         self.kept = max(1, int(trim * cells))
 
-    def distance(self, view_cells: np.ndarray) -> np.ndarray:
+    def distance(self, view_cells: np.ndarray, works: np.ndarray | None = None) -> np.ndarray:
+        """Of the view (3, P) to every work, or to the given works (indices) only."""
         q = view_cells.astype(np.float32)  # (3, P)
-        rhs = self.basis @ q.reshape(-1)  # (N, 3)
-        light = (self.inverse @ rhs[..., None])[..., 0]
+        basis, inverse, colours = ((self.basis, self.inverse, self.works) if works is None
+                                   else (self.basis[works], self.inverse[works], self.works[works]))
+        rhs = basis @ q.reshape(-1)  # (N, 3)
+        light = (inverse @ rhs[..., None])[..., 0]
         light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
         light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
-        lit = self.works * (light[:, 0, None, None] + light[:, 1, None, None] * self.xy[0]
-                            + light[:, 2, None, None] * self.xy[1])
+        lit = colours * (light[:, 0, None, None] + light[:, 1, None, None] * self.xy[0]
+                         + light[:, 2, None, None] * self.xy[1])
         cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
         diff = np.abs(lit * cast[:, :, None] - q)
         cells = diff[:, 0] + diff[:, 1] + diff[:, 2]  # (N, P)
@@ -668,10 +671,18 @@ class Recognizer:
         grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
         self.grain = {k: g for k, g in grains.items() if g is not None}
 
-    def global_scores(self, g: Global) -> np.ndarray:
-        """Similarity in [0, 1] of a description to every catalog work."""
-        structure = 0.5 * (self.lum @ g.lum) + 0.5 * (self.hog @ g.hog)
-        colour_dist = self.colour.distance(g.colour.reshape(3, 64))
+    def global_scores(self, g: Global, works: np.ndarray | None = None) -> np.ndarray:
+        """Similarity in [0, 1] of a description to every catalog work, or to the given works (indices;
+        the others score 0)."""
+        if works is not None:
+            scores = np.zeros(len(self.ids), np.float32)
+            scores[works] = self._similarity(g, works)
+            return scores
+        return self._similarity(g, slice(None))
+
+    def _similarity(self, g: Global, works) -> np.ndarray:
+        structure = 0.5 * (self.lum[works] @ g.lum) + 0.5 * (self.hog[works] @ g.hog)
+        colour_dist = self.colour.distance(g.colour.reshape(3, 64), None if isinstance(works, slice) else works)
         w = self.s.structure_weight
         return (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
 
@@ -759,8 +770,11 @@ class Recognizer:
         out = []
         for quad, quality in found:
             weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
-            shape = np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance
-            out.append(Place(quad, weight, self.global_scores(describe(rectify(frame_bgr, quad))) * shape))
+            # Only works of about the place's shape are compared (a quarter of the catalog, or so).
+            shaped = np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)
+            scores = (self.global_scores(describe(rectify(frame_bgr, quad)), shaped) if len(shaped)
+                      else np.zeros(len(self.ids), np.float32))
+            out.append(Place(quad, weight, scores))
         out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
         return out[: self.s.places]
 
