@@ -542,7 +542,8 @@ def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
     size, r, found = _cell_size(), GRAIN_SHIFT, 0
     for y, x, template in grain.cells:
         region = detail[y - r:y + size + r, x - r:x + size + r]
-        if cv2.meanStdDev(region)[1][0, 0] < GRAIN_FLAT:  # nothing there (glare clipped flat): its correlation would be rounding
+        # Nothing there (glare clipped flat): any correlation found would be rounding error.
+        if cv2.meanStdDev(region)[1][0, 0] < GRAIN_FLAT:
             continue
         found += int(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED).max() >= GRAIN_MATCH)
     return found
@@ -679,20 +680,14 @@ class Recognizer:
         grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
         self.grain = {k: g for k, g in grains.items() if g is not None}
 
-    def global_scores(self, g: Global, works: np.ndarray | None = None) -> np.ndarray:
-        """Similarity in [0, 1] of a description to every catalog work, or to the given works (indices;
-        the others score 0)."""
-        if works is not None:
-            scores = np.zeros(len(self.ids), np.float32)
-            scores[works] = self._similarity(g, works)
-            return scores
-        return self._similarity(g, slice(None))
-
-    def _similarity(self, g: Global, works) -> np.ndarray:
+    def global_scores(self, g: Global, works: np.ndarray) -> np.ndarray:
+        """Similarity in [0, 1] of a description to the given catalog works (indices); the others score 0."""
+        scores = np.zeros(len(self.ids), np.float32)
         structure = 0.5 * (self.lum[works] @ g.lum) + 0.5 * (self.hog[works] @ g.hog)
-        colour_dist = self.colour.distance(g.colour.reshape(3, 64), None if isinstance(works, slice) else works)
+        colour_dist = self.colour.distance(g.colour.reshape(3, 64), works)
         w = self.s.structure_weight
-        return (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
+        scores[works] = (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
+        return scores
 
     def _explained(self, crop: np.ndarray, idx: list[int], plain: np.ndarray | None = None) -> np.ndarray:
         """The fraction of the rectified view that each work (then a plain picture, if given) explains
@@ -784,8 +779,8 @@ class Recognizer:
             weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
             # Only works of about the place's shape are compared (a quarter of the catalog, or so).
             shaped = np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)
-            scores = (self.global_scores(describe(rectify(frame_bgr, quad)), shaped) if len(shaped)
-                      else np.zeros(len(self.ids), np.float32))
+            scores = self.global_scores(describe(rectify(frame_bgr, quad)), shaped) if len(shaped) else \
+                np.zeros(len(self.ids), np.float32)
             out.append(Place(quad, weight, scores))
         out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
         return out[: self.s.places]
