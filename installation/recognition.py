@@ -496,6 +496,7 @@ GRAIN_RING = 8  # pixels of the GRAIN square left out at its edge (a picture fra
 GRAIN_CELLS = 4  # the rest is cut into GRAIN_CELLS x GRAIN_CELLS cells ...
 GRAIN_SHIFT = 6  # ... each looked for up to this many pixels from where the place puts it
 GRAIN_MATCH = 0.4  # correlation at which a cell is found (chance, over the shifts: < 0.4 in 99.9 %)
+GRAIN_AGREE = 3  # pixels by which the shifts of one work's found cells may differ
 GRAIN_FLAT = 0.3  # standard deviation of band-passed detail under which a cell has none
 GRAIN_WORK = 14  # cells with two-dimensional detail that make a work grainy (a noise-like texture)
 
@@ -536,17 +537,24 @@ def grain_of(square_bgr: np.ndarray) -> Grain | None:
 
 
 def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
-    """How many of a work's grain cells are found in a rectified view (GRAIN x GRAIN, BGR) near
-    their place: the view's quadrilateral may be a few pixels off, so each cell may shift a little."""
+    """How many of a work's grain cells are found in a rectified view (GRAIN x GRAIN, BGR) near their
+    place, shifted alike: the view's quadrilateral may be a few pixels off, which shifts every cell by
+    about the same; a cell of another texture found by chance lies at a shift of its own (coarse
+    grain makes such chance finds commoner)."""
     detail = _bandpass((square_bgr.reshape(-1, 3).astype(np.float32) @ grain.axis).reshape(GRAIN, GRAIN))
-    size, r, found = _cell_size(), GRAIN_SHIFT, 0
+    size, r, shifts = _cell_size(), GRAIN_SHIFT, []
     for y, x, template in grain.cells:
         region = detail[y - r:y + size + r, x - r:x + size + r]
         # Nothing there (glare clipped flat): any correlation found would be rounding error.
         if cv2.meanStdDev(region)[1][0, 0] < GRAIN_FLAT:
             continue
-        found += int(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED).max() >= GRAIN_MATCH)
-    return found
+        _, best, _, at = cv2.minMaxLoc(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED))
+        if best >= GRAIN_MATCH:
+            shifts.append(at)
+    if not shifts:
+        return 0
+    shifts = np.float32(shifts)
+    return int(max((np.abs(shifts - s).max(1) <= GRAIN_AGREE).sum() for s in shifts))
 
 
 _XY = np.mgrid[0:THUMB, 0:THUMB].astype(np.float32)[::-1] / (THUMB - 1) - 0.5  # (2: x, y, THUMB, THUMB)
@@ -641,7 +649,7 @@ class RecognizerSettings:
     explained_least: float = 0.5  # ... and explain at least this fraction of its place
     explained_alone: float = 0.06  # a lower value is enough for a work that no other comes near ...
     explained_alone_margin: float = 0.1  # ... by this much
-    grain_cells: int = 5  # grain cells found that recognise a grainy work (chance finds at most 2)
+    grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
 
 

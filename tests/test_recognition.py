@@ -167,6 +167,21 @@ def test_grain_is_found_in_its_own_view_only_and_only_noise_like_works_have_one(
     assert grain_found(mine, np.full((GRAIN, GRAIN, 3), 255, np.uint8)) == 0  # clipped flat by glare
 
 
+def test_grain_cells_count_only_when_shifted_alike():
+    """A place a few pixels off shifts every cell about the same; cells found each at a shift of their
+    own (chance finds in a coarse texture) do not add up to a match."""
+    square = cv2.resize(_faint(1), (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
+    grain = grain_of(square)
+    scrambled = np.zeros_like(square) + square.mean((0, 1)).astype(np.uint8)
+    shifts = [(-5, -5), (5, -5), (-5, 5), (5, 5)]  # four groups of cells, each shifted its own way
+    for n, (y, x, template) in enumerate(grain.cells):
+        dy, dx = shifts[(n + n // 4) % 4]
+        size = len(template)
+        scrambled[y + dy:y + dy + size, x + dx:x + dx + size] = square[y:y + size, x:x + size]
+    assert grain_found(grain, np.roll(square, (3, -2), (0, 1))) == len(grain.cells)  # all shifted alike
+    assert grain_found(grain, scrambled) <= 4
+
+
 def test_faint_like_coloured_textures_are_told_apart_by_their_grain(tmp_path):
     """Two textures of one pale colour: a plain colour explains either as well as the work does, so
     colour cannot decide; their grain can. A third of the same colour, not in the catalog, is rejected."""
