@@ -214,8 +214,9 @@ def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
 def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 12) -> list[tuple[np.ndarray, float]]:
     """Candidate picture quadrilaterals (frame pixel coordinates) with their quality (how much of
     their sides lie on edges running along them; a side on the frame's border counts half), the
-    most picture-like first: from the largest contours of the edge map and of its closed blobs (the
-    4-corner approximation, the four longest sides extended, the minimum-area rectangle) and from
+    most picture-like first: from the largest contours of the edge map, of its closed blobs and of
+    those blobs opened (a visitor's outline touching the picture dropped) - each contour's 4-corner
+    approximation, its four longest sides extended, its minimum-area rectangle - and from
     pairs of roughly horizontal and vertical straight lines (which survive a corner hidden by a
     visitor). At most `max_candidates`: each is later compared with the whole catalog."""
     h, w = frame_bgr.shape[:2]
@@ -428,7 +429,7 @@ def _grid(cells: int) -> np.ndarray:
 
 
 class ColourLayouts:
-    """Colour distance of a view to every work's colour layout (N, 3, P cells on a square grid), after
+    """Colour distance of a view to works' colour layouts (N, 3, P cells on a square grid), after
     fitting what a gallery does to colours: light that varies across the picture (a level and a
     linear slope, shared by the channels) and a mild colour cast (per channel, 0.85-1.18). The worst
     quarter of the cells (a visitor, a glare spot) does not count. The fit's normal equations depend
@@ -444,13 +445,12 @@ class ColourLayouts:
         self.inverse = np.linalg.inv(gram).astype(np.float32)
         self.kept = max(1, int(trim * cells))
 
-    def distance(self, view_cells: np.ndarray, works: np.ndarray | None = None) -> np.ndarray:
-        """Of the view (3, P) to every work, or to the given works (indices) only."""
+    def distance(self, view_cells: np.ndarray, works: np.ndarray) -> np.ndarray:
+        """Of the view (3, P) to the given works (indices)."""
         q = view_cells.astype(np.float32)  # (3, P)
-        basis, inverse, colours = ((self.basis, self.inverse, self.works) if works is None
-                                   else (self.basis[works], self.inverse[works], self.works[works]))
-        rhs = basis @ q.reshape(-1)  # (N, 3)
-        light = (inverse @ rhs[..., None])[..., 0]
+        colours = self.works[works]
+        rhs = self.basis[works] @ q.reshape(-1)  # (N, 3)
+        light = (self.inverse[works] @ rhs[..., None])[..., 0]
         light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
         light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
         lit = colours * (light[:, 0, None, None] + light[:, 1, None, None] * self.xy[0]
@@ -467,8 +467,7 @@ def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray) -> np.ndarray:
     `axis`, not grey: bands of equal brightness but different hue still give ECC something to hold on to.
     A shift only: the quadrilateral already rectified the view, and more freedom (affine, homography)
     lets one smooth gradient or band layout be bent onto another."""
-    t_gray = (thumb.reshape(-1, 3).astype(np.float32) @ axis).reshape(THUMB, THUMB).astype(np.float32)
-    c_gray = (crop.reshape(-1, 3).astype(np.float32) @ axis).reshape(THUMB, THUMB).astype(np.float32)
+    t_gray, c_gray = _on_axis(thumb, axis), _on_axis(crop, axis)
     warp = np.eye(2, 3, dtype=np.float32)
     try:
         _, warp = cv2.findTransformECC(t_gray, c_gray, warp, cv2.MOTION_TRANSLATION,
@@ -481,13 +480,19 @@ def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray) -> np.ndarray:
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def _main_axis(colours: np.ndarray) -> np.ndarray:
-    """The direction in BGR along which a work's (N, 3) colours vary most (grey for a flat work)."""
+def _main_axis(image_bgr: np.ndarray) -> np.ndarray:
+    """The direction in BGR along which a work's colours vary most (grey for a flat work)."""
+    colours = image_bgr.reshape(-1, 3).astype(np.float32)
     centred = colours - colours.mean(0)
     if not centred.any():
         return np.full(3, 1 / 3, np.float32)
     axis = np.linalg.svd(centred, full_matrices=False)[2][0].astype(np.float32)
     return axis if axis.sum() >= 0 else -axis
+
+
+def _on_axis(image_bgr: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """A BGR image seen along a colour axis: one float32 channel."""
+    return (image_bgr.reshape(-1, 3).astype(np.float32) @ axis).reshape(image_bgr.shape[:2])
 
 
 # --- grain: the fine detail of a textured work ----------------------------------------------------
@@ -521,8 +526,8 @@ def grain_of(square_bgr: np.ndarray) -> Grain | None:
     """A work's grain, or None when it has too few cells with two-dimensional detail: a flat cell or
     one edge (a colour field's band, a stripe, a hard-edge shape) correlates with any other such cell
     somewhere within the shift, a noise-like texture only with itself."""
-    axis = _main_axis(square_bgr.reshape(-1, 3).astype(np.float32))
-    detail = _bandpass((square_bgr.reshape(-1, 3).astype(np.float32) @ axis).reshape(GRAIN, GRAIN))
+    axis = _main_axis(square_bgr)
+    detail = _bandpass(_on_axis(square_bgr, axis))
     gx, gy = cv2.Sobel(detail, cv2.CV_32F, 1, 0), cv2.Sobel(detail, cv2.CV_32F, 0, 1)
     size, cells = _cell_size(), []
     for y in range(GRAIN_RING, GRAIN_RING + GRAIN_CELLS * size, size):
@@ -541,7 +546,7 @@ def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
     place, shifted alike: the view's quadrilateral may be a few pixels off, which shifts every cell by
     about the same; a cell of another texture found by chance lies at a shift of its own (coarse
     grain makes such chance finds commoner)."""
-    detail = _bandpass((square_bgr.reshape(-1, 3).astype(np.float32) @ grain.axis).reshape(GRAIN, GRAIN))
+    detail = _bandpass(_on_axis(square_bgr, grain.axis))
     size, r, shifts = _cell_size(), GRAIN_SHIFT, []
     for y, x, template in grain.cells:
         region = detail[y - r:y + size + r, x - r:x + size + r]
@@ -684,7 +689,7 @@ class Recognizer:
         self.index, self.owner = _keypoint_index([features[i].descriptors for i in self.ids])
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.textured = np.array([len(features[i].descriptors) >= self.s.textured_work for i in self.ids], bool)
-        self.thumb_axes = [_main_axis(features[i].thumb.reshape(-1, 3).astype(np.float32)) for i in self.ids]
+        self.thumb_axes = [_main_axis(features[i].thumb) for i in self.ids]
         grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
         self.grain = {k: g for k, g in grains.items() if g is not None}
 
@@ -787,8 +792,10 @@ class Recognizer:
             weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
             # Only works of about the place's shape are compared (a quarter of the catalog, or so).
             shaped = np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)
-            scores = self.global_scores(describe(rectify(frame_bgr, quad)), shaped) if len(shaped) else \
-                np.zeros(len(self.ids), np.float32)
+            if len(shaped):
+                scores = self.global_scores(describe(rectify(frame_bgr, quad)), shaped)
+            else:
+                scores = np.zeros(len(self.ids), np.float32)
             out.append(Place(quad, weight, scores))
         out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
         return out[: self.s.places]
