@@ -1,6 +1,15 @@
-"""Which catalog artwork is in a camera frame, or none (the design: recognizer.py's docstring)."""
+"""Which catalog artwork is in a camera frame, or none (the design: recognizer.py's docstring).
 
-from installation.recognition.recognizer import (
+features    what is kept of a catalog work (global description, ORB keypoints, thumbnails)
+geometry    small helpers on quadrilaterals (corner order, shape, aspect, plausibility)
+quads       finding the picture in a frame (candidate quadrilaterals) and rectifying it
+light       colour under a gallery's light: colour layouts, alignment, explained fractions
+grain       the fine detail of a textured work
+keypoints   the catalog's keypoint index, homographies, guided matching
+recognizer  RecognizerSettings, Recognition, Recognizer: the decision
+"""
+
+from installation.recognition.features import (
     FEATURE_VERSION,
     FRAME_WIDTH,
     GRAIN,
@@ -8,22 +17,16 @@ from installation.recognition.recognizer import (
     THUMB,
     ArtworkFeatures,
     Global,
-    Grain,
-    Place,
-    Recognition,
-    Recognizer,
-    RecognizerSettings,
     compute_features,
     describe,
-    explained_fractions,
-    find_quads,
-    grain_found,
-    grain_of,
-    rectify,
 )
-from installation.recognition.recognizer import _guided as _guided  # an internal the tests use
-from installation.recognition.recognizer import _orb as _orb  # an internal the tests use
-from installation.recognition.recognizer import _plausible as _plausible  # an internal the tests use
+from installation.recognition.features import _orb as _orb  # an internal the tests use
+from installation.recognition.geometry import _plausible as _plausible  # an internal the tests use
+from installation.recognition.grain import Grain, grain_found, grain_of
+from installation.recognition.keypoints import _guided as _guided  # an internal the tests use
+from installation.recognition.light import explained_fractions
+from installation.recognition.quads import find_quads, rectify
+from installation.recognition.recognizer import Place, Recognition, Recognizer, RecognizerSettings
 
 __all__ = [
     "FEATURE_VERSION",

@@ -1,0 +1,71 @@
+"""Small helpers on quadrilaterals: corner order, a picture's shape, where two lines meet, the
+aspect ratio a quadrilateral shows, the frame's middle, and whether a homography's corners make
+a plausible picture.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_NEXT, _PREVIOUS = [1, 2, 3, 0], [3, 0, 1, 2]  # a quadrilateral's corners after and before each (np.roll is slow)
+
+
+def _order(quad: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    s, d = quad.sum(1), quad[:, 1] - quad[:, 0]
+    return quad[[np.argmin(s), np.argmin(d), np.argmax(s), np.argmax(d)]].astype(np.float32)
+
+
+def _shapely(quad: np.ndarray, min_side: float) -> bool:
+    """A picture seen at up to ~25 degrees: convex, every corner 50-130 degrees, no side too short.
+    Lines meeting at a shallow angle make slivers and near-triangles, which are no picture."""
+    if not cv2.isContourConvex(quad.reshape(-1, 1, 2).astype(np.float32)):
+        return False
+    sides = quad[_NEXT] - quad
+    length = np.linalg.norm(sides, axis=1)
+    if length.min() < min_side:
+        return False
+    cos = -(sides * sides[_PREVIOUS]).sum(1) / (length * length[_PREVIOUS])
+    return bool(np.abs(cos).max() < np.cos(np.radians(50)))
+
+
+def _intersect(a0, a1, b0, b1):
+    d = (a1[0] - a0[0]) * (b1[1] - b0[1]) - (a1[1] - a0[1]) * (b1[0] - b0[0])
+    if abs(d) < 1e-6:
+        return None
+    t = ((b0[0] - a0[0]) * (b1[1] - b0[1]) - (b0[1] - a0[1]) * (b1[0] - b0[0])) / d
+    return a0 + t * (a1 - a0)
+
+
+def _log_aspect(quad: np.ndarray) -> float:
+    """log(width / height) of the picture a quadrilateral shows, from its mean side lengths (within
+    ~10 % of the truth for views up to 25 degrees)."""
+    q = _order(quad)
+    top, bottom, left, right = (float(np.linalg.norm(q[a] - q[b])) for a, b in ((0, 1), (3, 2), (0, 3), (1, 2)))
+    return float(np.log((top + bottom) / max(left + right, 1e-6)))
+
+
+def _central(frame_bgr: np.ndarray) -> np.ndarray:
+    """With no quadrilateral found, the middle of the frame is the best guess of where a work hangs."""
+    h, w = frame_bgr.shape[:2]
+    return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
+
+
+def _plausible(corners: np.ndarray, frame_hw: tuple[int, int]) -> bool:
+    """A work's corners, mapped by a homography, make a picture as a camera sees one: convex, every
+    corner 30-150 degrees, between 2 % and 4 times the frame's area, no corner more than a frame's
+    size beyond it. A degenerate homography (chance matches of repeated features, such as a stripe's
+    ends) squashes the work into a sliver or blows it up."""
+    q = np.float32(corners).reshape(4, 2)
+    h, w = frame_hw
+    if (q < -np.float32([w, h])).any() or (q > 2 * np.float32([w, h])).any():
+        return False
+    if not cv2.isContourConvex(q.reshape(-1, 1, 2)) or not 0.02 * w * h < cv2.contourArea(q) < 4 * w * h:
+        return False
+    sides = q[_NEXT] - q
+    length = np.linalg.norm(sides, axis=1)
+    if length.min() < 1e-3:
+        return False
+    cos = -(sides * sides[_PREVIOUS]).sum(1) / (length * length[_PREVIOUS])
+    return bool(np.abs(cos).max() < np.cos(np.radians(30)))

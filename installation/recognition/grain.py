@@ -1,0 +1,77 @@
+"""Grain: the fine detail of a textured work, found cell by cell within a few pixels of where a
+place puts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from installation.recognition.features import GRAIN
+from installation.recognition.light import _main_axis, _on_axis
+
+GRAIN_RING = 8  # pixels of the GRAIN square left out at its edge (a picture frame, the wall)
+GRAIN_CELLS = 4  # the rest is cut into GRAIN_CELLS x GRAIN_CELLS cells ...
+GRAIN_SHIFT = 6  # ... each looked for up to this many pixels from where the place puts it
+GRAIN_MATCH = 0.4  # correlation at which a cell is found (chance, over the shifts: < 0.4 in 99.9 %)
+GRAIN_AGREE = 3  # pixels by which the shifts of one work's found cells may differ
+GRAIN_FLAT = 0.3  # standard deviation of band-passed detail under which a cell has none
+GRAIN_WORK = 14  # cells with two-dimensional detail that make a work grainy (a noise-like texture)
+
+
+@dataclass(frozen=True)
+class Grain:
+    """A grainy work's band-passed detail, cell by cell, seen along its main colour axis."""
+    axis: np.ndarray  # (3,) BGR weights
+    cells: list  # (y, x, template) of each cell with detail in both directions
+
+
+def _bandpass(grey: np.ndarray) -> np.ndarray:
+    """Detail finer than the layout but coarser than sensor noise and a camera's blur."""
+    return cv2.GaussianBlur(grey, (0, 0), 1.2) - cv2.GaussianBlur(grey, (0, 0), 4.0)
+
+
+def _cell_size() -> int:
+    return (GRAIN - 2 * GRAIN_RING) // GRAIN_CELLS
+
+
+def grain_of(square_bgr: np.ndarray) -> Grain | None:
+    """A work's grain, or None when it has too few cells with two-dimensional detail: a flat cell or
+    one edge (a colour field's band, a stripe, a hard-edge shape) correlates with any other such cell
+    somewhere within the shift, a noise-like texture only with itself."""
+    axis = _main_axis(square_bgr)
+    detail = _bandpass(_on_axis(square_bgr, axis))
+    gx, gy = cv2.Sobel(detail, cv2.CV_32F, 1, 0), cv2.Sobel(detail, cv2.CV_32F, 0, 1)
+    size, cells = _cell_size(), []
+    for y in range(GRAIN_RING, GRAIN_RING + GRAIN_CELLS * size, size):
+        for x in range(GRAIN_RING, GRAIN_RING + GRAIN_CELLS * size, size):
+            cell = (slice(y, y + size), slice(x, x + size))
+            xx, xy, yy = float((gx[cell] ** 2).sum()), float((gx[cell] * gy[cell]).sum()), float((gy[cell] ** 2).sum())
+            spread = np.sqrt(max((xx - yy) ** 2 / 4 + xy * xy, 0.0))
+            weak, strong = (xx + yy) / 2 - spread, (xx + yy) / 2 + spread  # structure tensor eigenvalues
+            if detail[cell].std() >= GRAIN_FLAT and weak >= 0.3 * strong:
+                cells.append((y, x, np.ascontiguousarray(detail[cell])))
+    return Grain(axis, cells) if len(cells) >= GRAIN_WORK else None
+
+
+def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
+    """How many of a work's grain cells are found in a rectified view (GRAIN x GRAIN, BGR) near their
+    place, shifted alike: the view's quadrilateral may be a few pixels off, which shifts every cell by
+    about the same; a cell of another texture found by chance lies at a shift of its own (coarse
+    grain makes such chance finds commoner)."""
+    detail = _bandpass(_on_axis(square_bgr, grain.axis))
+    size, r, shifts = _cell_size(), GRAIN_SHIFT, []
+    for y, x, template in grain.cells:
+        region = detail[y - r:y + size + r, x - r:x + size + r]
+        # Nothing there (glare clipped flat): any correlation found would be rounding error.
+        if cv2.meanStdDev(region)[1][0, 0] < GRAIN_FLAT:
+            continue
+        _, best, _, at = cv2.minMaxLoc(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED))
+        if best >= GRAIN_MATCH:
+            shifts.append(at)
+    if not shifts:
+        return 0
+    shifts = np.float32(shifts)
+    return int(max((np.abs(shifts - s).max(1) <= GRAIN_AGREE).sum() for s in shifts))

@@ -1,0 +1,149 @@
+"""Colour under a gallery's light: works' colour layouts compared after a fitted light and cast,
+a view aligned onto a work's thumbnail along a colour axis, and the fraction of a view a work
+explains under a robustly fitted light.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from installation.recognition.features import THUMB
+
+
+def _grid(cells: int) -> np.ndarray:
+    side = round(cells**0.5)
+    y, x = np.mgrid[0:side, 0:side].astype(np.float32) / max(side - 1, 1) - 0.5
+    return np.stack([x.ravel(), y.ravel()])
+
+
+class ColourLayouts:
+    """Colour distance of a view to works' colour layouts (N, 3, P cells on a square grid), after
+    fitting what a gallery does to colours: light that varies across the picture (a level and a
+    linear slope, shared by the channels) and a mild colour cast (per channel, 0.85-1.18). The worst
+    quarter of the cells (a visitor, a glare spot) does not count. The fit's normal equations depend
+    only on the works, so they are solved once."""
+
+    def __init__(self, works: np.ndarray, trim: float = 0.75):
+        self.works = works.astype(np.float32)
+        n, _, cells = self.works.shape
+        self.xy = _grid(cells)  # (2, P)
+        terms = np.concatenate([self.works[:, None], self.works[:, None] * self.xy[None, :, None]], axis=1)
+        self.basis = np.ascontiguousarray(terms.reshape(n, 3, 3 * cells))  # level, x-slope, y-slope over all values
+        gram = self.basis @ self.basis.transpose(0, 2, 1) + 1e-4 * np.eye(3, dtype=np.float32)
+        self.inverse = np.linalg.inv(gram).astype(np.float32)
+        self.kept = max(1, int(trim * cells))
+
+    def distance(self, view_cells: np.ndarray, works: np.ndarray) -> np.ndarray:
+        """Of the view (3, P) to the given works (indices)."""
+        q = view_cells.astype(np.float32)  # (3, P)
+        colours = self.works[works]
+        rhs = self.basis[works] @ q.reshape(-1)  # (N, 3)
+        light = (self.inverse[works] @ rhs[..., None])[..., 0]
+        light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
+        light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
+        lit = colours * (light[:, 0, None, None] + light[:, 1, None, None] * self.xy[0]
+                         + light[:, 2, None, None] * self.xy[1])
+        cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
+        diff = np.abs(lit * cast[:, :, None] - q)
+        cells = diff[:, 0] + diff[:, 1] + diff[:, 2]  # (N, P)
+        kept = np.partition(cells, self.kept - 1, axis=1)[:, : self.kept]
+        return kept.mean(axis=1) / (3 * q.mean() + 0.05)
+
+
+def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray) -> np.ndarray:
+    """The rectified view shifted onto a work's thumbnail (ECC). Aligned on the work's own main colour
+    `axis`, not grey: bands of equal brightness but different hue still give ECC something to hold on to.
+    A shift only: the quadrilateral already rectified the view, and more freedom (affine, homography)
+    lets one smooth gradient or band layout be bent onto another."""
+    t_gray, c_gray = _on_axis(thumb, axis), _on_axis(crop, axis)
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(t_gray, c_gray, warp, cv2.MOTION_TRANSLATION,
+                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-3), None, 3)
+    except cv2.error:  # a flat work gives ECC nothing to hold on to: compare it unaligned
+        warp = np.eye(2, 3, dtype=np.float32)
+    if np.abs(warp[:, 2]).max() > THUMB / 12:  # ran off: a shift this large is no alignment
+        warp = np.eye(2, 3, dtype=np.float32)
+    return cv2.warpAffine(crop, warp, (THUMB, THUMB), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _main_axis(image_bgr: np.ndarray) -> np.ndarray:
+    """The direction in BGR along which a work's colours vary most (grey for a flat work)."""
+    colours = image_bgr.reshape(-1, 3).astype(np.float32)
+    centred = colours - colours.mean(0)
+    if not centred.any():
+        return np.full(3, 1 / 3, np.float32)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0].astype(np.float32)
+    return axis if axis.sum() >= 0 else -axis
+
+
+def _on_axis(image_bgr: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """A BGR image seen along a colour axis: one float32 channel."""
+    return (image_bgr.reshape(-1, 3).astype(np.float32) @ axis).reshape(image_bgr.shape[:2])
+
+
+_XY = np.mgrid[0:THUMB, 0:THUMB].astype(np.float32)[::-1] / (THUMB - 1) - 0.5  # (2: x, y, THUMB, THUMB)
+_RING = 3  # thumbnail pixels at the edge left out: a picture frame, the wall where the quad is off
+
+
+def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
+    """For K works and the view aligned to each ((K, THUMB, THUMB, 3) both), the fraction of pixels
+    where the view equals the work under the gallery's light: view = work x cast (one gain per
+    channel, within +-25 %) x light (a level and a linear slope across the picture), fitted robustly
+    in log space; a pixel is explained when every channel is within `tolerance` of the prediction
+    (plus a few grey levels for noise). A visitor or a glare spot is not explained."""
+    r, k = _RING, len(thumbs)
+    # Channels first (K, 3, P): numpy reduces a long last axis fast, a last axis of 3 slowly.
+    work = np.ascontiguousarray(thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
+    seen = np.ascontiguousarray(views[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
+    xy = _XY[:, r:-r, r:-r].reshape(2, -1)  # (2, P)
+    # Log ratios of dark values are noise: they do not steer the fit. Values the camera clipped do:
+    # where most of a channel is clipped, what is left unclipped is mostly a visitor.
+    reliable = (work > 24) & (seen > 24)
+    ratio = np.log((seen + 1.0) / (work + 1.0))
+    clipped = seen >= 250
+    # Start from each channel's median ratio (a visitor or glare spot cannot pull it), then fit least
+    # squares for 3 channel offsets + a shared x/y slope on what the previous fit explains.
+    offsets = _masked_median(ratio, reliable)
+    slope = np.zeros((k, 2), np.float32)
+    keep = reliable
+    for step in range(4):
+        if step:
+            offsets, slope = _fit_light(keep, ratio, xy, offsets, slope)
+        level = np.clip(offsets.mean(1, keepdims=True), np.log(0.5), np.log(2.0))
+        offsets = level + np.clip(offsets - offsets.mean(1, keepdims=True), -0.22, 0.22)
+        predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :])
+        error = np.abs(seen - predicted) / (tolerance * predicted + 10.0)
+        error[clipped & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
+        keep = reliable & (error < 2.0)
+    fits = error < 1.0
+    return (fits[:, 0] & fits[:, 1] & fits[:, 2]).mean(1)
+
+
+def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The median over the last axis of the values where mask is set (0 where none is): numpy's
+    nanmedian, without its per-row overhead."""
+    ordered = np.sort(np.where(mask, values, np.inf), axis=-1)
+    n = mask.sum(-1, keepdims=True)
+    low = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0), -1)
+    high = np.take_along_axis(ordered, np.maximum(n // 2, 0), -1)
+    return np.where(n > 0, (low + high) / 2, 0.0)[..., 0].astype(np.float32)
+
+
+def _fit_light(keep, ratio, xy, offsets, slope):
+    """Least squares of log(view / work) = channel offset + shared x/y slope over the kept values
+    ((K, 3, P) each); a fit with too few values keeps the previous one."""
+    m = keep.astype(np.float32)
+    mm = m[:, 0] + m[:, 1] + m[:, 2]  # (K, P)
+    gram = np.zeros((len(m), 5, 5), np.float32)
+    gram[:, [0, 1, 2], [0, 1, 2]] = m.sum(2)
+    cross = m @ xy.T  # (K, 3, 2)
+    gram[:, :3, 3:], gram[:, 3:, :3] = cross, cross.transpose(0, 2, 1)
+    gram[:, 3:, 3:] = (mm[:, None, :] * xy[None]) @ xy.T
+    rm = ratio * m
+    rhs = np.concatenate([rm.sum(2), (rm[:, 0] + rm[:, 1] + rm[:, 2]) @ xy.T], axis=1)
+    sol = np.linalg.solve(gram + 1e-3 * np.eye(5, dtype=np.float32), rhs[..., None])[..., 0]
+    enough = (mm.sum(1) >= 30)[:, None]
+    return np.where(enough, sol[:, :3], offsets), np.where(enough, np.clip(sol[:, 3:], -0.6, 0.6), slope)

@@ -1,0 +1,281 @@
+"""Finding the picture in a frame: candidate quadrilaterals from luminance and colour edges
+(contours, closed and opened blobs, merged straight lines), kept when their sides lie on edges
+that run along them; and rectifying a quadrilateral's view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from installation.recognition.geometry import _NEXT, _intersect, _order, _shapely
+
+NORMAL_BINS = 8  # edge directions told apart when checking that an edge runs along a side
+
+
+@dataclass(frozen=True)
+class EdgeMap:
+    mask: np.ndarray  # uint8, 255 on (dilated) edges of luminance or colour
+    along: np.ndarray  # (NORMAL_BINS, H, W) bool: an edge whose normal is within ~25 degrees of the bin's, +-2 px
+
+
+def _edges(small_bgr: np.ndarray) -> EdgeMap:
+    """Edges of luminance and of colour (a pale work on a pale wall differs in hue, not brightness),
+    and which way each runs: a picture's side is an edge along it, not the tangle inside a texture."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(small_bgr, (5, 5), 0), cv2.COLOR_BGR2Lab)
+    edges = np.zeros(lab.shape[:2], np.uint8)
+    for ch, (lo, hi) in zip(cv2.split(lab), ((20, 60), (8, 24), (8, 24))):
+        edges |= cv2.Canny(ch, lo, hi)
+    # Directions from a coarse, half-size copy: a texture's own edges fade there, a picture's side stays.
+    h, w = lab.shape[:2]
+    half = cv2.GaussianBlur(cv2.resize(lab, (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32),
+                            (0, 0), 1.5) * np.float32([1.0, 2.5, 2.5])  # colour edges count like luminance ones
+    gx, gy = cv2.Sobel(half, cv2.CV_32F, 1, 0), cv2.Sobel(half, cv2.CV_32F, 0, 1)  # (h/2, w/2, 3)
+    strongest = np.argmax(gx * gx + gy * gy, axis=2)[..., None]
+    gx_best = np.take_along_axis(gx, strongest, 2)[..., 0]
+    gy_best = np.take_along_axis(gy, strongest, 2)[..., 0]
+    mask = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    normal_bin = (np.mod(np.arctan2(gy_best, gx_best), np.pi) * (NORMAL_BINS / np.pi)).astype(np.uint8) % NORMAL_BINS
+    normal_bin = cv2.resize(normal_bin, (w, h), interpolation=cv2.INTER_NEAREST)
+    per_bin = [np.where(normal_bin == k, mask, 0).astype(np.uint8) for k in range(NORMAL_BINS)]
+    widen = np.ones((5, 5), np.uint8)  # a side a pixel or two off its edge (dilation, rounding) still lies on it
+    # A side's edge may point up to one bin (22.5 degrees) away from the side's own normal.
+    along = np.stack([cv2.dilate(per_bin[k - 1] | per_bin[k] | per_bin[(k + 1) % NORMAL_BINS], widen)
+                      for k in range(NORMAL_BINS)]) > 0
+    return EdgeMap(mask, along)
+
+
+MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges running along them
+SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
+OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
+LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
+
+
+def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
+    """A quadrilateral from a convex polygon's four longest sides, extended to meet: a visitor in
+    front of one corner adds short sides and a chord, but leaves the picture's long sides."""
+    n = len(poly)
+    if n < 5:
+        return None
+    poly = poly.astype(np.float64)
+    lengths = np.linalg.norm(np.roll(poly, -1, axis=0) - poly, axis=1)
+    keep = np.sort(np.argsort(-lengths)[:4])
+    lines = [(poly[i], poly[(i + 1) % n]) for i in keep]
+    corners = [_intersect(*lines[k], *lines[(k + 1) % 4]) for k in range(4)]
+    if any(c is None for c in corners):
+        return None
+    quad = np.float32(corners)
+    return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
+
+
+def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 12) -> list[tuple[np.ndarray, float]]:
+    """Candidate picture quadrilaterals (frame pixel coordinates) with their quality (how much of
+    their sides lie on edges running along them; a side on the frame's border counts half), the
+    most picture-like first: from the largest contours of the edge map, of its closed blobs and of
+    those blobs opened (a visitor's outline touching the picture dropped) - each contour's 4-corner
+    approximation, its four longest sides extended, its minimum-area rectangle - and from
+    pairs of roughly horizontal and vertical straight lines (which survive a corner hidden by a
+    visitor). At most `max_candidates`: each is later compared with the whole catalog."""
+    h, w = frame_bgr.shape[:2]
+    scale = 320 / w
+    small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
+    edges = _edges(small)
+    contours = sorted(cv2.findContours(edges.mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0],
+                      key=cv2.contourArea, reverse=True)[:8]
+    # A textured work is a dense tangle of edges: closed, it is one blob whose outline is the picture's.
+    closed = cv2.morphologyEx(edges.mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    blobs = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    contours = sorted(blobs, key=cv2.contourArea, reverse=True)[:2] + contours
+    # Opened, thin lines leave it (a visitor's outline touching the picture, a frame's line): the picture's
+    # own tangle stays, and its outline is the picture's even where a visitor's edge meets it.
+    solid = cv2.findContours(cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8)),
+                             cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    contours = sorted(solid, key=cv2.contourArea, reverse=True)[:1] + contours
+    area = small.shape[0] * small.shape[1]
+    quads: list[tuple[np.ndarray, float]] = []
+
+    def add(quad: np.ndarray, support: np.ndarray) -> None:
+        """A quad in corner order, of a picture's shape, whose sides' support is given."""
+        if np.where(support < 0, 1.0, support).mean() < MIN_EDGE_SUPPORT:
+            return  # its sides do not lie on edges: a glare spot's or a shadow's box, not a picture
+        # Quality: a side along the frame's border is half evidence (the work may go on beyond it).
+        quality = float(np.where(support < 0, 0.5, support).mean())
+        quad = quad / scale  # already in corner order: scaling keeps it
+        if all(np.abs(quad - q).max() > 12 for q, _ in quads):
+            quads.append((quad, quality))
+
+    # Each contour's quads, the sides of them all measured at once (one call: less overhead).
+    outlines = [_outline_quads(c, area, 0.15 * min(edges.mask.shape)) for c in contours]
+    flat = [q for outline in outlines for q in outline]
+    measured = iter(_side_support(edges, np.float64(flat), border=-1.0) if flat else [])
+    for outline in outlines:
+        for quad in outline:
+            add(quad, next(measured))
+        if len(quads) >= max_quads:
+            break
+    for quad, support in _line_quads(edges, area):
+        add(quad, support)
+    # The most picture-like first, and not too many: each is compared with the whole catalog.
+    rank = [quality**2 * np.sqrt(cv2.contourArea(q)) for q, quality in quads]
+    return [quads[k] for k in np.argsort(rank)[::-1][:max_candidates]]
+
+
+def _outline_quads(contour: np.ndarray, area: float, min_side: float) -> list[np.ndarray]:
+    """Quadrilaterals (corner order, of a picture's shape) from an outline of a fair size: its 4-corner
+    approximation, its four longest sides extended, its minimum-area rectangle."""
+    hull = cv2.convexHull(contour)
+    if not 0.12 * area <= cv2.contourArea(hull) <= 0.97 * area:
+        return []
+    found = []
+    for eps in (0.02, 0.05):
+        approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
+        if len(approx) == 4:
+            found.append(approx)
+            break
+    sides = _longest_sides(cv2.approxPolyDP(hull, 0.01 * cv2.arcLength(hull, True), True).reshape(-1, 2))
+    if sides is not None:
+        found.append(sides)
+    found.append(cv2.boxPoints(cv2.minAreaRect(hull)))
+    ordered = [_order(np.float32(q).reshape(4, 2)) for q in found]
+    return [q for q in ordered if _shapely(q, min_side)]
+
+
+def _lines(edges: EdgeMap) -> np.ndarray:
+    """Straight lines in an edge map as (normal angle, offset, supporting length) rows, collinear
+    Hough segments merged: a picture's side broken by a visitor or a glare spot is still one line.
+    The frame's own borders are added (with no length): a work cut by the frame ends there."""
+    h, w = edges.mask.shape
+    segs = cv2.HoughLinesP(edges.mask, 1, np.pi / 180, threshold=30, minLineLength=0.12 * min(h, w), maxLineGap=8)
+    lines: list[list[float]] = []
+    if segs is not None:
+        s = segs.reshape(-1, 4).astype(np.float64)
+        d = s[:, 2:] - s[:, :2]
+        length = np.hypot(d[:, 0], d[:, 1])
+        theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
+        mid = (s[:, :2] + s[:, 2:]) / 2
+        rho = mid[:, 0] * np.cos(theta) + mid[:, 1] * np.sin(theta)
+        # Hough joins a texture's edges into chance lines; a picture's side is an edge along the line.
+        length = length * (_along(edges, s[:, :2], s[:, 2:], 16)[0] >= SEGMENT_ALONG)
+        for k in np.argsort(-length)[:80]:  # the longest: a texture's many short pieces make no picture side
+            if not length[k]:
+                break
+            for line in lines:
+                dt, r = theta[k] - line[0], rho[k]
+                if abs(dt) > np.pi / 2:  # the same line with its normal flipped
+                    dt, r = np.pi - abs(dt), -r
+                if abs(dt) < np.radians(3) and abs(r - line[1]) < 5:
+                    line[2] += length[k]
+                    break
+            else:
+                lines.append([theta[k], rho[k], length[k]])
+    borders = [[np.pi / 2, 0.0, 0.0], [np.pi / 2, h - 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, w - 1.0, 0.0]]
+    return np.array(lines + borders, np.float64).reshape(-1, 3)
+
+
+def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """The longest lines, and the outermost ones on either side (where they cross the frame's middle):
+    a picture's side half hidden by a visitor is short, but nothing of the picture lies beyond it."""
+    if len(lines) <= keep + 2:
+        return lines
+    normal = np.stack([np.cos(lines[:, 0]), np.sin(lines[:, 0])], 1)
+    # Where each line meets the middle line through `across` running along `along`.
+    t = (lines[:, 1] - normal @ across) / np.where(np.abs(normal @ along) < 1e-6, 1e-6, normal @ along)
+    real = lines[:, 2] > 0  # the frame's borders have no length and are always kept
+    order = np.argsort(-lines[:, 2])
+    chosen = list(order[:keep])
+    solid = np.flatnonzero(real & (lines[:, 2] >= 0.5 * np.median(lines[real, 2]) if real.any() else real))
+    if len(solid):
+        chosen += [solid[np.argmin(t[solid])], solid[np.argmax(t[solid])]]
+    chosen += list(np.flatnonzero(~real))
+    return lines[list(dict.fromkeys(int(c) for c in chosen))]
+
+
+def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int = 8) -> list[tuple]:
+    """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
+    on edges (or on the frame's border), the larger and better supported first, in corner order with
+    their sides' support (see _side_support). A picture's sides stay straight lines where a visitor
+    hides a corner, which a contour's outline does not."""
+    h, w = edges.mask.shape
+    lines = _lines(edges)
+    theta = lines[:, 0]
+    horizontal = np.abs(theta - np.pi / 2) < np.radians(35)
+    hor = _pick_lines(lines[horizontal], per_direction, across=np.array([w / 2, 0.0]), along=np.array([0.0, 1.0]))
+    ver = _pick_lines(lines[~horizontal], per_direction, across=np.array([0.0, h / 2]), along=np.array([1.0, 0.0]))
+    if len(hor) < 2 or len(ver) < 2:
+        return []
+    # Corner of every horizontal line with every vertical one: solve [cos sin] . p = rho.
+    a = np.stack([np.cos(hor[:, 0]), np.sin(hor[:, 0])], 1)[:, None, :].repeat(len(ver), 1)
+    b = np.stack([np.cos(ver[:, 0]), np.sin(ver[:, 0])], 1)[None, :, :].repeat(len(hor), 0)
+    m = np.stack([a, b], 2)  # (H, V, 2, 2)
+    det = np.linalg.det(m)
+    rhs = np.stack([hor[:, 1][:, None].repeat(len(ver), 1), ver[:, 1][None, :].repeat(len(hor), 0)], 2)
+    corner = np.linalg.solve(m + (np.abs(det) < 1e-6)[..., None, None] * np.eye(2), rhs[..., None])[..., 0]
+    i, j = np.triu_indices(len(hor), 1)
+    k, l = np.triu_indices(len(ver), 1)
+    ii, kk = np.repeat(i, len(k)), np.tile(k, len(i))
+    jj, ll = np.repeat(j, len(l)), np.tile(l, len(j))
+    quads = np.stack([corner[ii, kk], corner[ii, ll], corner[jj, ll], corner[jj, kk]], 1)  # (Q, 4, 2)
+    # A work cut by the frame has corners beyond it: a little way out is allowed.
+    inside = ((quads >= -OUTSIDE * np.array([w, h])) & (quads <= (1 + OUTSIDE) * np.array([w, h]))).all((1, 2))
+    x, y = quads[..., 0], quads[..., 1]
+    areas = 0.5 * np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1))
+    ok = inside & (areas >= 0.12 * area) & (areas <= 0.99 * area)
+    quads, areas = quads[ok], areas[ok]
+    if not len(quads):
+        return []
+    support = _side_support(edges, quads, border=-1.0)  # (Q, 4); -1 marks a side on the frame's border
+    full = np.where(support < 0, 1.0, support)
+    good = (full.min(1) >= 0.3) & (full.mean(1) >= 0.6)
+    # Ranked with the frame's border as half evidence: else the frame's own edges, being long, win.
+    rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas)
+    found: list[tuple] = []
+
+    def take(q: int) -> None:
+        quad = _order(quads[q].astype(np.float32))
+        if _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f, _ in found):
+            found.append((quad, support[q]))  # the same sides in another order: the same support
+
+    for q in np.argsort(-rank):
+        if good[q]:
+            take(q)
+        if len(found) >= keep:
+            break
+    # Stripes and bands make many well-supported parts of a picture; its whole (faint on one side, say)
+    # is among the largest well-supported quads off the frame's border.
+    inner = good & (support >= 0).all(1)
+    for q in np.argsort(-areas * inner)[:LARGEST]:
+        if inner[q]:
+            take(q)
+    return found
+
+
+def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = 24) -> np.ndarray:
+    """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
+    edge across it, as inside a texture, does not count). A side along the frame's border counts as
+    `border`: the work may go on beyond the frame, or the side may be no side at all."""
+    on_edge, off = _along(edges, quads, quads[:, _NEXT], samples)
+    return np.where(off > 0.8, border, on_edge)
+
+
+def _along(edges: EdgeMap, a: np.ndarray, b: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """For segments from a to b ((..., 2) each): the fraction of each on edges that run along it,
+    counted where it is inside the frame, and the fraction of it on the frame's border or beyond."""
+    h, w = edges.mask.shape
+    t = (np.arange(samples) + 0.5) / samples
+    pts = a[..., None, :] + (b - a)[..., None, :] * t[:, None]  # (..., S, 2)
+    d = b - a
+    normal_bin = (np.mod(np.arctan2(d[..., 0], -d[..., 1]), np.pi) / np.pi * NORMAL_BINS).astype(int) % NORMAL_BINS
+    px = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
+    py = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
+    # Where a side runs along the frame's border or beyond it, nothing is known of it.
+    off = (pts[..., 0] <= 2) | (pts[..., 0] >= w - 3) | (pts[..., 1] <= 2) | (pts[..., 1] >= h - 3)
+    hit = edges.along[np.broadcast_to(normal_bin[..., None], px.shape), py, px] & ~off
+    return hit.sum(-1) / np.maximum((~off).sum(-1), 1), off.mean(-1)
+
+
+def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
+    dst = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
+    return cv2.warpPerspective(frame_bgr, cv2.getPerspectiveTransform(quad, dst), (side, side),
+                               flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
