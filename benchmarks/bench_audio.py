@@ -54,9 +54,10 @@ def main() -> int:
     server = start_jack(48000, args.block)
     hogs = [subprocess.Popen([sys.executable, "-c", HOG], env={**os.environ, "OMP_NUM_THREADS": "1",
                                                                "OPENBLAS_NUM_THREADS": "1"}) for _ in range(args.hogs)]
-    from installation.audio import AudioProcess, prepare_clip
+    from installation.audio.clips import prepare_clip
+    from installation.audio.process import AudioProcess
     from installation.config import AudioConfig
-    from installation.mixer import Library
+    from installation.audio.mixer import Library
 
     cfg = AudioConfig(sink="system", block=args.block, crossfade_seconds=2.0)
     proc = AudioProcess(cfg, Library())

@@ -19,6 +19,7 @@ import numpy as np
 import onnxruntime as ort
 
 from engines.onnxruntime_backend import PROVIDERS
+from engines.options import GenerationOptions
 from engines.pipeline import Art2MusPipeline
 
 STAGES = ("encoder", "projector", "unet", "vocoder")
@@ -28,10 +29,10 @@ def run(bundle: str, provider: str, args) -> tuple[list[np.ndarray], dict, float
     pipe = Art2MusPipeline.load(bundle, backend="onnxruntime", provider=provider)
     picture = np.random.default_rng(0).random((300, 400, 3)).astype(np.float32)
     pixels = pipe.pixels(picture)
-    pipe.generate(pixels, args.seconds, args.steps, 3.5, 0)  # warm-up: kernels chosen, memory arenas grown
+    pipe.generate(pixels, GenerationOptions(args.seconds, args.steps, 3.5, seed=0))  # warm-up: kernels chosen, memory arenas grown
     pipe.times = type(pipe.times)()
     start = time.perf_counter()
-    waves = pipe.generate(pixels, args.seconds, args.steps, 3.5, 0, clips=args.clips)
+    waves = pipe.generate(pixels, GenerationOptions(args.seconds, args.steps, 3.5, seed=0), clips=args.clips)
     return waves, pipe.times, (time.perf_counter() - start) / args.clips
 
 

@@ -27,11 +27,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from installation.camera import Debouncer
+from installation.camera.debounce import Debouncer
 from installation.catalog import load_catalog
 from installation.config import CameraConfig
 from installation.recognition import Recognizer
-from installation.synthetic import KINDS, ViewSettings, artwork, view, view_with_truth
+from installation.camera.synthetic import KINDS, ViewSettings, artwork, view, view_with_truth
 
 NEGATIVE_SEED = 1_000_000
 

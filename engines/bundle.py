@@ -71,6 +71,12 @@ class Bundle:
     def max_seconds(self) -> float:
         return float(self.manifest["limits"]["max_seconds"])
 
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the manifest (which holds every file's sha256): the bundle's identity in
+        clip provenance, caches and status."""
+        return hashlib.sha256(json.dumps(self.manifest, sort_keys=True).encode()).hexdigest()[:16]
+
     def describe(self) -> str:
         src = self.manifest.get("source", {})
         return f"{self.root} ({src.get('kind', '?')}: {src.get('description', '')})"

@@ -9,6 +9,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from engines.bundle import Bundle, load_bundle
 from engines.backends import load_engines
 from engines.engine import Engine
 from engines.errors import Art2MusError
+from engines.options import GenerationOptions
 from engines.preprocess import preprocess
 from engines.schedulers import make_scheduler
 
@@ -32,6 +34,10 @@ class StageTimes:
     def add(self, stage: str, seconds: float) -> None:
         self.seconds[stage] += seconds
         self.calls[stage] += 1
+
+
+class Cancelled(Exception):
+    """The caller's cancel check asked to abandon a clip between denoising steps (not an error)."""
 
 
 @dataclass(frozen=True)
@@ -90,13 +96,17 @@ class Art2MusPipeline:
     def loa_tokens(self, embedding: np.ndarray) -> np.ndarray:
         return self._run("projector", {"embedding": embedding})
 
-    def denoise(self, loa: np.ndarray, latents: np.ndarray, steps: int, guidance: float, scheduler: str) -> np.ndarray:
+    def denoise(self, loa: np.ndarray, latents: np.ndarray, steps: int, guidance: float, scheduler: str,
+                cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        """`cancel` is asked before every step; when it says yes the clip is abandoned (Cancelled)."""
         if not math.isfinite(guidance) or guidance < 1.0:
             raise Art2MusError(f"guidance={guidance!r} must be >= 1 (1 = no guidance; Art2Mus uses 3.5)")
         c = self.bundle.constants
         sched = make_scheduler(scheduler, self.bundle.scheduler_config, steps)
         loa2 = np.concatenate([c["negative_loa"], loa]).astype(np.float32)
-        for t in sched.timesteps:
+        for i, t in enumerate(sched.timesteps):
+            if cancel is not None and cancel():
+                raise Cancelled(f"abandoned before step {i + 1} of {steps}")
             noise = self._run(
                 "unet",
                 {
@@ -114,19 +124,32 @@ class Art2MusPipeline:
     def decode(self, latents: np.ndarray, samples: int) -> np.ndarray:
         return self._run("vocoder", {"latents": latents})[0, :samples]
 
-    def generate(self, pixels: np.ndarray, seconds: float, steps: int, guidance: float, seed: int,
-                 scheduler: str = "dpm", clips: int = 1) -> list[np.ndarray]:
-        """`clips` waveforms (float32, mono, bundle sample rate) for one preprocessed image; clip k uses seed+k."""
-        shape = self.clip_shape(seconds)
-        loa = self.loa_tokens(self.embed(pixels))
+    def condition(self, pixels: np.ndarray) -> np.ndarray:
+        """The LOA tokens of one preprocessed image: computed once per artwork, reused for every clip."""
+        return self.loa_tokens(self.embed(pixels))
+
+    def generate_from(self, loa: np.ndarray, options: GenerationOptions, clips: int = 1,
+                      cancel: Callable[[], bool] | None = None) -> list[np.ndarray]:
+        """`clips` waveforms (float32, mono, bundle sample rate) from LOA tokens; clip k uses seed+k."""
+        if options.seed is None:
+            raise Art2MusError("a clip needs a seed: pick one (GenerationOptions.with_seed) before generating")
+        shape = self.clip_shape(options.seconds)
         waves = []
         for k in range(clips):
-            latents = self.denoise(loa, self.initial_latents(seed + k, shape), steps, guidance, scheduler)
+            seed = options.seed + k
+            latents = self.denoise(loa, self.initial_latents(seed, shape), options.steps, options.guidance,
+                                   options.scheduler, cancel)
             wave = self.decode(latents, shape.samples)
             if not np.all(np.isfinite(wave)):
                 raise Art2MusError(
-                    f"clip {k} (seed {seed + k}) came out with NaN/inf samples; the bundle or its backend is broken: "
+                    f"clip {k} (seed {seed}) came out with NaN/inf samples; the bundle or its backend is broken: "
                     "check it with `art2mus doctor` or re-export it"
                 )
             waves.append(wave.astype(np.float32))
         return waves
+
+    def generate(self, pixels: np.ndarray, options: GenerationOptions, clips: int = 1,
+                 cancel: Callable[[], bool] | None = None) -> list[np.ndarray]:
+        """`clips` waveforms for one preprocessed image (see generate_from)."""
+        self.clip_shape(options.seconds)  # refuse a length the bundle cannot make before any stage runs
+        return self.generate_from(self.condition(pixels), options, clips, cancel)

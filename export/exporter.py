@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import onnxruntime as ort
@@ -140,9 +141,17 @@ def _manifest(root: Path, ck: LoadedCheckpoint, specs, rows, description: str, k
     }
 
 
+def export_steps(int8: bool) -> int:
+    """How many times export_bundle calls its `progress` callback (for a progress bar's total)."""
+    return 3 + len(STAGES) + 1 + int(int8) + 1
+
+
 def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind: str = "checkpoint",
-                  int8: bool = True) -> list[ParityRow]:
-    """Exports and returns the parity rows; raises Art2MusError (and leaves OUT untouched) on a parity failure."""
+                  int8: bool = True, progress: Callable[[str], None] | None = None) -> list[ParityRow]:
+    """Exports and returns the parity rows; raises Art2MusError (and leaves OUT untouched) on a parity failure.
+    `progress(step)` is called as each step starts (export_steps(int8) calls in all)."""
+    step = progress or (lambda name: None)
+    step("load checkpoint")
     ck = load_checkpoint(paths)
     specs = stage_specs(ck.dims)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -151,20 +160,26 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
     try:
         (work / "onnx").mkdir()
         (work / "constants").mkdir()
+        step("conditioning")
         cond = compute_conditioning(ck.parts, ck.new_tokens).arrays()
         for name, array in cond.items():
             np.save(work / "constants" / f"{name}.npy", array)
+        step("examples")
         image = _image_example(ck)
         examples = _examples(ck, cond, image, PARITY_FRAMES[0], np.random.default_rng(1))
         for stage in STAGES:
+            step(f"export {stage}")
             export_stage(ck.stages[stage], specs[stage], examples[stage], work / "onnx" / f"{stage}.onnx")
+        step("parity")
         rows = _parity(ck, {s: work / "onnx" / f"{s}.onnx" for s in STAGES}, cond, image, TOLERANCE)
         if int8:
+            step("int8 variants")
             rows += _int8_variants(ck, work / "onnx", cond, image)
         table = format_table(rows)
         log.info("parity, ONNX Runtime vs PyTorch:\n%s", table)
         if not all(r.ok for r in rows):
             raise Art2MusError(f"export failed parity (ONNX Runtime vs PyTorch):\n{table}\nno bundle was written to {out}")
+        step("manifest")
         write_manifest(work, _manifest(work, ck, specs, rows, description or str(paths.audioldm2), kind))
         if out.exists():
             shutil.rmtree(out)
@@ -175,7 +190,8 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
             shutil.rmtree(work, ignore_errors=True)
 
 
-def export_tiny_bundle(out: Path, seed: int = 0, int8: bool = True) -> list[ParityRow]:
+def export_tiny_bundle(out: Path, seed: int = 0, int8: bool = True,
+                       progress: Callable[[str], None] | None = None) -> list[ParityRow]:
     """The tiny random-weight checkpoint, built into a temp folder, through the same code path."""
     from export.checkpoint import locate
     from export.tiny import make_tiny_checkpoint
@@ -183,4 +199,4 @@ def export_tiny_bundle(out: Path, seed: int = 0, int8: bool = True) -> list[Pari
     with tempfile.TemporaryDirectory(prefix="art2mus-tiny-") as tmp:
         folder = make_tiny_checkpoint(Path(tmp), seed)
         return export_bundle(locate(folder), out, description=f"tiny random weights, seed {seed}", kind="tiny",
-                             int8=int8)
+                             int8=int8, progress=progress)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import cv2
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engines.errors import Art2MusError
+from engines.options import GenerationOptions
 from installation.recognition import FEATURE_VERSION, ArtworkFeatures, compute_features
 
 log = logging.getLogger(__name__)
@@ -24,12 +25,27 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 INDEX_DIR = ".art2mus-index"
 
 
+class GenerationOverrides(BaseModel):
+    """Per-artwork overrides of the model settings; checked again as GenerationOptions when applied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    steps: Optional[int] = Field(None, ge=1, le=999)
+    guidance: Optional[float] = Field(None, ge=1.0, le=20.0, allow_inf_nan=False)
+    clip_seconds: Optional[float] = Field(None, gt=0, le=60, allow_inf_nan=False)
+    scheduler: Optional[Literal["dpm", "ddim"]] = None
+
+    def apply(self, options: GenerationOptions, artwork_id: str) -> GenerationOptions:
+        changes = {k: v for k, v in (("steps", self.steps), ("guidance", self.guidance),
+                                     ("seconds", self.clip_seconds), ("scheduler", self.scheduler)) if v is not None}
+        return options.replace(origin=f"catalog.yaml artwork {artwork_id!r}", **changes) if changes else options
+
+
 class ArtworkInfo(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     title: Optional[str] = None
     artist: Optional[str] = None
     year: Optional[int | str] = None
-    generation: dict = {}  # per-artwork overrides of model settings (steps, guidance, clip_seconds)
+    generation: GenerationOverrides = GenerationOverrides()  # per-artwork overrides of model settings
 
 
 @dataclass(frozen=True)
@@ -59,11 +75,15 @@ def _read_info(folder: Path) -> dict[str, ArtworkInfo]:
     works = data.get("artworks", {}) if isinstance(data, dict) else None
     if not isinstance(works, dict):
         raise Art2MusError(f"{path}: expected 'artworks:' mapping artwork ids to title/artist/year/generation")
-    try:
-        return {str(k): ArtworkInfo.model_validate(v or {}) for k, v in works.items()}
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        raise Art2MusError(f"{path}: {'.'.join(map(str, e['loc']))}: {e['msg']} (value {e.get('input')!r})") from None
+    info = {}
+    for k, v in works.items():
+        try:
+            info[str(k)] = ArtworkInfo.model_validate(v or {})
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            raise Art2MusError(f"{path}: artwork {str(k)!r}: {'.'.join(map(str, e['loc']))}: {e['msg']} "
+                               f"(value {e.get('input')!r})") from None
+    return info
 
 
 def _cached(index: Path, art: Artwork) -> ArtworkFeatures | None:
@@ -88,24 +108,29 @@ def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> None:
     tmp.replace(index / f"{art.id}.npz")
 
 
-def load_catalog(folder: str | Path) -> Catalog:
+def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
+    """`index=False`: the images and catalog.yaml only, no recognition features (the generator)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise Art2MusError(f"catalog folder {str(folder)!r} does not exist; set catalog.folder to a folder of artwork images")
     info = _read_info(folder)
     cat = Catalog(folder)
-    index = folder / INDEX_DIR
+    index_dir = folder / INDEX_DIR if index else None
     try:
-        index.mkdir(exist_ok=True)
+        if index_dir:
+            index_dir.mkdir(exist_ok=True)
     except OSError:
-        index = None  # a read-only catalog still works, it is just indexed every time
+        index_dir = None  # a read-only catalog still works, it is just indexed every time
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
         art = Artwork(path.stem, path, info.get(path.stem, ArtworkInfo()))
         if art.id in cat.artworks:
             cat.errors.append(f"{path}: another image already has the id {art.id!r} ({cat.artworks[art.id].path.name}); "
                               "rename one of them")
             continue
-        feats = _cached(index, art) if index else None
+        if not index:
+            cat.artworks[art.id] = art
+            continue
+        feats = _cached(index_dir, art) if index_dir else None
         if feats is None:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None or image.size == 0:
@@ -113,8 +138,8 @@ def load_catalog(folder: str | Path) -> Catalog:
                 continue
             feats = compute_features(image)
             cat.rebuilt += 1
-            if index:
-                _store(index, art, feats)
+            if index_dir:
+                _store(index_dir, art, feats)
         cat.artworks[art.id] = art
         cat.features[art.id] = feats
     for e in cat.errors:

@@ -5,6 +5,7 @@ defaults of the repository's config.yaml (a test keeps the two equal)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -79,7 +80,7 @@ class AudioConfig(Section):
     sample_rate: int = Field(48000, ge=8000, le=192000)
     channels: int = Field(2, ge=1, le=8)
     block: int = Field(1024, ge=64, le=16384)  # frames per device callback
-    buffer_seconds: float = Field(2.0, ge=0.2, le=30)  # how far ahead the mixer thread renders
+    buffer_seconds: float = Field(0.4, ge=0.1, le=30)  # how far ahead the mixer thread renders
     crossfade_seconds: float = Field(3.0, ge=0.05, le=30)  # between clips of one artwork
     change_crossfade_seconds: float = Field(1.0, ge=0.05, le=30)  # when the artwork changes
     leave_fade_seconds: float = Field(2.0, ge=0.05, le=30)  # when the visitor leaves
@@ -94,10 +95,66 @@ class AudioConfig(Section):
     ambient: Optional[str] = None  # folder of *.wav played when no artwork is in view
 
 
+class GeneratorConfig(Section):
+    ahead_seconds: float = Field(20.0, ge=0, le=600)  # fresh audio kept queued ahead of playback, no more
+    cache: str = "~/.cache/art2mus/clips"  # recent clips per artwork on disk: the next visit starts at once
+    cache_mb: float = Field(500.0, ge=0, le=1_000_000)  # size cap; oldest clips evicted first (0 = no cache)
+    cache_per_artwork: int = Field(4, ge=1, le=1000)
+    warmup: bool = True  # one short clip at start so the first visitor does not wait for lazy initialisation
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(os.path.expandvars(self.cache)).expanduser()
+
+
+class SupervisorConfig(Section):
+    heartbeat_timeout_seconds: float = Field(10.0, ge=1, le=600)  # no heartbeat this long: hung, restarted
+    start_timeout_seconds: float = Field(180.0, ge=5, le=3600)  # first heartbeat (a big bundle loads slowly)
+    restart_backoff_seconds: float = Field(1.0, ge=0.1, le=60)  # doubled after each quick failure ...
+    restart_backoff_max_seconds: float = Field(30.0, ge=1, le=3600)  # ... up to this
+    stable_seconds: float = Field(60.0, ge=1, le=86400)  # running this long resets the backoff
+    stop_timeout_seconds: float = Field(10.0, ge=1, le=120)  # SIGTERM, then SIGKILL after this
+
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ScheduleConfig(Section):
+    """Opening hours: outside them the kiosk is quiet (silence, generator idle). null = always open."""
+
+    open: Optional[str] = None  # "09:30" (local time)
+    close: Optional[str] = None  # "18:00"; before `open` means past midnight
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = DAYS
+    quiet: bool = False  # a switch for a closed room or an event: quiet now, whatever the hours
+
+    @model_validator(mode="after")
+    def _hours(self):
+        for key in ("open", "close"):
+            value = getattr(self, key)
+            if value is not None and not _HHMM.match(value):
+                raise ValueError(f"{key}={value!r} is not a time of day; write it as HH:MM, e.g. '09:30'")
+        if (self.open is None) != (self.close is None):
+            raise ValueError("give both open and close (HH:MM), or neither (always open)")
+        return self
+
+
 class IpcConfig(Section):
-    artwork_events: str = "tcp://127.0.0.1:5555"  # camera PUB -> generator, audio SUB
+    artwork_events: str = "tcp://127.0.0.1:5555"  # camera PUB -> generator, audio, supervisor SUB
     clips: str = "tcp://127.0.0.1:5556"  # generator PUSH -> audio PULL (audio binds)
-    audio_status: str = "tcp://127.0.0.1:5557"  # audio PUB: status once a second
+    audio_status: str = "tcp://127.0.0.1:5557"  # audio PUB: heartbeat + status once a second
+    generator_status: str = "tcp://127.0.0.1:5558"  # generator PUB: heartbeat + status
+    supervisor: str = "tcp://127.0.0.1:5559"  # supervisor REP: `art2mus status` asks here
+
+    @model_validator(mode="after")
+    def _endpoints(self):
+        for key, value in self.model_dump().items():
+            if not re.match(r"^(tcp://[^:/]+:\d{1,5}|ipc://.+)$", value):
+                raise ValueError(f"{key}={value!r} is not a ZeroMQ endpoint this kiosk uses; write tcp://HOST:PORT "
+                                 "(127.0.0.1 unless the processes run on other machines) or ipc:///run/art2mus/NAME")
+        if len(set(self.model_dump().values())) != len(self.model_dump()):
+            raise ValueError("two ipc endpoints are the same; each socket needs its own")
+        return self
 
 
 class LoggingConfig(Section):
@@ -110,6 +167,9 @@ class Config(Section):
     catalog: CatalogConfig = CatalogConfig()
     camera: CameraConfig = CameraConfig()
     audio: AudioConfig = AudioConfig()
+    generator: GeneratorConfig = GeneratorConfig()
+    supervisor: SupervisorConfig = SupervisorConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     ipc: IpcConfig = IpcConfig()
     logging: LoggingConfig = LoggingConfig()
 

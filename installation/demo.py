@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 import soundfile as sf
 
-from installation.audio_files import write_wav
+from engines.options import GenerationOptions
+from installation.audio.clips import write_wav
 from installation.config import Config
-from installation.model_cache import open_pipeline
+from installation.generator.model import open_pipeline
 
 log = logging.getLogger(__name__)
 SIZE = (480, 640)  # height, width
@@ -68,10 +69,11 @@ def render_walk(cfg: Config, clips: dict[str, np.ndarray], rate: int, artworks: 
     """A visitor walks past the works: the camera's synthetic view is recognised and debounced as
     the camera process does, each artwork the camera enters gets its clip half a second later (the
     generator's latency), and the kiosk's mixer renders the sound, as fast as it can, to `out`."""
-    from installation.audio import mixer_settings, prepare_clip
-    from installation.camera import Debouncer, SyntheticWalk, WalkSegment
+    from installation.audio.clips import prepare_clip
+    from installation.audio.mixer import Mixer, MixerSettings
+    from installation.camera.debounce import Debouncer
+    from installation.camera.sources import SyntheticWalk, WalkSegment
     from installation.catalog import load_catalog
-    from installation.mixer import Mixer
     from installation.recognition import Recognizer
 
     a, cam = cfg.audio, cfg.camera
@@ -79,7 +81,7 @@ def render_walk(cfg: Config, clips: dict[str, np.ndarray], rate: int, artworks: 
     dwell = max(4.0, 1.5 * cfg.demo.clip_seconds)
     plan = [seg for art in clips for seg in (WalkSegment(art, dwell), WalkSegment(None, 1.5))]
     walk = SyntheticWalk(catalog, cam.fps, cam.synthetic_seed, plan)
-    recognizer, mixer = Recognizer(catalog.features), Mixer(mixer_settings(a))
+    recognizer, mixer = Recognizer(catalog.features), Mixer(MixerSettings.from_config(a))
     debouncer = Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
     events, pending, next_look = [], [], 0.0
     walked = sum(s.seconds for s in plan)
@@ -126,8 +128,8 @@ def run_demo(cfg: Config) -> DemoSummary:
     clips, waves = [], {}
     for i, artwork in enumerate(artworks):
         rgb = cv2.cvtColor(cv2.imread(str(artwork)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
-        (wave,) = pipe.generate(pipe.pixels(rgb), cfg.demo.clip_seconds, cfg.demo.steps, m.guidance, m.seed + i,
-                                m.scheduler)
+        (wave,) = pipe.generate(pipe.pixels(rgb), GenerationOptions(cfg.demo.clip_seconds, cfg.demo.steps, m.guidance,
+                                                                    m.scheduler, m.seed + i))
         path = out / "clips" / f"{artwork.stem}.wav"
         write_wav(path, wave, pipe.bundle.audio.sample_rate)
         waves[artwork.stem] = wave

@@ -1,9 +1,16 @@
-"""The messages between the kiosk's processes, in one place.
+"""The messages between the kiosk's processes, in one place, and the one validator every socket's
+receiver uses.
 
 Every message is a JSON header frame, optionally followed by one raw numpy frame (clips):
     header = {"schema": 1, "kind": ..., "artwork_id": ..., "seq": ..., "ts": ...,
               + for arrays: "dtype": "float32", "shape": [n], "sample_rate": 16000}
-No pickle on any socket. Sockets get LINGER 0 and are read with a timeout (no blocking forever).
+Kinds: `artwork` (camera: the artwork in view; "change": true on a change, false on the
+once-a-second re-publish; "since": when it changed), `clip` (generator -> audio, with provenance),
+`heartbeat` (every process's status, one shape: installation/process.py) and `request` (a
+question to the supervisor, answered with a heartbeat).
+
+No pickle on any socket. Sockets get LINGER 0, a receive size cap, and are read with a timeout.
+A frame that fails `decode` raises MessageError: receivers log it and drop it, never die.
 Conflated sockets (latest-wins) carry single-frame messages only: ZeroMQ's CONFLATE drops
 multipart messages down to their last frame.
 """
@@ -11,6 +18,7 @@ multipart messages down to their last frame.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -20,7 +28,15 @@ import zmq
 from engines.errors import Art2MusError
 
 SCHEMA = 1
-KINDS = ("artwork", "clip", "heartbeat", "status")
+KINDS = ("artwork", "clip", "heartbeat", "request")
+MAX_HEADER_BYTES = 64 * 1024
+MAX_CLIP_SECONDS = 120.0
+MIN_RATE, MAX_RATE = 8000, 192000
+MAX_CLIP_SAMPLES = int(MAX_CLIP_SECONDS * 48000)  # ~23 MB of float32: a 2-minute clip at 48 kHz
+MAX_MESSAGE_BYTES = MAX_HEADER_BYTES + 4 * MAX_CLIP_SAMPLES  # ZeroMQ drops (and disconnects) anything bigger
+MAX_ID_CHARS = 200
+COMMON = ("schema", "kind", "artwork_id", "seq", "ts")
+ARRAY = ("dtype", "shape", "sample_rate")
 
 
 @dataclass(frozen=True)
@@ -29,7 +45,7 @@ class Message:
     artwork_id: str | None = None
     seq: int = 0
     ts: float = field(default_factory=time.time)
-    data: dict = field(default_factory=dict)  # kind-specific JSON fields (confidence, title, state, ...)
+    data: dict = field(default_factory=dict)  # kind-specific JSON fields (status, change, provenance, ...)
     array: np.ndarray | None = None
     sample_rate: int | None = None
 
@@ -41,44 +57,96 @@ class MessageError(Art2MusError):
 def encode(msg: Message) -> list[bytes | memoryview]:
     if msg.kind not in KINDS:
         raise MessageError(f"message kind {msg.kind!r} is unknown; one of {', '.join(KINDS)}")
+    clash = set(msg.data) & set(COMMON + ARRAY)
+    if clash:
+        raise MessageError(f"message data may not set the header's own fields {sorted(clash)}")
     header = {"schema": SCHEMA, "kind": msg.kind, "artwork_id": msg.artwork_id, "seq": msg.seq, "ts": msg.ts,
               **msg.data}
     if msg.array is None:
         return [json.dumps(header).encode()]
-    array = np.ascontiguousarray(msg.array)
-    header.update(dtype=str(array.dtype), shape=list(array.shape), sample_rate=msg.sample_rate)
+    array = np.ascontiguousarray(msg.array, dtype=np.float32)
+    header.update(dtype="float32", shape=list(array.shape), sample_rate=msg.sample_rate)
     return [json.dumps(header).encode(), memoryview(array).cast("B")]
 
 
-def decode(frames: list) -> Message:
+def _header(frame) -> dict:
+    raw = frame.bytes if hasattr(frame, "bytes") else bytes(frame)
+    if len(raw) > MAX_HEADER_BYTES:
+        raise MessageError(f"header frame of {len(raw)} bytes is over the {MAX_HEADER_BYTES}-byte limit")
     try:
-        header = json.loads(bytes(frames[0]))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MessageError(f"header frame is not JSON ({exc})") from None
-    if not isinstance(header, dict) or header.get("schema") != SCHEMA:
-        raise MessageError(f"message schema {header.get('schema') if isinstance(header, dict) else '?'} is not {SCHEMA}; "
+        header = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MessageError(f"header frame is not JSON ({str(exc)[:80]})") from None
+    if not isinstance(header, dict):
+        raise MessageError(f"header is JSON but a {type(header).__name__}, not an object")
+    if header.get("schema") != SCHEMA or isinstance(header.get("schema"), bool):
+        raise MessageError(f"message schema {header.get('schema')!r} is not {SCHEMA}; "
                            "all kiosk processes must run the same art2mus version")
-    kind = header.pop("kind", None)
+    return header
+
+
+def _artwork_id(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_CHARS or not value.isprintable():
+        raise MessageError(f"artwork_id {str(value)[:60]!r} is not an artwork id (a printable string of "
+                           f"1-{MAX_ID_CHARS} characters, or null)")
+    return value
+
+
+def _number(header: dict, key: str, default, kind=(int, float)):
+    value = header.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, kind) or (isinstance(value, float) and not math.isfinite(value)):
+        raise MessageError(f"header field {key}={str(value)[:40]!r} is not a finite {'whole ' if kind is int else ''}number")
+    return value
+
+
+def _array(header: dict, frames: list, kind: str) -> tuple[np.ndarray, int]:
+    dtype, shape = header.get("dtype"), header.get("shape")
+    if dtype != "float32":
+        raise MessageError(f"{kind} message: dtype {str(dtype)[:20]!r} is not 'float32'")
+    if (not isinstance(shape, list) or len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], int)
+            or not 0 < shape[0] <= MAX_CLIP_SAMPLES):
+        raise MessageError(f"{kind} message: shape {str(shape)[:40]} is not [samples] with 1 to {MAX_CLIP_SAMPLES} "
+                           "samples (mono, at most two minutes)")
+    rate = _number(header, "sample_rate", None, int)
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise MessageError(f"{kind} message: sample_rate {rate} is outside {MIN_RATE}-{MAX_RATE} Hz")
+    if shape[0] / rate > MAX_CLIP_SECONDS:
+        raise MessageError(f"{kind} message: {shape[0]} samples at {rate} Hz is over {MAX_CLIP_SECONDS:g} s")
+    if len(frames) != 2:
+        raise MessageError(f"{kind} message: expected 1 data frame, got {len(frames) - 1}")
+    buf = frames[1].buffer if hasattr(frames[1], "buffer") else frames[1]
+    if len(buf) != shape[0] * 4:
+        raise MessageError(f"{kind} message: data frame of {len(buf)} bytes does not hold shape {shape} float32")
+    return np.frombuffer(buf, dtype=np.float32), rate
+
+
+def decode(frames: list) -> Message:
+    """One message from raw frames, every header field checked; raises MessageError."""
+    if not frames:
+        raise MessageError("empty message")
+    header = _header(frames[0])
+    kind = header.get("kind")
     if kind not in KINDS:
-        raise MessageError(f"message kind {kind!r} is unknown")
-    common = {k: header.pop(k, None) for k in ("artwork_id", "seq", "ts", "schema")}
-    array = None
-    if "dtype" in header:
-        dtype, shape = header.pop("dtype"), tuple(header.pop("shape"))
-        if dtype != "float32" or len(frames) != 2:
-            raise MessageError(f"{kind} message: expected one float32 frame, got dtype {dtype} and {len(frames) - 1} frame(s)")
-        buf = frames[1].buffer if hasattr(frames[1], "buffer") else frames[1]
-        if len(buf) != int(np.prod(shape)) * 4:
-            raise MessageError(f"{kind} message: frame of {len(buf)} bytes does not hold shape {list(shape)}")
-        array = np.frombuffer(buf, dtype=np.float32).reshape(shape)
-    return Message(kind=kind, artwork_id=common["artwork_id"], seq=common["seq"] or 0, ts=common["ts"] or 0.0,
-                   data=header, array=array, sample_rate=header.pop("sample_rate", None))
+        raise MessageError(f"message kind {str(kind)[:40]!r} is unknown; one of {', '.join(KINDS)}")
+    artwork_id = _artwork_id(header.get("artwork_id"))
+    seq = _number(header, "seq", 0, int)
+    ts = _number(header, "ts", 0.0)
+    array = rate = None
+    if kind == "clip" or "dtype" in header:
+        array, rate = _array(header, frames, kind)
+    elif len(frames) != 1:
+        raise MessageError(f"{kind} message: {len(frames)} frames where one is expected")
+    data = {k: v for k, v in header.items() if k not in COMMON + ARRAY}
+    return Message(kind=kind, artwork_id=artwork_id, seq=seq, ts=float(ts), data=data, array=array, sample_rate=rate)
 
 
 def socket(ctx: zmq.Context, kind: int, endpoint: str, bind: bool, subscribe: bool = True, conflate: bool = False,
            hwm: int | None = None) -> zmq.Socket:
     s = ctx.socket(kind)
     s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
     if conflate:
         s.setsockopt(zmq.CONFLATE, 1)
     if hwm is not None:

@@ -16,7 +16,7 @@ import soundfile as sf
 import zmq
 
 from installation import messages
-from installation.levels import loudness
+from installation.audio.levels import loudness
 
 REPO = Path(__file__).resolve().parents[1]
 CEILING = 10 ** (-1 / 20)

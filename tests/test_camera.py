@@ -14,10 +14,12 @@ import pytest
 import zmq
 
 from installation import messages
-from installation.camera import CameraProcess, Debouncer, SyntheticWalk, WalkSegment
+from installation.camera.debounce import Debouncer
+from installation.camera.process import CameraProcess
+from installation.camera.sources import SyntheticWalk, WalkSegment
 from installation.catalog import load_catalog
 from installation.config import CameraConfig, IpcConfig
-from installation.synthetic import artwork, view
+from installation.camera.synthetic import artwork, view
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = (0, 6, 12)  # busy works: recognised by keypoints every time

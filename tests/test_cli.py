@@ -38,9 +38,10 @@ def test_generate_several_images_into_a_folder(tmp_path, tiny_bundle, artwork):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--seconds", "0"], "--seconds 0.0 must be above 0"),
-    (["--seconds", "500"], "seconds=500.0 is too long"),
-    (["--steps", "0"], "--steps 0 must be a whole number >= 1"),
+    (["--seconds", "0"], "seconds=0.0 must be a number above 0"),
+    (["--seconds", "500"], "seconds=500.0 must be a number above 0 and at most 60"),
+    (["--seconds", "50"], "seconds=50.0 is too long for this bundle"),
+    (["--steps", "0"], "steps=0 must be a whole number from 1 to 999"),
     (["--bundle", "/nonexistent/bundle"], "model bundle '/nonexistent/bundle' does not exist"),
 ])
 def test_bad_arguments_fail_cleanly_without_output(tmp_path, tiny_bundle, artwork, args, message):
@@ -90,7 +91,7 @@ def test_export_without_out_is_refused(tmp_path):
 
 
 def test_runtime_never_imports_torch(tiny_bundle):
-    code = ("import sys, installation.cli, installation.generate, installation.demo, engines.pipeline; "
+    code = ("import sys, installation.cli, installation.commands.generate, installation.demo, engines.pipeline; "
             f"from engines.pipeline import Art2MusPipeline; Art2MusPipeline.load({str(tiny_bundle)!r}); "
             "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]; "
             "sys.exit(f'runtime imported {bad}' if bad else 0)")

@@ -6,6 +6,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from engines.options import GenerationOptions
 from engines.pipeline import Art2MusPipeline
 
 pytestmark = pytest.mark.gpu
@@ -20,7 +21,7 @@ def test_cuda_provider_runs_every_stage_and_matches_the_cpu(tiny_bundle):
     gpu = Art2MusPipeline.load(tiny_bundle, provider="cuda")
     assert {stage: engine.provider for stage, engine in gpu.engines.items()} == {
         stage: "CUDAExecutionProvider" for stage in gpu.engines}
-    want = cpu.generate(cpu.pixels(picture), 1.0, 5, 3.5, 11, clips=2)
-    got = gpu.generate(gpu.pixels(picture), 1.0, 5, 3.5, 11, clips=2)
+    want = cpu.generate(cpu.pixels(picture), GenerationOptions(1.0, 5, 3.5, seed=11), clips=2)
+    got = gpu.generate(gpu.pixels(picture), GenerationOptions(1.0, 5, 3.5, seed=11), clips=2)
     for w, g in zip(want, got):
         assert np.linalg.norm(g - w) / np.linalg.norm(w) < 1e-3

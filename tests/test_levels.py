@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from installation.levels import ClipRefused, Limiter, check_clip, loudness, normalize
+from installation.audio.levels import ClipRefused, Limiter, check_clip, loudness, normalize
 
 RATE = 48000
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from installation.levels import loudness
-from installation.mixer import Clip, Library, Mixer, MixerSettings
+from installation.audio.levels import loudness
+from installation.audio.mixer import Clip, Library, Mixer, MixerSettings
 
 RATE = 8000
 BLOCK = 256
@@ -119,7 +119,7 @@ def test_stop_fades_out_and_starts_nothing_new():
 
 
 def test_levels_of_normalised_clips_stay_level_through_the_mixer():
-    from installation.levels import normalize
+    from installation.audio.levels import normalize
 
     quiet, loud = normalize(tone(220, 0.02, 3.0), RATE, -23), normalize(tone(330, 0.8, 3.0), RATE, -23)
     m = Mixer(settings(crossfade=0.3))

@@ -10,6 +10,7 @@ from onnx import TensorProto, helper
 
 from engines.bundle import file_sha256
 from engines.errors import Art2MusError
+from engines.options import GenerationOptions
 from engines.pipeline import Art2MusPipeline
 
 
@@ -19,8 +20,8 @@ def pixels(pipeline):
 
 
 def test_clip_length_and_determinism(pipeline, pixels):
-    a = pipeline.generate(pixels, 0.73, 3, 3.5, seed=11, clips=2)
-    b = pipeline.generate(pixels, 0.73, 3, 3.5, seed=11)
+    a = pipeline.generate(pixels, GenerationOptions(0.73, 3, 3.5, seed=11), clips=2)
+    b = pipeline.generate(pixels, GenerationOptions(0.73, 3, 3.5, seed=11))
     assert [w.shape for w in a] == [(11680,), (11680,)]
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[0], a[1])  # clip k uses seed + k
@@ -42,9 +43,11 @@ def test_bad_seconds(pipeline, seconds):
 
 def test_bad_steps_and_guidance(pipeline, pixels):
     with pytest.raises(Art2MusError, match="steps=0"):
-        pipeline.generate(pixels, 0.5, 0, 3.5, seed=0)
+        GenerationOptions(0.5, 0, 3.5, seed=0)
     with pytest.raises(Art2MusError, match="guidance=0.5"):
-        pipeline.generate(pixels, 0.5, 2, 0.5, seed=0)
+        GenerationOptions(0.5, 2, 0.5, seed=0)
+    with pytest.raises(Art2MusError, match="guidance=0.5"):
+        pipeline.denoise(pipeline.condition(pixels), pipeline.initial_latents(0, pipeline.clip_shape(0.5)), 2, 0.5, "dpm")
 
 
 def _poison_vocoder(bundle):
@@ -68,7 +71,7 @@ def test_nan_waveform_is_an_error(tmp_path, tiny_bundle, pixels):
     _poison_vocoder(bundle)
     broken = Art2MusPipeline.load(bundle)
     with pytest.raises(Art2MusError, match="NaN/inf"):
-        broken.generate(pixels, 0.5, 2, 3.5, seed=0)
+        broken.generate(pixels, GenerationOptions(0.5, 2, 3.5, seed=0))
 
 
 def test_unknown_backend_and_provider(tiny_bundle):
@@ -86,7 +89,7 @@ def test_int8_variants_run_when_asked_and_stay_close(tiny_bundle, pipeline, pixe
     int8 = Art2MusPipeline.load(tiny_bundle, int8=("unet", "vocoder"))
     assert int8.engines["unet"].provider.endswith("(int8)") and int8.engines["vocoder"].provider.endswith("(int8)")
     assert pipeline.engines["unet"].provider == "CPUExecutionProvider"
-    wave = int8.generate(pixels, 0.5, 4, 3.5, seed=2)[0]
+    wave = int8.generate(pixels, GenerationOptions(0.5, 4, 3.5, seed=2))[0]
     assert wave.shape == (8000,) and np.isfinite(wave).all() and np.abs(wave).max() > 0
     # One unguided step: the int8 UNet's error is its export parity, not more. (Over many guided steps the
     # tiny random model drifts far; the full-size clip error is what benchmarks/bench_pipeline.py reports.)

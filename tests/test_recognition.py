@@ -27,7 +27,7 @@ from installation.recognition import (
     grain_of,
     rectify,
 )
-from installation.synthetic import ViewSettings, artwork, view, view_with_truth
+from installation.camera.synthetic import ViewSettings, artwork, view, view_with_truth
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = [0, 6, 12, 18]  # seeds whose kind is 'busy'

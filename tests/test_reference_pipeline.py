@@ -9,6 +9,7 @@ import torch
 from diffusers import AudioLDM2Pipeline, DDIMScheduler, DPMSolverMultistepScheduler
 from transformers import GPT2LMHeadModel
 
+from engines.options import GenerationOptions
 from engines.preprocess import read_image
 from export.checkpoint import load_checkpoint, locate
 from export.conditioning import NEGATIVE_PROMPT, SUPPORT_PROMPT
@@ -42,7 +43,7 @@ def test_waveform_matches_diffusers_pipeline(reference, pipeline, artwork, sched
     pipe, ck, t5, mask, loa = reference
     seconds, seed = 0.5, 7
     pixels = pipeline.pixels(read_image(artwork))
-    ours = pipeline.generate(pixels, seconds, steps, 3.5, seed, scheduler)[0]
+    ours = pipeline.generate(pixels, GenerationOptions(seconds, steps, 3.5, scheduler, seed))[0]
 
     ddim = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.scheduler = ddim if scheduler == "ddim" else DPMSolverMultistepScheduler.from_config(ddim.config)
@@ -61,5 +62,5 @@ def test_waveform_matches_diffusers_pipeline(reference, pipeline, artwork, sched
     rel = np.linalg.norm(ours - ref) / np.linalg.norm(ref)
     assert rel < END_TO_END_TOLERANCE, f"{scheduler}: relative L2 {rel:.2e}"
     # The image matters: another picture gives another clip.
-    other = pipeline.generate(pipeline.pixels(np.zeros((64, 64, 3), np.float32)), seconds, steps, 3.5, seed, scheduler)[0]
+    other = pipeline.generate(pipeline.pixels(np.zeros((64, 64, 3), np.float32)), GenerationOptions(seconds, steps, 3.5, scheduler, seed))[0]
     assert np.linalg.norm(other - ours) / np.linalg.norm(ours) > 1e-3

@@ -17,11 +17,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from installation.levels import Limiter
+from installation.audio.levels import Limiter
+from installation.config import AudioConfig
 
 log = logging.getLogger(__name__)
 CLICK_FREE = 0.05  # seconds: the shortest ramp, for starts and stops that no crossfade covers
 CACHED_ARTWORKS = 32
+PENDING_CLIPS = 8  # queued clips per artwork; the generator keeps fewer than this ahead
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,13 @@ class MixerSettings:
     limiter_ceiling_db: float = -1.0
     replay_cached: bool = True  # a kiosk replays an artwork's last clip when nothing fresher exists
 
+    @classmethod
+    def from_config(cls, cfg: AudioConfig, **overrides) -> MixerSettings:
+        base = dict(rate=cfg.sample_rate, crossfade=cfg.crossfade_seconds, change_crossfade=cfg.change_crossfade_seconds,
+                    leave_fade=cfg.leave_fade_seconds, idle_silence_after=cfg.idle_silence_after_seconds,
+                    limiter_ceiling_db=cfg.limiter_ceiling_db)
+        return cls(**{**base, **overrides})
+
 
 class Library:
     """Playlist and ambient clips (already at the mixer's rate), rotated in order."""
@@ -113,6 +122,8 @@ class Library:
 class MixerStats:
     started: dict = field(default_factory=lambda: {"fresh": 0, "playlist": 0, "cached": 0, "ambient": 0})
     silences: int = 0
+    crossfades: int = 0  # a new clip faded in over one fading out
+    artwork_switches: int = 0
 
 
 class Mixer:
@@ -126,6 +137,7 @@ class Mixer:
         self.cached: OrderedDict[str, Clip] = OrderedDict()
         self.idle_frames = 0
         self.stopping = False
+        self.quiet = False
         self.stats = MixerStats()
         self.on_start: Callable[[Clip], None] | None = None
 
@@ -142,15 +154,17 @@ class Mixer:
             return
         leaving = artwork_id is None
         self.artwork, self.idle_frames = artwork_id, 0
+        self.stats.artwork_switches += 1
         self._switch(self.frames(self.s.leave_fade if leaving else self.s.change_crossfade))
 
     def add_clip(self, clip: Clip) -> None:
         if clip.artwork_id != self.artwork:
             self._cache(clip)  # for when the visitor comes back
             return
-        self.pending.setdefault(clip.artwork_id, deque(maxlen=4)).append(clip)
+        self.pending.setdefault(clip.artwork_id, deque(maxlen=PENDING_CLIPS)).append(clip)
         cur = self.current
-        if cur is None or cur.clip.source != "fresh":
+        idle = cur is None or cur.fading_out or cur.clip.artwork_id != self.artwork
+        if idle or (clip.source == "fresh" and cur.clip.source != "fresh"):
             self._switch(self.frames(self.s.crossfade))  # a fresh clip replaces a fallback soon
 
     def stop(self, seconds: float) -> None:
@@ -159,9 +173,25 @@ class Mixer:
         for v in self.voices:
             v.fade_out(self.frames(seconds))
 
+    def set_quiet(self, quiet: bool) -> None:
+        """Quiet (outside opening hours): nothing new starts, not even ambient; what plays fades out."""
+        self.quiet = quiet
+        if quiet:
+            for v in self.voices:
+                v.fade_out(self.frames(self.s.leave_fade))
+
     @property
     def silent(self) -> bool:
         return not self.voices
+
+    def ahead_seconds(self) -> float:
+        """Seconds of fresh audio for the artwork in view still to play (what the generator tops up)."""
+        if self.artwork is None:
+            return 0.0
+        frames = sum(len(c.samples) for c in self.pending.get(self.artwork, ()))
+        frames += sum(v.remaining for v in self.voices
+                      if v.clip.artwork_id == self.artwork and v.clip.source == "fresh" and not v.fading_out)
+        return frames / self.s.rate
 
     # sources ----------------------------------------------------------------------------------
     def _cache(self, clip: Clip) -> None:
@@ -173,6 +203,8 @@ class Mixer:
             self.cached.popitem(last=False)
 
     def _next_clip(self) -> Clip | None:
+        if self.quiet:
+            return None
         a = self.artwork
         if a is not None:
             queue = self.pending.get(a)
@@ -202,6 +234,8 @@ class Mixer:
         for v in self.voices:
             v.fade_out(fade)
         if nxt is not None:
+            if self.voices:
+                self.stats.crossfades += 1
             self._start(nxt, fade if self.voices else self.frames(CLICK_FREE))
         else:
             self.stats.silences += 1

@@ -20,15 +20,29 @@ def tiny_bundle_path(cfg: ModelConfig) -> Path:
 
 
 def build_tiny_bundle(out: Path) -> None:
-    """The one place the runtime reaches into export/ (torch): building the demo model once."""
+    """The one place the runtime reaches into export/ (torch): building the demo model once, with a
+    progress bar (tqdm) on stderr."""
     try:
-        from export.exporter import export_tiny_bundle
+        from export.exporter import export_steps, export_tiny_bundle
     except ImportError as exc:
         raise Art2MusError(
             f"the tiny demo bundle is not built yet and building it needs the export extra ({exc.name} is missing): "
             "pip install '.[export]' torch==2.13.0, or give a bundle with --bundle / model.bundle"
         ) from None
-    export_tiny_bundle(out)
+    from tqdm import tqdm
+
+    with tqdm(total=export_steps(True), desc="building the tiny demo bundle", unit="step", leave=False,
+              bar_format="{desc}: {n}/{total} {bar} {elapsed} [{postfix}]") as bar:
+        started: list[str] = []
+
+        def step(name: str) -> None:  # called as each step starts: the one before it is done
+            if started:
+                bar.update(1)
+            started.append(name)
+            bar.set_postfix_str(name)
+
+        export_tiny_bundle(out, progress=step)
+        bar.update(bar.total - bar.n)
 
 
 def resolve_bundle(cfg: ModelConfig, override: str | None = None) -> Path:

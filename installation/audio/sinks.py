@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from engines.errors import Art2MusError
+from engines.errors import Art2MusError, ConfigError
+from installation.config import AudioConfig
 
 log = logging.getLogger(__name__)
+STALL_RESYNC_SECONDS = 0.5
 
 
 class RingBuffer:
@@ -93,7 +95,7 @@ def find_device(name: str) -> int:
         if name.lower() in dev_name.lower():
             return i
     names = ", ".join(repr(n) for _, n in outputs) or "none"
-    raise Art2MusError(f"audio.sink={name!r}: no such output device (outputs: {names}); set audio.sink to one of "
+    raise ConfigError(f"audio.sink={name!r}: no such output device (outputs: {names}); set audio.sink to one of "
                        "them, or to file:PATH.wav on a machine without a sound card")
 
 
@@ -171,8 +173,12 @@ class FileSink:
         self.callback_error = None
 
     def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = sf.SoundFile(str(self.path), "w", self.rate, self.channels, subtype="FLOAT", format="WAV")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = sf.SoundFile(str(self.path), "w", self.rate, self.channels, subtype="FLOAT", format="WAV")
+        except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+            raise ConfigError(f"audio.sink=file:{self.path}: cannot write there ({exc}); "
+                              "point it at a writable folder") from None
         if self.realtime:
             self._thread = threading.Thread(target=self._paced, name="file-sink", daemon=True)
             self._thread.start()
@@ -183,6 +189,10 @@ class FileSink:
         while not self._stop.is_set():
             self.pull(buf)
             next_t += period
+            late = time.monotonic() - next_t
+            if late > STALL_RESYNC_SECONDS:  # the process was stopped (SIGSTOP, a swap storm): a sound
+                next_t += late              # card's clock would not replay the missed time either
+                self.stats.underruns += 1
             time.sleep(max(0.0, next_t - time.monotonic()))
 
     def pull(self, buf: np.ndarray) -> None:
@@ -206,3 +216,13 @@ class FileSink:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def make_sink(cfg: AudioConfig, ring: RingBuffer, realtime: bool | None = None):
+    if cfg.sink.startswith("file:"):
+        path = Path(cfg.sink[5:])
+        if path.suffix.lower() != ".wav":
+            raise Art2MusError(f"audio.sink={cfg.sink!r}: a file sink must end in .wav")
+        return FileSink(path, cfg.sample_rate, cfg.channels, cfg.block, ring,
+                        cfg.file_realtime if realtime is None else realtime)
+    return DeviceSink(cfg.sink, cfg.sample_rate, cfg.channels, cfg.block, ring)

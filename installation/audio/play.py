@@ -4,14 +4,16 @@ limiter, to the speakers or a WAV file. A technician's speaker test, a curator's
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from engines.errors import Art2MusError
-from installation.audio import AudioProcess, mixer_settings, read_clip_file
+from installation.audio.clips import read_clip_file
+from installation.audio.levels import ClipRefused
+from installation.audio.mixer import Clip, Library, MixerSettings
+from installation.audio.process import ArtworkEvent, AudioProcess
 from installation.config import AudioConfig
-from installation.levels import ClipRefused
-from installation.mixer import Clip, Library
 
 log = logging.getLogger(__name__)
 ARTWORK = "play"
@@ -53,8 +55,8 @@ def play(cfg: AudioConfig, paths: list[str], crossfade: float | None, out: str |
             raise Art2MusError(f"--out {out!r} must be a .wav file")
         cfg = cfg.model_copy(update={"sink": f"file:{out}"})
     xfade = crossfade if crossfade is not None else cfg.crossfade_seconds
-    settings = mixer_settings(cfg, replay_cached=False, crossfade=xfade, idle_silence_after=0.0)
+    settings = MixerSettings.from_config(cfg, replay_cached=False, crossfade=xfade, idle_silence_after=0.0)
     proc = AudioProcess(cfg, Sequence(clips), realtime=False, settings=settings)
-    proc.events.put(("artwork", ARTWORK))
+    proc.events.put(ArtworkEvent(ARTWORK, time.time()))
     proc.run(until_silent=True)
     return PlayResult([c.name for c in clips], refused, proc.sink.device_name, proc.snapshot())

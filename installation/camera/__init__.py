@@ -1,0 +1,1 @@
+"""The camera process: sources of frames, recognition against the catalog, debouncing, events."""

@@ -1,0 +1,199 @@
+"""The camera process: frames in, debounced artwork events out over ZeroMQ.
+
+Frames come from a Source (sources.py); recognition runs at `recognition_hz`; the Debouncer
+(debounce.py) turns recognitions into entering and leaving artworks. Events are published on every
+change and re-published about once a second for late joiners, with heartbeats carrying the
+status (frame rate, recognition time, current artwork). A watchdog reconnects, with backoff, a
+source that stops delivering or repeats a frozen frame.
+
+Frames never leave this process: nothing is written to disk, only small JSON messages are sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import zmq
+
+from engines.errors import Art2MusError
+from installation import messages
+from installation.catalog import Catalog, load_catalog
+from installation.config import CameraConfig, IpcConfig
+from installation.camera.debounce import Debouncer
+from installation.camera.sources import make_source
+from installation.process import ProcessRuntime
+from installation.recognition import Recognizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraStatus:
+    frames: int = 0
+    fps: float = 0.0
+    recognitions: int = 0
+    recognition_ms: float = 0.0
+    artwork: str | None = None
+    last_seen: str | None = None
+    reconnects: int = 0
+    source: str = ""
+    times: deque = field(default_factory=lambda: deque(maxlen=50))
+
+    def to_json(self) -> dict:
+        return {"frames": self.frames, "fps": round(self.fps, 2), "recognitions": self.recognitions,
+                "recognition_ms": round(self.recognition_ms, 2), "artwork": self.artwork, "last_seen": self.last_seen,
+                "reconnects": self.reconnects, "source": self.source}
+
+
+class FrameWatchdog:
+    """A source that delivers nothing, or the same frame over and over (a USB camera after an
+    unplug can do either), for `seconds` is stale."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.last_new = time.monotonic()
+        self.last_hash: int | None = None
+
+    def fresh(self, frame: np.ndarray | None) -> bool:
+        now = time.monotonic()
+        if frame is not None:
+            h = zlib.crc32(frame[::8, ::8].tobytes())  # a sparse hash: cheap, and noise changes it
+            if h != self.last_hash:
+                self.last_hash, self.last_new = h, now
+        return now - self.last_new < self.seconds
+
+    def reset(self) -> None:
+        self.last_new, self.last_hash = time.monotonic(), None
+
+
+class CameraProcess:
+    def __init__(self, cfg: CameraConfig, ipc: IpcConfig, catalog: Catalog, source=None,
+                 runtime: ProcessRuntime | None = None):
+        self.cfg, self.ipc = cfg, ipc
+        self.catalog = catalog
+        self.recognizer = Recognizer(catalog.features)
+        self.source = source or make_source(cfg, catalog)
+        self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds)
+        self.status = CameraStatus(source=cfg.source)
+        self.runtime = runtime or ProcessRuntime("camera", cfg.republish_seconds)
+        self.stop = self.runtime.stop
+        self.state = "starting"
+        self.changed_at = time.time()  # wall time of the last change, carried by every re-publish
+        self.seq = 0
+        self.pub = None
+
+    def _artwork_message(self, change: bool) -> messages.Message:
+        self.seq += 1
+        art = self.debouncer.current
+        data = {"change": change, "since": self.changed_at}
+        if art:
+            info = self.catalog.artworks[art].info
+            data.update({k: v for k, v in (("title", info.title), ("artist", info.artist)) if v})
+        return messages.Message("artwork", art, seq=self.seq, data=data)
+
+    def _publish_state(self, force: bool = False) -> None:
+        """The current artwork and a heartbeat, once per republish period (late joiners catch up)."""
+        if self.runtime.beat(self.state, self.status.to_json, self.debouncer.current, force=force):
+            messages.send(self.pub, self._artwork_message(change=False))
+
+    def _set_artwork(self, artwork_id: str | None, reason: str) -> None:
+        if self.debouncer.current == artwork_id:
+            return
+        self.debouncer.force(artwork_id, time.monotonic())
+        self._announce(reason)
+
+    def _announce(self, reason: str) -> None:
+        self.changed_at = time.time()
+        self.status.artwork = self.debouncer.current
+        messages.send(self.pub, self._artwork_message(change=True))
+        log.info("camera: artwork %s (%s)", self.debouncer.current, reason)
+
+    def _connect(self) -> None:
+        """Opens the source, retrying with backoff; heartbeats go on meanwhile, and after
+        leave_seconds without frames the artwork is left (nobody can be seen)."""
+        attempt, lost_at = 0, time.monotonic()
+        while not self.stop.is_set():
+            try:
+                self.source.open()
+                self.state = "running"
+                return
+            except Art2MusError as exc:
+                self.state = "reconnecting"
+                delay = min(self.cfg.reconnect_max_seconds, 0.5 * 2 ** attempt)
+                log.error("camera: %s; retrying in %.1f s", exc, delay)
+                attempt += 1
+                deadline = time.monotonic() + delay
+                while not self.stop.is_set() and time.monotonic() < deadline:
+                    if time.monotonic() - lost_at >= self.cfg.leave_seconds:
+                        self._set_artwork(None, "no frames")
+                    self._publish_state()
+                    self.stop.wait(min(0.2, self.cfg.republish_seconds))
+
+    def run(self) -> int:
+        self.pub = messages.socket(self.runtime.ctx, zmq.PUB, self.ipc.artwork_events, bind=True)
+        self.runtime.use_publisher(self.pub)
+        try:
+            return self._loop()
+        finally:
+            self.source.close()
+            self.runtime.close()
+
+    def _loop(self) -> int:
+        self._connect()
+        watchdog = FrameWatchdog(self.cfg.stale_seconds)
+        period = 1.0 / self.cfg.recognition_hz
+        next_recognition = time.monotonic()
+        while not self.stop.is_set():
+            frame = self.source.read()
+            now = time.monotonic()
+            if not watchdog.fresh(frame):
+                self.status.reconnects += 1
+                log.error("camera: %r delivered no new frame for %.1f s; reconnecting", self.cfg.source,
+                          self.cfg.stale_seconds)
+                self.source.close()
+                self._connect()
+                watchdog.reset()
+                continue
+            if frame is None:
+                if self.source.finished:
+                    self._set_artwork(None, "the video ended")
+                    self._publish_state(force=True)
+                    break
+                self._publish_state()
+                self.stop.wait(0.01)
+                continue
+            self._count_frame(now)
+            if now >= next_recognition:
+                # Scheduled from the previous target, not this frame's arrival: the configured rate holds.
+                next_recognition = max(next_recognition + period, now - period)
+                if self._recognize(frame, now):
+                    self._announce("recognised")
+            self._publish_state()
+        return 0
+
+    def _count_frame(self, now: float) -> None:
+        self.status.frames += 1
+        self.status.times.append(now)
+        if len(self.status.times) > 1:
+            self.status.fps = (len(self.status.times) - 1) / max(self.status.times[-1] - self.status.times[0], 1e-6)
+
+    def _recognize(self, frame: np.ndarray, now: float) -> bool:
+        r = self.recognizer.recognize(frame)  # any size: the recognizer works at its own width
+        self.status.recognitions += 1
+        self.status.recognition_ms = 1000 * r.seconds
+        self.status.last_seen = r.artwork_id
+        changed = self.debouncer.update(r.artwork_id, now)
+        self.status.artwork = self.debouncer.current
+        return changed
+
+
+def run_camera_process(cfg: CameraConfig, ipc: IpcConfig, catalog_folder: str) -> int:
+    runtime = ProcessRuntime("camera", cfg.republish_seconds)
+    runtime.install_signals()
+    proc = CameraProcess(cfg, ipc, load_catalog(catalog_folder), runtime=runtime)
+    return proc.run()

@@ -1,0 +1,5 @@
+"""One module per `art2mus` subcommand. Each has HELP, add_arguments(parser) and
+run(cfg, args) -> exit code; heavy imports stay inside run() so `art2mus --help` is quick."""
+
+# The order `art2mus --help` lists them in.
+NAMES = ("demo", "generate", "play", "recognize", "camera", "audio", "export")

@@ -1,0 +1,1 @@
+"""Curators' tools: precomputed playlists and the review page (to come: see the curators' issue)."""
