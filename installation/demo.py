@@ -1,26 +1,28 @@
-"""`art2mus demo`: the embedded default run, in one process until the kiosk's supervisor lands. It
-renders a small synthetic gallery (colour field, stripes, a composition) as the catalog, generates
-one clip per artwork with the configured bundle (by default the tiny random-weight demo bundle),
-then walks a visitor past the works: the camera's view is recognised and debounced, the artworks
-it enters get their clips, and the kiosk's own mixer (crossfades, loudness, limiter) renders the
-walk into walk.wav. Artworks, clips, the walk and a JSON summary go to the demo folder."""
+"""`art2mus demo`: the real kiosk on the embedded default. It renders a small synthetic gallery
+(colour field, stripes, a composition) as the catalog, then runs `art2mus run` — the supervisor
+with the camera, generator and audio processes over real ZeroMQ sockets — on the tiny demo bundle,
+the synthetic gallery walk camera (a visitor moves between works, leaves, comes back to one seen
+before) and the file sink, for `--seconds`. It writes DIR/demo.wav (what the speakers would have
+played), DIR/summary.json (underruns, switches, clips, crossfades, time to music per visit, stage
+timings) and DIR/kiosk.log (the processes' own logs), and prints a short summary."""
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
+import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-import soundfile as sf
+import yaml
 
-from engines.options import GenerationOptions
-from installation.audio.clips import write_wav
-from installation.config import Config
-from installation.generator.model import open_pipeline
+from installation.config import Config, parse_config
+from installation.generator.model import resolve_bundle
 
 log = logging.getLogger(__name__)
 SIZE = (480, 640)  # height, width
@@ -65,83 +67,101 @@ def render_artworks(folder: Path, count: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def render_walk(cfg: Config, clips: dict[str, np.ndarray], rate: int, artworks: Path, out: Path) -> dict:
-    """A visitor walks past the works: the camera's synthetic view is recognised and debounced as
-    the camera process does, each artwork the camera enters gets its clip half a second later (the
-    generator's latency), and the kiosk's mixer renders the sound, as fast as it can, to `out`."""
-    from installation.audio.clips import prepare_clip
-    from installation.audio.mixer import Mixer, MixerSettings
-    from installation.camera.debounce import Debouncer
-    from installation.camera.sources import SyntheticWalk, WalkSegment
-    from installation.catalog import load_catalog
-    from installation.recognition import Recognizer
+RETURN_TARGET_S = 0.5  # music for a returning artwork (cached clip) within this
+FRESH_MARGIN_S = 1.0  # a new artwork's first fresh clip: within the generator's time for one clip plus this
 
-    a, cam = cfg.audio, cfg.camera
-    catalog = load_catalog(artworks)
-    dwell = max(4.0, 1.5 * cfg.demo.clip_seconds)
-    plan = [seg for art in clips for seg in (WalkSegment(art, dwell), WalkSegment(None, 1.5))]
-    walk = SyntheticWalk(catalog, cam.fps, cam.synthetic_seed, plan)
-    recognizer, mixer = Recognizer(catalog.features), Mixer(MixerSettings.from_config(a))
-    debouncer = Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
-    events, pending, next_look = [], [], 0.0
-    walked = sum(s.seconds for s in plan)
-    total = int((walked + cam.leave_seconds + a.leave_fade_seconds) * a.sample_rate)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with sf.SoundFile(str(out), "w", a.sample_rate, a.channels, subtype="FLOAT", format="WAV") as f:
-        for start in range(0, total, a.block):
-            t = start / a.sample_rate
-            if t >= next_look:
-                next_look = t + 1.0 / cam.recognition_hz
-                seen = recognizer.recognize(walk.frame_at(t)).artwork_id if t < walked else None  # then gone
-                if debouncer.update(seen, t):
-                    events.append({"t": round(t, 2), "artwork": debouncer.current})
-                    mixer.set_artwork(debouncer.current)
-                    if debouncer.current:
-                        pending.append((t + 0.5, debouncer.current))
-            while pending and pending[0][0] <= t:
-                art = pending.pop(0)[1]
-                mixer.add_clip(prepare_clip(clips[art], rate, a, art, "fresh", art))
-            f.write(np.repeat(mixer.render(a.block)[:, None], a.channels, axis=1))
-    return {"seconds": total / a.sample_rate, "camera_events": events,
-            "visited": [s.artwork_id for s in plan if s.artwork_id]}
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def kiosk_config(cfg: Config, out: Path, bundle: Path, cache: Path) -> dict:
+    """The embedded default as a kiosk config: tiny bundle, demo catalog, synthetic walk, file sink,
+    loopback ports nobody else uses."""
+    data = cfg.model_dump(mode="json")
+    ports = _free_ports(5)
+    data["model"].update(bundle=str(bundle), clip_seconds=cfg.demo.clip_seconds, steps=cfg.demo.steps,
+                         seed_policy="random")
+    data["catalog"]["folder"] = str(out / "artworks")
+    data["camera"]["source"] = "synthetic"
+    data["audio"].update(sink=f"file:{out / 'demo.wav'}", file_realtime=True)
+    data["generator"].update(cache=str(cache), ahead_seconds=2 * cfg.demo.clip_seconds)
+    data["schedule"] = {"open": None, "close": None, "quiet": False}
+    data["ipc"] = {k: f"tcp://127.0.0.1:{p}" for k, p in
+                   zip(("artwork_events", "clips", "audio_status", "generator_status", "supervisor"), ports)}
+    return data
 
 
 @dataclass(frozen=True)
 class DemoSummary:
     out: Path
-    bundle: str
-    clips: list
-    stage_seconds: dict
-    wall_seconds: float
-    walk: Path
-    walk_seconds: float
-    visited: list
-    camera_events: list
+    data: dict
 
 
-def run_demo(cfg: Config) -> DemoSummary:
-    out = Path(cfg.demo.out)
-    start = time.perf_counter()
-    artworks = render_artworks(out / "artworks", cfg.demo.artworks)
-    m = cfg.model
-    pipe = open_pipeline(m)
-    clips, waves = [], {}
-    for i, artwork in enumerate(artworks):
-        rgb = cv2.cvtColor(cv2.imread(str(artwork)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
-        (wave,) = pipe.generate(pipe.pixels(rgb), GenerationOptions(cfg.demo.clip_seconds, cfg.demo.steps, m.guidance,
-                                                                    m.scheduler, m.seed + i))
-        path = out / "clips" / f"{artwork.stem}.wav"
-        write_wav(path, wave, pipe.bundle.audio.sample_rate)
-        waves[artwork.stem] = wave
-        clips.append({"artwork": str(artwork), "clip": str(path), "seconds": len(wave) / pipe.bundle.audio.sample_rate,
-                      "peak": float(np.abs(wave).max())})
-        log.info("demo: %s -> %s", artwork.name, path)
-    walk = render_walk(cfg, waves, pipe.bundle.audio.sample_rate, out / "artworks", out / "walk.wav")
-    summary = DemoSummary(out, pipe.bundle.describe(), clips, dict(pipe.times.seconds), time.perf_counter() - start,
-                          out / "walk.wav", walk["seconds"], walk["visited"], walk["camera_events"])
-    (out / "summary.json").write_text(json.dumps({
-        "bundle": summary.bundle, "clips": clips, "walk": str(summary.walk), "walk_seconds": walk["seconds"],
-        "visited": walk["visited"], "camera_events": walk["camera_events"],
-        "stage_seconds": summary.stage_seconds, "wall_seconds": summary.wall_seconds,
-    }, indent=2))
-    return summary
+def summarise(children: dict, seconds: float, wall: float, out: Path) -> dict:
+    audio, gen = children["audio"].status, children["generator"].status
+    visits = audio.get("visits", [])
+    one_clip = gen.get("last_clip_s")
+    seen: set[str] = set()
+    ttm = []
+    for v in visits:
+        returning = v["artwork"] in seen
+        seen.add(v["artwork"])
+        ttm.append({**v, "returning": returning})
+    returns = [v["time_to_music_s"] for v in ttm if v["returning"] and v["time_to_music_s"] is not None]
+    firsts = [v["time_to_music_s"] for v in ttm if not v["returning"] and v["time_to_music_s"] is not None]
+    return {
+        "seconds": seconds, "wall_seconds": round(wall, 1), "demo_wav": str(out / "demo.wav"),
+        "underruns": audio.get("underruns"), "played_s": audio.get("played_s"),
+        "artwork_switches": audio.get("artwork_switches"), "crossfades": audio.get("crossfades"),
+        "clips_generated": gen.get("clips_generated"), "clips_cancelled": gen.get("clips_cancelled"),
+        "clips_from_cache": (audio.get("started") or {}).get("cached", 0),
+        "clips_from_disk_cache": gen.get("clips_from_cache"), "started": audio.get("started"),
+        "time_to_music_s": [v["time_to_music_s"] for v in ttm], "visits": ttm,
+        "generator": {"rtf": gen.get("rtf"), "one_clip_s": one_clip, "stage_ms": gen.get("stage_ms"),
+                      "stage_calls": gen.get("stage_calls"), "providers": gen.get("providers")},
+        "targets": {
+            "zero_underruns": audio.get("underruns") == 0,
+            "returning_within_s": RETURN_TARGET_S, "returning_worst_s": max(returns) if returns else None,
+            "returning_ok": all(t <= RETURN_TARGET_S for t in returns) if returns else None,
+            "first_fresh_within_s": None if one_clip is None else round(one_clip + FRESH_MARGIN_S, 3),
+            "first_worst_s": max(firsts) if firsts else None,
+            "first_ok": (all(t <= one_clip + FRESH_MARGIN_S for t in firsts) if firsts and one_clip else None),
+        },
+        "processes": {n: {"restarts": c.restarts, "last_exit": c.last_exit, "error": c.error}
+                      for n, c in children.items()},
+    }
+
+
+def run_demo(cfg: Config, seconds: float, out: Path) -> DemoSummary:
+    from installation.supervisor.run import Supervisor, install_signals
+
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = resolve_bundle(cfg.model)
+    render_artworks(out / "artworks", cfg.demo.artworks)
+    cache = Path(tempfile.mkdtemp(prefix="art2mus-demo-cache-"))  # ours: every demo starts with no clips
+    try:
+        data = kiosk_config(cfg, out, bundle, cache)
+        config_file = out / "kiosk.yaml"
+        config_file.write_text(yaml.safe_dump(data, sort_keys=False))
+        kiosk = parse_config(data, str(config_file))
+        start = time.monotonic()
+        with open(out / "kiosk.log", "w") as log_file:
+            supervisor = Supervisor(kiosk, str(config_file), log_to=log_file)
+            install_signals(supervisor)
+            code = supervisor.run(seconds)
+        summary = summarise(supervisor.children, seconds, time.monotonic() - start, out)
+        summary["exit_code"] = int(code)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        return DemoSummary(out, summary)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 from engines.bundle import FORMAT_VERSION, MANIFEST
@@ -17,6 +18,21 @@ log = logging.getLogger(__name__)
 
 def tiny_bundle_path(cfg: ModelConfig) -> Path:
     return cfg.cache_dir / f"tiny-bundle-v{FORMAT_VERSION}"
+
+
+@contextmanager
+def quiet_libraries():
+    """torch's exporter and ONNX Runtime's quantiser log warnings by the hundred (some through the
+    root logger): none is actionable for a user building the demo bundle."""
+    root, torch_log = logging.getLogger(), logging.getLogger("torch")
+    saved = root.level, torch_log.level
+    root.setLevel(max(root.level, logging.ERROR))
+    torch_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(saved[0])
+        torch_log.setLevel(saved[1])
 
 
 def build_tiny_bundle(out: Path) -> None:
@@ -32,7 +48,7 @@ def build_tiny_bundle(out: Path) -> None:
     from tqdm import tqdm
 
     with tqdm(total=export_steps(True), desc="building the tiny demo bundle", unit="step", leave=False,
-              bar_format="{desc}: {n}/{total} {bar} {elapsed} [{postfix}]") as bar:
+              bar_format="{desc}: {n}/{total} {bar} {elapsed}{postfix}") as bar:
         started: list[str] = []
 
         def step(name: str) -> None:  # called as each step starts: the one before it is done
@@ -41,7 +57,8 @@ def build_tiny_bundle(out: Path) -> None:
             started.append(name)
             bar.set_postfix_str(name)
 
-        export_tiny_bundle(out, progress=step)
+        with quiet_libraries():
+            export_tiny_bundle(out, progress=step)
         bar.update(bar.total - bar.n)
 
 
