@@ -92,6 +92,7 @@ class AudioConfig(Section):
     reopen_attempts: int = Field(3, ge=0, le=100)  # then exit non-zero for the supervisor
     file_realtime: bool = True  # a file sink paced like a sound card (false: as fast as possible)
     playlists: Optional[str] = None  # folder of ARTWORK_ID/*.wav clips (fallback and instant response)
+    playlist_statuses: tuple[Literal["kept", "new"], ...] = ("kept", "new")  # manifest clips played; rejected: never
     ambient: Optional[str] = None  # folder of *.wav played when no artwork is in view
 
 

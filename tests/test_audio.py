@@ -138,8 +138,8 @@ def test_audio_process_takes_clips_and_events_over_zeromq_and_fades_out_on_sigte
             while time.monotonic() < deadline:
                 messages.send(pub, messages.Message("artwork", "gallery-1"))  # re-published, as the camera does
                 msg = messages.receive(sub, 200)
-                if msg is not None and cond(msg.data["audio"]):
-                    return msg.data["audio"]
+                if msg is not None and cond(msg.data["status"]):
+                    return msg.data["status"]
             alive = proc.poll() is None
             pytest.fail(f"status never satisfied the condition; {'running' if alive else proc.stderr.read()[-2000:]}")
 
@@ -201,7 +201,7 @@ def test_lost_audio_server_is_detected_and_the_process_exits_for_its_supervisor(
         deadline, playing = time.monotonic() + 20, False
         while time.monotonic() < deadline and not playing:
             msg = messages.receive(sub, 200)
-            playing = msg is not None and msg.data["audio"]["frames"] > 48000
+            playing = msg is not None and msg.data["status"]["frames"] > 48000
         if not playing:
             proc.kill()
             pytest.fail(f"the audio process never played on the JACK server: {proc.stderr.read()[-2000:]}")

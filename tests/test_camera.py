@@ -105,7 +105,9 @@ def test_video_file_gives_debounced_events_and_no_frame_leaves_the_process(tmp_p
         if proc.poll() is None:
             proc.kill()
     changes = _changes(msgs)
-    assert changes[-3:] == ["work-0", None, "work-6"] or changes == ["work-0", None, "work-6"], changes
+    # ... and when the video ends nobody can be seen any more: "no artwork", so the audio stops playing work-6.
+    assert changes == ["work-0", None, "work-6", None], changes
+    assert [m.data["change"] for m in msgs if m.kind == "artwork"].count(True) == 4  # re-publishes say change: false
     assert any(m.kind == "heartbeat" and m.data["status"]["fps"] > 5 for m in msgs)
     # Frames never leave the process: only single-frame JSON messages of a few hundred bytes, no files.
     assert set(nframes) == {1} and max(sizes) < 4096

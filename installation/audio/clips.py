@@ -58,19 +58,49 @@ def read_clip_file(path: Path, cfg: AudioConfig, artwork_id: str | None, source:
 
 
 def load_library(cfg: AudioConfig) -> Library:
-    """Playlist clips (PLAYLISTS/ARTWORK_ID/*.wav) and ambient clips (AMBIENT/*.wav); broken files are
-    logged by name and skipped."""
-    def clips(folder: Path, artwork_id, source) -> list[Clip]:
+    """Playlist clips and ambient clips (AMBIENT/*.wav|flac); broken files are logged by name and skipped.
+    A playlists folder with a manifest.json (art2mus precompute) plays the manifest's clips whose
+    status is in audio.playlist_statuses (never a rejected one, never an unlisted file); one without
+    a manifest plays PLAYLISTS/ARTWORK_ID/*.wav|flac."""
+    from installation.curator.manifest import MANIFEST, clip_path, read_manifest
+
+    def read(paths, artwork_id, source) -> list[Clip]:
         out = []
-        for path in sorted(folder.glob("*.wav")):
+        for path in paths:
             try:
                 out.append(read_clip_file(path, cfg, artwork_id, source))
             except ClipRefused as exc:
                 log.error("%s", exc)
         return out
 
+    def files(folder: Path) -> list[Path]:
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".wav", ".flac") and p.is_file()
+                      and not p.name.startswith("."))
+
+    def from_manifest(folder: Path) -> dict[str, list[Clip]]:
+        try:
+            entries = read_manifest(folder)["clips"]
+        except Art2MusError as exc:
+            log.error("audio.playlists: %s; no playlist clips are played", exc)
+            return {}
+        chosen: dict[str, list[Path]] = {}
+        for e in entries:
+            if not isinstance(e, dict) or e.get("status") not in cfg.playlist_statuses or e.get("status") == "rejected":
+                continue
+            path = clip_path(folder, e)
+            if path is None or not isinstance(e.get("artwork_id"), str):
+                log.error("audio.playlists: manifest entry %r names no file inside %s; skipped", e.get("id"), folder)
+                continue
+            chosen.setdefault(e["artwork_id"], []).append(path)
+        log.info("audio.playlists: %s manifest: %d clip(s) of status %s for %d artwork(s)", folder,
+                 sum(map(len, chosen.values())), "/".join(cfg.playlist_statuses), len(chosen))
+        return {a: read(paths, a, "playlist") for a, paths in sorted(chosen.items())}
+
     playlists = {}
-    if cfg.playlists and Path(cfg.playlists).is_dir():
-        playlists = {d.name: clips(d, d.name, "playlist") for d in sorted(Path(cfg.playlists).iterdir()) if d.is_dir()}
-    ambient = clips(Path(cfg.ambient), None, "ambient") if cfg.ambient and Path(cfg.ambient).is_dir() else []
+    folder = Path(cfg.playlists).expanduser() if cfg.playlists else None
+    if folder is not None and (folder / MANIFEST).is_file():
+        playlists = from_manifest(folder)
+    elif folder is not None and folder.is_dir():
+        playlists = {d.name: read(files(d), d.name, "playlist") for d in sorted(folder.iterdir()) if d.is_dir()}
+    ambient = read(files(Path(cfg.ambient)), None, "ambient") if cfg.ambient and Path(cfg.ambient).is_dir() else []
     return Library(playlists, ambient)

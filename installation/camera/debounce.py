@@ -17,6 +17,7 @@ class Debouncer:
 
     def update(self, artwork_id: str | None, now: float) -> bool:
         """Feeds one recognition; True when the current artwork changed."""
+        artwork_id = getattr(artwork_id, "artwork_id", artwork_id)
         self.window.append(artwork_id)
         if artwork_id is not None and artwork_id == self.current:
             self.last_seen = now

@@ -20,12 +20,15 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the tiny checkpoint")
     p.add_argument("--no-int8", action="store_true",
                    help="skip the int8 UNet and vocoder variants (the fast ones for CPU kiosks)")
+    p.add_argument("--fp16", action="store_true",
+                   help="add mixed-precision fp16 variants for GPUs (TensorRT builds them as strongly typed networks), "
+                        "each checked against PyTorch fp32 on the CPU; one out of tolerance stays fp32")
 
 
 def run(cfg: Config, args) -> int:
     try:
         from export.checkpoint import locate
-        from export.exporter import export_bundle, export_tiny_bundle
+        from export.exporter import export_bundle, export_tiny_bundle, format_fp16_table
         from export.parity import format_table
         from export.tiny import make_tiny_checkpoint
     except ImportError as exc:
@@ -37,9 +40,20 @@ def run(cfg: Config, args) -> int:
         raise Art2MusError("export needs --out BUNDLE, the folder to write the model bundle to")
     out = Path(args.out)
     int8 = not args.no_int8
-    rows = (export_tiny_bundle(out, args.seed, int8) if args.tiny
-            else export_bundle(locate(Path(args.checkpoint), args.encoder), out, int8=int8))
+    if args.fp16:
+        try:
+            import onnxconverter_common  # noqa: F401
+        except ImportError:
+            raise Art2MusError("export --fp16 needs onnxconverter-common (in the export extra): "
+                               "pip install '.[export]' torch==2.13.0") from None
+    rows = (export_tiny_bundle(out, args.seed, int8, fp16=args.fp16) if args.tiny
+            else export_bundle(locate(Path(args.checkpoint), args.encoder), out, int8=int8, fp16=args.fp16))
     print("parity, ONNX Runtime vs PyTorch:")
     print(format_table(rows))
+    if args.fp16:
+        from engines.bundle import load_bundle
+
+        print("fp16 variants, ONNX Runtime CPU vs PyTorch fp32 (relative to the fp32 reference):")
+        print(format_fp16_table(load_bundle(out, verify=False).manifest["fp16"]["stages"]))
     print(f"bundle written to {out}")
     return 0

@@ -2,8 +2,9 @@
 returns a Check (OK / WARN / FAIL, a one-line detail and, unless OK, the fix); `run_checks` runs
 them in order and turns a check that raises into a FAIL naming the exception, never a traceback.
 
-The checks only look: they create no files or folders, bind sockets only for a moment, open the
-camera and the sound device only for a moment (playing silence), and never build a bundle.
+The checks only look: they bind sockets only for a moment, open the camera and the sound device
+only for a moment (playing silence), never build a bundle and create no files or folders, except
+the catalog's recognition index (.art2mus-index/), which the camera process would build anyway.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class FrameSample:
     seconds: float
     size: tuple[int, int] | None  # width, height of the last frame
     hung: bool = False
+    error: str | None = None  # what read() raised, if it did
 
 
 # config -----------------------------------------------------------------------------------------
@@ -118,8 +120,9 @@ def check_bundle(m: ModelConfig) -> Check:
     start = time.perf_counter()
     try:
         bundle = load_bundle(path, verify=True)
-    except Art2MusError as exc:
-        return Check("bundle", Result.FAIL, str(exc), f"restore the bundle from its original copy, or {REEXPORT}")
+    except Art2MusError as exc:  # its message ends in the fix, which goes in the fix column instead
+        detail = re.split(r"; (?:restore it from|re-export it with)", str(exc))[0]
+        return Check("bundle", Result.FAIL, detail, f"restore the bundle from its original copy, or {REEXPORT}")
     files = sum(1 for f in path.rglob("*") if f.is_file())
     src = bundle.manifest.get("source", {})
     detail = (f"{path} ({src.get('kind', '?')}: {src.get('description', '')}), fingerprint {bundle.fingerprint}, "
@@ -239,21 +242,24 @@ def check_gpu(m: ModelConfig) -> Check:
 def sample_frames(source, seconds: float = CAMERA_SECONDS, grace: float = CAMERA_GRACE_SECONDS) -> FrameSample:
     """Reads frames for `seconds` in a helper thread, so a camera that blocks in read() is reported
     as hung instead of hanging the doctor."""
-    seen = {"frames": 0, "size": None}
+    seen = {"frames": 0, "size": None, "error": None}
 
     def read() -> None:
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not getattr(source, "finished", False):
-            frame = source.read()
-            if isinstance(frame, np.ndarray) and frame.ndim >= 2 and frame.size:
-                seen["frames"] += 1
-                seen["size"] = (int(frame.shape[1]), int(frame.shape[0]))
+        try:
+            while time.monotonic() < deadline and not getattr(source, "finished", False):
+                frame = source.read()
+                if isinstance(frame, np.ndarray) and frame.ndim >= 2 and frame.size:
+                    seen["frames"] += 1
+                    seen["size"] = (int(frame.shape[1]), int(frame.shape[0]))
+        except Exception as exc:  # reported by the check, not as a thread's traceback
+            seen["error"] = f"{type(exc).__name__}: {exc}"
 
     start = time.monotonic()
     reader = threading.Thread(target=read, name="doctor-camera", daemon=True)
     reader.start()
     reader.join(seconds + grace)
-    return FrameSample(seen["frames"], time.monotonic() - start, seen["size"], hung=reader.is_alive())
+    return FrameSample(seen["frames"], time.monotonic() - start, seen["size"], reader.is_alive(), seen["error"])
 
 
 def check_camera(cfg: Config) -> Check:
@@ -275,15 +281,15 @@ def check_camera(cfg: Config) -> Check:
         source.open()
     except Art2MusError as exc:
         return Check("camera", Result.FAIL, str(exc), source_fix)
-    try:
-        sample = sample_frames(source)
-    finally:
-        if not getattr(source, "finished", False) or True:
-            _close_quietly(source)
+    sample = sample_frames(source)
+    if not sample.hung:  # a reader still blocked in read() would crash on a released capture
+        _close_quietly(source)
     what = f"camera.source={cfg.camera.source!r}"
     if sample.hung:
         return Check("camera", Result.FAIL, f"{what}: a frame read did not return within "
                      f"{CAMERA_SECONDS + CAMERA_GRACE_SECONDS:g} s (a hung camera)", source_fix)
+    if sample.error:
+        return Check("camera", Result.FAIL, f"{what}: reading a frame raised {sample.error}", source_fix)
     if not sample.frames:
         return Check("camera", Result.FAIL, f"{what} opened but delivered no frame in {sample.seconds:.1f} s",
                      source_fix)
@@ -473,7 +479,7 @@ def check_disk(cfg: Config) -> Check:
 
 
 # generation -------------------------------------------------------------------------------------
-def test_picture() -> np.ndarray:
+def doctor_picture() -> np.ndarray:
     """A synthetic artwork as float RGB in [0, 1] (the same picture every run)."""
     from installation.camera.synthetic import artwork
 
@@ -491,7 +497,7 @@ def check_generation(m: ModelConfig) -> Check:
         warm = warm_up(pipe, options)
         pipe.times.seconds.clear()
         pipe.times.calls.clear()
-        pixels = pipe.pixels(test_picture())
+        pixels = pipe.pixels(doctor_picture())
         start = time.perf_counter()
         (wave,) = pipe.generate(pixels, options)
         wall = time.perf_counter() - start
@@ -503,7 +509,10 @@ def check_generation(m: ModelConfig) -> Check:
     t = pipe.times
     stages = ", ".join(f"{s} {1000 * t.seconds[s] / t.calls[s]:.1f} ms" + (f" x{t.calls[s]}" if t.calls[s] > 1 else "")
                        for s in pipe.engines if t.calls.get(s))
-    providers = ", ".join(sorted({e.provider for e in pipe.engines.values()}))
+    providers = ", ".join(sorted({e.provider.split(" (")[0] for e in pipe.engines.values()}))
+    int8 = [s for s, e in pipe.engines.items() if getattr(e, "variant", None)]
+    if int8:
+        providers += f" (int8: {', '.join(int8)})"
     detail = (f"rtf {rtf:.3f}: {audio_s:.2f} s of audio in {wall:.2f} s ({options.steps} steps {options.scheduler}, "
               f"warm-up {warm:.2f} s); per call: {stages}; on {providers}")
     if rtf > 1:
