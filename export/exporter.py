@@ -23,6 +23,7 @@ from engines.preprocess import CLIP_MEAN, CLIP_STD, preprocess
 from engines.specs import STAGES, stage_specs
 from export.checkpoint import CheckpointPaths, LoadedCheckpoint, load_checkpoint
 from export.conditioning import NEGATIVE_PROMPT, SUPPORT_PROMPT, compute_conditioning
+from export.fp16 import FP16_TOLERANCE, POLICIES, activation_ranges, convert_fp16
 from export.onnx_export import OPSET, export_stage
 from export.parity import ParityRow, compare, format_table
 from export.quantize import quantize_unet, quantize_vocoder, unet_calibration, vocoder_calibration
@@ -96,6 +97,50 @@ def _int8_variants(ck: LoadedCheckpoint, onnx_dir: Path, cond: dict, image: dict
             for row in _parity(ck, {stage: f}, cond, image, INT8_TOLERANCE[stage], ".int8")]
 
 
+def _fp16_variants(ck: LoadedCheckpoint, onnx_dir: Path, cond: dict, image: dict) -> dict:
+    """An fp16 variant of every stage (export/fp16.py), checked against PyTorch fp32 on the CPU.
+    Returns the manifest's per-stage precision table; a stage out of tolerance under every policy
+    ships no fp16 file and its row says why."""
+    rng = np.random.default_rng(5)
+    probes = [_examples(ck, cond, image, frames, rng) for frames in PARITY_FRAMES]
+    extra = {"unet": unet_calibration(probes[0]["unet"], rng)}  # the whole timestep range
+    scopes = {"vocoder": ("vae",) if getattr(ck.parts.vae.config, "force_upcast", True) else ()}
+    table = {}
+    for stage in STAGES:
+        src, dst = onnx_dir / f"{stage}.onnx", onnx_dir / f"{stage}.fp16.onnx"
+        ranges = activation_ranges(src, [p[stage] for p in probes] + extra.get(stage, []))
+        tried = []
+        for policy in POLICIES:
+            conversion = convert_fp16(src, dst, policy, ranges, scopes.get(stage, ()))
+            rows = _parity(ck, {stage: dst}, cond, image, FP16_TOLERANCE, ".fp16")
+            tried.append(policy.name)
+            if all(r.ok for r in rows):
+                break
+        entry = {"variant": "fp16", "reason": None, "tolerance": FP16_TOLERANCE, "policies_tried": tried,
+                 "conversion": conversion.to_json(), "parity": {r.stage: r.to_json() for r in rows}}
+        if not all(r.ok for r in rows):
+            worst = max(rows, key=lambda r: r.rel_l2)
+            entry.update(variant="fp32", reason=(
+                f"fp16 out of tolerance under every policy ({', '.join(tried)}): {worst.stage} rel L2 "
+                f"{worst.rel_l2:.2e}, rel max {worst.rel_max:.2e} (tolerance {FP16_TOLERANCE:g}); the GPU runs fp32"))
+            for f in onnx_dir.glob(dst.name + "*"):
+                f.unlink()
+            log.warning("%s: %s", stage, entry["reason"])
+        table[stage] = entry
+    return table
+
+
+def format_fp16_table(table: dict) -> str:
+    lines = [f"{'stage':<10} {'variant':<8} {'policy':<9} {'fp32 nodes':>11} {'worst rel L2':>13} {'rel max':>9}  note"]
+    for stage, e in table.items():
+        rows = e["parity"].values()
+        l2, mx = max(r["rel_l2"] for r in rows), max(r["rel_max"] for r in rows)
+        c = e["conversion"]
+        lines.append(f"{stage:<10} {e['variant']:<8} {c['policy']:<9} {c['fp32_nodes']:>5}/{c['nodes']:<5} {l2:>13.2e} "
+                     f"{mx:>9.2e}  {e['reason'] or ''}")
+    return "\n".join(lines)
+
+
 def _files_entry(root: Path, path: Path) -> dict:
     return {"file": str(path.relative_to(root)), "sha256": file_sha256(path)}
 
@@ -109,14 +154,17 @@ def _graph_entry(root: Path, name: str) -> dict:
 def _stage_entry(root: Path, stage: str, spec) -> dict:
     entry = {**_graph_entry(root, stage), "inputs": [t.to_json() for t in spec.inputs],
              "outputs": [t.to_json() for t in spec.outputs]}
-    if (root / "onnx" / f"{stage}.int8.onnx").exists():
-        entry["variants"] = {"int8": _graph_entry(root, f"{stage}.int8")}
+    variants = {v: _graph_entry(root, f"{stage}.{v}") for v in ("int8", "fp16")
+                if (root / "onnx" / f"{stage}.{v}.onnx").exists()}
+    if variants:
+        entry["variants"] = variants
     return entry
 
 
-def _manifest(root: Path, ck: LoadedCheckpoint, specs, rows, description: str, kind: str) -> dict:
+def _manifest(root: Path, ck: LoadedCheckpoint, specs, rows, description: str, kind: str,
+              fp16: dict | None = None) -> dict:
     p = ck.paths
-    return {
+    manifest = {
         "format_version": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": {
@@ -139,17 +187,26 @@ def _manifest(root: Path, ck: LoadedCheckpoint, specs, rows, description: str, k
         "versions": {"torch": torch.__version__, "onnx_opset": OPSET, "onnxruntime": ort.__version__,
                      "python": platform.python_version()},
     }
+    if fp16 is not None:
+        from importlib.metadata import version
+
+        manifest["fp16"] = {"converter": f"onnxconverter-common {version('onnxconverter-common')}",
+                            "checked_on": "onnxruntime CPUExecutionProvider against PyTorch fp32", "stages": fp16}
+    return manifest
 
 
-def export_steps(int8: bool) -> int:
+def export_steps(int8: bool, fp16: bool = False) -> int:
     """How many times export_bundle calls its `progress` callback (for a progress bar's total)."""
-    return 3 + len(STAGES) + 1 + int(int8) + 1
+    return 3 + len(STAGES) + 1 + int(int8) + int(fp16) + 1
 
 
 def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind: str = "checkpoint",
-                  int8: bool = True, progress: Callable[[str], None] | None = None) -> list[ParityRow]:
+                  int8: bool = True, progress: Callable[[str], None] | None = None,
+                  fp16: bool = False) -> list[ParityRow]:
     """Exports and returns the parity rows; raises Art2MusError (and leaves OUT untouched) on a parity failure.
-    `progress(step)` is called as each step starts (export_steps(int8) calls in all)."""
+    `progress(step)` is called as each step starts (export_steps(int8, fp16) calls in all). `fp16` adds
+    the mixed-precision variants for GPUs; one out of tolerance stays fp32 (the manifest's fp16 table
+    says why) and does not fail the export."""
     step = progress or (lambda name: None)
     step("load checkpoint")
     ck = load_checkpoint(paths)
@@ -179,8 +236,13 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
         log.info("parity, ONNX Runtime vs PyTorch:\n%s", table)
         if not all(r.ok for r in rows):
             raise Art2MusError(f"export failed parity (ONNX Runtime vs PyTorch):\n{table}\nno bundle was written to {out}")
+        precision = None
+        if fp16:
+            step("fp16 variants")
+            precision = _fp16_variants(ck, work / "onnx", cond, image)
+            log.info("fp16 variants, ONNX Runtime CPU vs PyTorch fp32:\n%s", format_fp16_table(precision))
         step("manifest")
-        write_manifest(work, _manifest(work, ck, specs, rows, description or str(paths.audioldm2), kind))
+        write_manifest(work, _manifest(work, ck, specs, rows, description or str(paths.audioldm2), kind, precision))
         if out.exists():
             shutil.rmtree(out)
         work.rename(out)
@@ -191,7 +253,7 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
 
 
 def export_tiny_bundle(out: Path, seed: int = 0, int8: bool = True,
-                       progress: Callable[[str], None] | None = None) -> list[ParityRow]:
+                       progress: Callable[[str], None] | None = None, fp16: bool = False) -> list[ParityRow]:
     """The tiny random-weight checkpoint, built into a temp folder, through the same code path."""
     from export.checkpoint import locate
     from export.tiny import make_tiny_checkpoint
@@ -199,4 +261,4 @@ def export_tiny_bundle(out: Path, seed: int = 0, int8: bool = True,
     with tempfile.TemporaryDirectory(prefix="art2mus-tiny-") as tmp:
         folder = make_tiny_checkpoint(Path(tmp), seed)
         return export_bundle(locate(folder), out, description=f"tiny random weights, seed {seed}", kind="tiny",
-                             int8=int8, progress=progress)
+                             int8=int8, progress=progress, fp16=fp16)
