@@ -31,17 +31,37 @@ def int8_stages(bundle: Bundle, wanted: tuple[str, ...], on_cpu: bool) -> set[st
     return set(wanted)
 
 
-def load_engines(bundle: Bundle, backend: str = "auto", provider: str = "auto", threads: int = 0,
-                 int8: tuple[str, ...] = ()) -> dict[str, Engine]:
+def choose_backend(bundle: Bundle, backend: str = "auto") -> tuple[str, str]:
+    """(backend, why) for this box: `auto` takes TensorRT when every stage has an engine built here that
+    matches this box and bundle, else onnxruntime (whose providers then go TensorRT EP, CUDA EP, CPU).
+    `why` is one line for logs, status and doctor."""
     if backend not in BACKENDS:
         raise Art2MusError(f"model.backend={backend!r} is unknown; choose one of: {', '.join(BACKENDS)}")
-    if backend == "tensorrt":
-        raise Art2MusError(
-            "model.backend='tensorrt' needs TensorRT engines built for this GPU (`art2mus build`), which this "
-            "version does not build yet; set model.backend: onnxruntime (or auto)"
-        )
+    if backend != "auto":
+        return backend, f"model.backend is {backend}"
+    from engines.tensorrt_backend import engine_folder, engines_status
+
+    box, why_not = engines_status(bundle)
+    if why_not is None:
+        return "tensorrt", f"TensorRT engines for {box.gpu.name} in {engine_folder(bundle, box)} match this box"
+    return "onnxruntime", f"no usable TensorRT engines: {why_not}"
+
+
+def load_engines(bundle: Bundle, backend: str = "auto", provider: str = "auto", threads: int = 0,
+                 int8: tuple[str, ...] = ()) -> dict[str, Engine]:
+    chosen, why = choose_backend(bundle, backend)
     if backend == "auto":
-        log.info("backend auto: no TensorRT engines in %s for this box; using onnxruntime", bundle.root)
+        mismatch = chosen == "onnxruntime" and "rebuild" in why  # engines exist but are stale: say so louder
+        log.log(logging.WARNING if mismatch else logging.INFO, "backend auto: %s; using %s", why, chosen)
+    if chosen == "tensorrt":
+        from engines.tensorrt_backend import load_tensorrt_engines
+
+        if int8:
+            log.warning("model.int8_stages (%s) are for CPU kiosks; TensorRT runs the bundle's GPU variants",
+                        ", ".join(int8))
+        engines = load_tensorrt_engines(bundle)
+        log.info("stages on %s", ", ".join(f"{s}={e.provider}" for s, e in engines.items()))
+        return engines
     from engines.onnxruntime_backend import OnnxRuntimeEngine, choose_providers
 
     providers = choose_providers(provider)

@@ -4,6 +4,8 @@
                             scheduler config, defaults, export versions and parity
     BUNDLE/onnx/<stage>.onnx (+ external data files)
     BUNDLE/constants/*.npy  T5 support-prompt tokens + mask (negative and positive), negative LOA tokens
+    BUNDLE/engines/sm<cc>-trt<version>/<stage>.plan + <stage>.json   TensorRT engines built on a box
+                            (`art2mus build`, engines/tensorrt_build.py) with their build metadata
 
 Every file the manifest names is hashed; a file missing or changed since export is refused.
 """
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CONSTANTS = ("t5_tokens", "t5_mask", "negative_loa")
+ENGINES = "engines"
 REEXPORT = "re-export it with `art2mus export --checkpoint DIR --out BUNDLE` (or `--tiny` for the demo model)"
 
 
@@ -62,6 +65,25 @@ class Bundle:
 
     def variants(self, stage: str) -> tuple[str, ...]:
         return tuple(self.manifest["stages"][stage].get("variants", {}))
+
+    def gpu_variant(self, stage: str) -> str | None:
+        """The graph a GPU builds for `stage`: its fp16 variant when export shipped one (it passed
+        fp16 parity), else None (the fp32 graph; the manifest's fp16 table says why)."""
+        return "fp16" if "fp16" in self.variants(stage) else None
+
+    @property
+    def fp16_table(self) -> dict:
+        """export --fp16's per-stage precision table (empty when the bundle was exported without it)."""
+        return self.manifest.get("fp16", {}).get("stages", {})
+
+    @property
+    def engines_root(self) -> Path:
+        """Where `art2mus build` puts TensorRT engines, one folder per GPU compute capability and TensorRT version."""
+        return self.root / ENGINES
+
+    @property
+    def default_seconds(self) -> float:
+        return float(self.manifest.get("defaults", {}).get("seconds", 10.24))
 
     @property
     def scheduler_config(self) -> dict:

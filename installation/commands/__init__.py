@@ -2,4 +2,4 @@
 run(cfg, args) -> exit code; heavy imports stay inside run() so `art2mus --help` is quick."""
 
 # The order `art2mus --help` lists them in.
-NAMES = ("demo", "run", "status", "doctor", "generate", "play", "recognize", "camera", "generator", "audio", "export", "precompute", "review")
+NAMES = ("demo", "run", "status", "doctor", "generate", "play", "recognize", "camera", "generator", "audio", "export", "build", "precompute", "review")
