@@ -69,20 +69,26 @@ def test_bad_config_key_is_named(tmp_path, artwork):
     assert r.returncode == 2 and "unknown key 'model.guidence'" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_demo_writes_artworks_clips_and_summary(tmp_path, tiny_bundle):
+def test_demo_runs_the_real_kiosk_and_meets_its_targets(tmp_path, tiny_bundle):
     config = tmp_path / "config.yaml"
-    config.write_text(f"model:\n  bundle: {tiny_bundle}\ndemo:\n  out: {tmp_path / 'demo'}\n  clip_seconds: 0.5\n"
-                      "  steps: 2\n")
-    r = art2mus("--config", config, "demo")
-    assert r.returncode == 0, r.stderr
-    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
-    assert len(summary["clips"]) == 3
-    for clip in summary["clips"]:
-        wave, rate = sf.read(clip["clip"])
-        assert rate == 16000 and len(wave) == 8000 and Path(clip["artwork"]).is_file()
-    walk, rate = sf.read(summary["walk"])
-    assert rate == 48000 and walk.shape[1] == 2 and abs(len(walk) / rate - summary["walk_seconds"]) < 0.05
-    assert 0 < np.abs(walk).max() <= 10 ** (-1 / 20) + 1e-6  # loudness-normalised, under the limiter's ceiling
+    config.write_text(f"model:\n  bundle: {tiny_bundle}\ndemo:\n  clip_seconds: 1.0\n  steps: 3\n")
+    out = tmp_path / "demo"
+    r = art2mus("--config", config, "demo", "--seconds", 25, "--out", out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(r.stdout.splitlines()) < 20 and "INFO" not in r.stdout + r.stderr  # a short summary, no log pages
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("underruns", "artwork_switches", "clips_generated", "clips_from_cache", "crossfades",
+                "time_to_music_s", "generator"):
+        assert key in summary, key
+    assert summary["underruns"] == 0 and summary["clips_generated"] >= 2 and summary["artwork_switches"] >= 1
+    assert summary["time_to_music_s"] and all(t is not None for t in summary["time_to_music_s"][:-1])
+    assert set(summary["generator"]["stage_ms"]) == {"encoder", "projector", "unet", "vocoder"}
+    assert summary["targets"]["first_ok"] is not False and summary["targets"]["returning_ok"] is not False
+    assert all(p["restarts"] == 0 for p in summary["processes"].values())
+    wave, rate = sf.read(out / "demo.wav")
+    assert rate == 48000 and wave.shape[1] == 2 and len(wave) / rate > 20
+    assert 0 < np.abs(wave).max() <= 10 ** (-1 / 20) + 1e-6  # loudness-normalised, under the limiter's ceiling
+    assert sorted(p.suffix for p in (out / "artworks").iterdir() if p.is_file()) == [".png"] * 3
 
 
 def test_export_without_out_is_refused(tmp_path):
