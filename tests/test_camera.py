@@ -14,12 +14,13 @@ import pytest
 import zmq
 
 from installation import messages
-from installation.camera.debounce import Debouncer
+from installation.camera.debounce import Debouncer, VisitEvidence
 from installation.camera.process import CameraProcess
 from installation.camera.sources import SyntheticWalk, WalkSegment
 from installation.catalog import load_catalog
 from installation.config import CameraConfig, IpcConfig
 from installation.camera.synthetic import artwork, view
+from installation.recognition import Recognition
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = (0, 6, 12)  # busy works: recognised by keypoints every time
@@ -49,6 +50,35 @@ def test_debouncer_enters_on_k_of_n_leaves_after_timeout_and_holds_dwell():
     assert not any(d.update(None, t) for t in (6.5, 7.0, 7.5, 8.0))
     assert d.current == "b"  # unseen for 1.9 s, but its 2 s dwell is not over
     assert d.update(None, 8.5) and d.current is None
+
+
+def _seen(artwork_id, confidence=0.0, best=None):
+    """A Recognition as the recognizer gives it: accepted, or rejected with its best candidate."""
+    candidates = [(artwork_id or best, 0.1, 0.6)] if (artwork_id or best) else []
+    return Recognition(artwork_id, confidence, "global" if artwork_id else "none", 0.01, None, candidates)
+
+
+def test_debouncer_lets_a_visits_borderline_frames_decide_together():
+    frames = [_seen("a", 0.8), _seen(None, best="a"), _seen("a", 0.7), _seen(None, best="a")]
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    assert [d.update(r, 0.2 * t) for t, r in enumerate(frames)] == [False, False, False, True]
+    assert d.current == "a"  # 2 accepted + 2 borderline frames: 2.1 of evidence, where k of n needs 4 accepts
+    bare = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    assert not any(bare.update(r.artwork_id, 0.2 * t) for t, r in enumerate(frames))  # ids alone: k of n only
+    off = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=None)
+    assert not any(off.update(r, 0.2 * t) for t, r in enumerate(frames))
+
+
+def test_visit_evidence_never_enters_on_borderline_frames_alone_or_against_a_rival():
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    assert not any(d.update(_seen(None, best="a"), 0.2 * t) for t in range(10))  # never accepted
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    one = [_seen("a", 1.0)] + [_seen(None, best="a")] * 7  # accepted once only
+    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(one))
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    split = [_seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0), _seen("b", 1.0), _seen(None, best="a")]
+    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(split))  # a rival as strong: no lead
+    assert VisitEvidence().min_accepted >= 2
 
 
 def _collect(endpoint, seconds, until=None):

@@ -290,3 +290,30 @@ def test_recognize_command_prints_one_json_line_per_image_in_order(tmp_path, cat
     assert lines[2]["artwork_id"] is None and "error" not in lines[2]
     assert "does not exist" in lines[3]["error"] and lines[3]["artwork_id"] is None
     assert lines[4]["artwork_id"] == "work-6"
+
+
+def test_second_renderer_is_deterministic_for_a_seed_and_moments_keep_the_scene():
+    from installation.camera.synthetic2 import KINDS2, artwork2, catalog_scan, kind_of, render_view
+
+    assert {kind_of(s) for s in range(10)} == set(KINDS2)
+    assert np.array_equal(artwork2(3), artwork2(3)) and not np.array_equal(artwork2(3), artwork2(8))
+    scan = catalog_scan(artwork2(3), 3)
+    assert np.array_equal(scan, catalog_scan(artwork2(3), 3)) and scan.shape != artwork2(3).shape  # another scan
+    a, corners_a = render_view(artwork2(4), 11)
+    b, corners_b = render_view(artwork2(4), 11)
+    assert np.array_equal(a, b) and np.array_equal(corners_a, corners_b)
+    c, corners_c = render_view(artwork2(4), 11, moment=2)
+    assert np.array_equal(corners_a, corners_c) and not np.array_equal(a, c)
+    assert render_view(None, 5)[1] is None
+
+
+def test_a_work_a_quarter_of_the_frame_across_has_its_quadrilateral():
+    from installation.camera.synthetic2 import Scene2, artwork2, render_view
+
+    scene = Scene2(span=(0.27, 0.3), glare=0.0, visitor=0.0, textured_wall=0.0, frames=0.0, max_tilt=10.0)
+    found = 0
+    for seed in range(6):
+        frame, corners = render_view(artwork2(1 + 5 * seed), 40 + seed, scene)  # landscapes
+        size = np.ptp(corners, 0).max()
+        found += any(np.abs(q - corners).max() < 0.08 * size for q, _ in find_quads(frame))
+    assert found >= 5

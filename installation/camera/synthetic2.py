@@ -185,13 +185,14 @@ class Scene2:
     cast: float = 0.35  # per-channel gain of the light's colour within exp(+-cast)
     gamma: tuple = (0.7, 1.45)
     jpeg: tuple = (25, 92)
+    textured_wall: float = 0.8  # chance of a wall with a texture (plaster, wallpaper, panels, bricks)
     frames: float = 0.75  # chance of a frame (a moulding, maybe with a mat) around the work
 
 
-def _wall(rng, h, w) -> np.ndarray:
+def _wall(rng, h, w, textured: float) -> np.ndarray:
     base = _hue(rng, sat=(0.0, 0.6), val=(0.35, 0.95))
     wall = np.ones((h, w, 3), np.float32) * base
-    style = rng.integers(0, 5)
+    style = rng.integers(1, 5) if rng.random() < textured else 0
     if style == 1:  # plaster: low-frequency mottling
         blot = cv2.resize(rng.normal(0, 1, (h // 40 + 2, w // 40 + 2)).astype(np.float32), (w, h), cv2.INTER_CUBIC)
         wall *= (1 + 0.06 * blot)[..., None]
@@ -291,7 +292,7 @@ def render_view(art: np.ndarray | None, seed: int, s: Scene2 = Scene2(), moment:
     info = {} if info is None else info
     rng = np.random.default_rng([5, seed])
     fh, fw = s.size
-    scene = _wall(rng, fh, fw)
+    scene = _wall(rng, fh, fw, s.textured_wall)
     corners = None
     if art is not None:
         framed, inner = _framed(art, rng, s.frames)

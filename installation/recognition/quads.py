@@ -51,6 +51,8 @@ MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges run
 SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
 OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
 LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
+SMALLEST_AREA = 0.03  # a candidate's least area, a fraction of the frame's (a work a quarter of the frame across)
+SHORTEST_SIDE = 0.08  # a candidate's shortest side and a line's least length, a fraction of the frame's height
 
 
 def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
@@ -107,7 +109,7 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
             quads.append((quad, quality))
 
     # Each contour's quads, the sides of them all measured at once (one call: less overhead).
-    outlines = [_outline_quads(c, area, 0.15 * min(edges.mask.shape)) for c in contours]
+    outlines = [_outline_quads(c, area, SHORTEST_SIDE * min(edges.mask.shape)) for c in contours]
     flat = [q for outline in outlines for q in outline]
     measured = iter(_side_support(edges, np.float64(flat), border=-1.0) if flat else [])
     for outline in outlines:
@@ -126,7 +128,7 @@ def _outline_quads(contour: np.ndarray, area: float, min_side: float) -> list[np
     """Quadrilaterals (corner order, of a picture's shape) from an outline of a fair size: its 4-corner
     approximation, its four longest sides extended, its minimum-area rectangle."""
     hull = cv2.convexHull(contour)
-    if not 0.12 * area <= cv2.contourArea(hull) <= 0.97 * area:
+    if not SMALLEST_AREA * area <= cv2.contourArea(hull) <= 0.97 * area:
         return []
     found = []
     for eps in (0.02, 0.05):
@@ -147,7 +149,7 @@ def _lines(edges: EdgeMap) -> np.ndarray:
     Hough segments merged: a picture's side broken by a visitor or a glare spot is still one line.
     The frame's own borders are added (with no length): a work cut by the frame ends there."""
     h, w = edges.mask.shape
-    segs = cv2.HoughLinesP(edges.mask, 1, np.pi / 180, threshold=30, minLineLength=0.12 * min(h, w), maxLineGap=8)
+    segs = cv2.HoughLinesP(edges.mask, 1, np.pi / 180, threshold=30, minLineLength=SHORTEST_SIDE * min(h, w), maxLineGap=8)
     lines: list[list[float]] = []
     if segs is not None:
         s = segs.reshape(-1, 4).astype(np.float64)
@@ -221,7 +223,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     inside = ((quads >= -OUTSIDE * np.array([w, h])) & (quads <= (1 + OUTSIDE) * np.array([w, h]))).all((1, 2))
     x, y = quads[..., 0], quads[..., 1]
     areas = 0.5 * np.abs((x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1))
-    ok = inside & (areas >= 0.12 * area) & (areas <= 0.99 * area)
+    ok = inside & (areas >= SMALLEST_AREA * area) & (areas <= 0.99 * area)
     quads, areas = quads[ok], areas[ok]
     if not len(quads):
         return []
@@ -234,7 +236,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
 
     def take(q: int) -> None:
         quad = _order(quads[q].astype(np.float32))
-        if _shapely(quad, 0.15 * min(h, w)) and all(np.abs(quad - f).max() > 6 for f, _ in found):
+        if _shapely(quad, SHORTEST_SIDE * min(h, w)) and all(np.abs(quad - f).max() > 6 for f, _ in found):
             found.append((quad, support[q]))  # the same sides in another order: the same support
 
     for q in np.argsort(-rank):
