@@ -204,19 +204,25 @@ def wanted_metadata(bundle: Bundle, stage: str, box: Box, settings: BuildSetting
     }
 
 
+NOT_COMPARED = ("built", "plan_sha256")  # written after the build; the plan hash is checked against the file
 RUNTIME_KEYS = ("format", "stage", "variant", "onnx", "tensorrt", "gpu")  # what must match to *run* an engine
 
 
 def differences(have: dict | None, want: dict, keys=None) -> list[str]:
-    """The metadata entries that differ, as 'key: had -> wants' (empty: the engine matches)."""
+    """The metadata entries that differ, as 'key: had -> wants' (one level into dicts, so a changed
+    workspace reads 'builder.workspace_gb: 2.0 -> 4.0'); empty: the engine matches."""
     if have is None:
         return ["no engine built yet"]
     out = []
     for key in keys or sorted(set(have) | set(want)):
-        if key == "built":
+        if key in NOT_COMPARED or have.get(key) == want.get(key):
             continue
-        if have.get(key) != want.get(key):
-            out.append(f"{key}: {_short(have.get(key))} -> {_short(want.get(key))}")
+        a, b = have.get(key), want.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}: {_short(a.get(k))} -> {_short(b.get(k))}" for k in sorted(set(a) | set(b))
+                    if a.get(k) != b.get(k)]
+        else:
+            out.append(f"{key}: {_short(a)} -> {_short(b)}")
     return out
 
 

@@ -5,6 +5,7 @@ only when every stage passed parity, so a failed export never leaves a bundle th
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import shutil
 import tempfile
@@ -17,13 +18,13 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from engines.bundle import FORMAT_VERSION, file_sha256, write_manifest
+from engines.bundle import FORMAT_VERSION, MANIFEST, file_sha256, write_manifest
 from engines.errors import Art2MusError
 from engines.preprocess import CLIP_MEAN, CLIP_STD, preprocess
 from engines.specs import STAGES, stage_specs
 from export.checkpoint import CheckpointPaths, LoadedCheckpoint, load_checkpoint
 from export.conditioning import NEGATIVE_PROMPT, SUPPORT_PROMPT, compute_conditioning
-from export.fp16 import FP16_TOLERANCE, POLICIES, activation_ranges, convert_fp16
+from export.fp16 import FP16_TOLERANCE, activation_ranges, choose_variant
 from export.onnx_export import OPSET, export_stage
 from export.parity import ParityRow, compare, format_table
 from export.quantize import quantize_unet, quantize_vocoder, unet_calibration, vocoder_calibration
@@ -109,24 +110,9 @@ def _fp16_variants(ck: LoadedCheckpoint, onnx_dir: Path, cond: dict, image: dict
     for stage in STAGES:
         src, dst = onnx_dir / f"{stage}.onnx", onnx_dir / f"{stage}.fp16.onnx"
         ranges = activation_ranges(src, [p[stage] for p in probes] + extra.get(stage, []))
-        tried = []
-        for policy in POLICIES:
-            conversion = convert_fp16(src, dst, policy, ranges, scopes.get(stage, ()))
-            rows = _parity(ck, {stage: dst}, cond, image, FP16_TOLERANCE, ".fp16")
-            tried.append(policy.name)
-            if all(r.ok for r in rows):
-                break
-        entry = {"variant": "fp16", "reason": None, "tolerance": FP16_TOLERANCE, "policies_tried": tried,
-                 "conversion": conversion.to_json(), "parity": {r.stage: r.to_json() for r in rows}}
-        if not all(r.ok for r in rows):
-            worst = max(rows, key=lambda r: r.rel_l2)
-            entry.update(variant="fp32", reason=(
-                f"fp16 out of tolerance under every policy ({', '.join(tried)}): {worst.stage} rel L2 "
-                f"{worst.rel_l2:.2e}, rel max {worst.rel_max:.2e} (tolerance {FP16_TOLERANCE:g}); the GPU runs fp32"))
-            for f in onnx_dir.glob(dst.name + "*"):
-                f.unlink()
-            log.warning("%s: %s", stage, entry["reason"])
-        table[stage] = entry
+        table[stage] = choose_variant(
+            stage, src, dst, ranges, lambda path: _parity(ck, {stage: path}, cond, image, FP16_TOLERANCE, ".fp16"),
+            scopes.get(stage, ()))
     return table
 
 
@@ -188,16 +174,54 @@ def _manifest(root: Path, ck: LoadedCheckpoint, specs, rows, description: str, k
                      "python": platform.python_version()},
     }
     if fp16 is not None:
-        from importlib.metadata import version
-
-        manifest["fp16"] = {"converter": f"onnxconverter-common {version('onnxconverter-common')}",
-                            "checked_on": "onnxruntime CPUExecutionProvider against PyTorch fp32", "stages": fp16}
+        manifest["fp16"] = _manifest_fp16(fp16)
     return manifest
+
+
+def _manifest_fp16(table: dict) -> dict:
+    from importlib.metadata import version
+
+    return {"converter": f"onnxconverter-common {version('onnxconverter-common')}",
+            "checked_on": "onnxruntime CPUExecutionProvider against PyTorch fp32", "stages": table}
 
 
 def export_steps(int8: bool, fp16: bool = False) -> int:
     """How many times export_bundle calls its `progress` callback (for a progress bar's total)."""
     return 3 + len(STAGES) + 1 + int(int8) + int(fp16) + 1
+
+
+def check_out(out: Path) -> None:
+    """--out may be a new folder, an empty one, or a bundle (replaced); anything else is refused
+    before any work, so nobody's files are ever deleted."""
+    if out.exists() and not out.is_dir():
+        raise Art2MusError(f"--out {str(out)!r} is a file; give a folder for the bundle")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise Art2MusError(f"--out {str(out)!r} exists and is not a model bundle (no {MANIFEST}); nothing in it is "
+                           "touched: choose a new folder, or empty it yourself")
+    if out.resolve() in (Path.cwd().resolve(), Path.home().resolve(), Path("/")):
+        raise Art2MusError(f"--out {str(out)!r} is the working, home or root folder; give a folder for the bundle")
+
+
+def readable(root: Path) -> None:
+    """Bundle files readable by the kiosk's service user (the quantiser and mkstemp write 0600)."""
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def replace_bundle(work: Path, out: Path) -> None:
+    """Puts the finished bundle in place: a new or empty folder by rename; an old bundle is moved
+    aside first and removed only once the new one is in place (a crash leaves one whole bundle)."""
+    if not out.exists():
+        work.rename(out)
+        return
+    if not any(out.iterdir()):
+        out.rmdir()
+        work.rename(out)
+        return
+    old = out.parent / f".{out.name}.replaced-{os.getpid()}"
+    out.rename(old)
+    work.rename(out)
+    shutil.rmtree(old, ignore_errors=True)  # the bundle this export replaced, and only that
 
 
 def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind: str = "checkpoint",
@@ -208,6 +232,7 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
     the mixed-precision variants for GPUs; one out of tolerance stays fp32 (the manifest's fp16 table
     says why) and does not fail the export."""
     step = progress or (lambda name: None)
+    check_out(out)
     step("load checkpoint")
     ck = load_checkpoint(paths)
     specs = stage_specs(ck.dims)
@@ -243,13 +268,35 @@ def export_bundle(paths: CheckpointPaths, out: Path, description: str = "", kind
             log.info("fp16 variants, ONNX Runtime CPU vs PyTorch fp32:\n%s", format_fp16_table(precision))
         step("manifest")
         write_manifest(work, _manifest(work, ck, specs, rows, description or str(paths.audioldm2), kind, precision))
-        if out.exists():
-            shutil.rmtree(out)
-        work.rename(out)
+        readable(work)
+        replace_bundle(work, out)
         return rows
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+def add_fp16_variants(root: Path, paths: CheckpointPaths) -> dict:
+    """Adds the fp16 variants to an fp32 bundle exported from `paths` (the same checkpoint), in place:
+    the fp16 files first, the manifest last (atomically). Returns the fp16 table."""
+    from engines.bundle import load_bundle
+
+    bundle = load_bundle(root)
+    ck = load_checkpoint(paths)
+    cond = dict(bundle.constants)
+    precision = _fp16_variants(ck, root / "onnx", cond, _image_example(ck))
+    manifest = dict(bundle.manifest)
+    stages = {}
+    for stage in STAGES:
+        entry = {k: v for k, v in manifest["stages"][stage].items() if k != "variants"}
+        variants = {k: v for k, v in manifest["stages"][stage].get("variants", {}).items() if k != "fp16"}
+        if (root / "onnx" / f"{stage}.fp16.onnx").exists():
+            variants["fp16"] = _graph_entry(root, f"{stage}.fp16")
+        stages[stage] = {**entry, **({"variants": variants} if variants else {})}
+    manifest["stages"] = stages
+    manifest["fp16"] = _manifest_fp16(precision)
+    write_manifest(root, manifest)
+    return precision
 
 
 def export_tiny_bundle(out: Path, seed: int = 0, int8: bool = True,
