@@ -12,7 +12,8 @@ HELP = "check this box: config, bundle, ONNX Runtime, GPU/TensorRT, camera, audi
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--json", action="store_true", help='one JSON object {"ok": ..., "checks": [...]} instead of a table')
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object {"ok": ..., "checks": [...]} instead of a table')
     p.add_argument("--no-generate", action="store_true",
                    help="skip generating a test clip (it takes up to a minute with a full-size bundle)")
 

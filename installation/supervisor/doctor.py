@@ -169,7 +169,7 @@ def query_gpus(timeout: float = NVIDIA_SMI_TIMEOUT) -> list[Gpu]:
     if not gpu_present():
         return []
     try:
-        out = subprocess.run(list(NVIDIA_SMI), capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(list(NVIDIA_SMI), capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise Art2MusError(f"nvidia-smi did not answer within {timeout:g} s (a hung driver?)") from None
     if out.returncode != 0:
@@ -196,22 +196,34 @@ def tensorrt_version() -> str | None:
         raise Art2MusError(f"the tensorrt module is installed but does not load: {type(exc).__name__}: {exc}") from None
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def engine_folders(bundle_root: Path) -> list[Path]:
     root = bundle_root / "engines"
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
-def engines_for_box(folders: list[Path], gpus: list[Gpu], trt: str | None) -> list[Path]:
-    """Engine folders named for a GPU of this box and this TensorRT (BUNDLE/engines/<gpu>-trt<version>);
-    the runtime checks each engine's build metadata in full when it loads it."""
-    if trt is None:
-        return []
-    names = {f"{slug(g.name)}-trt{trt}" for g in gpus}
-    return [f for f in folders if f.name in names]
+def engines_for_box(m: ModelConfig) -> tuple[str, bool]:
+    """(one line on the bundle's TensorRT engines, whether every stage has an engine matching this box).
+    The match is the TensorRT backend's own check (engines_status: GPU, TensorRT version, build metadata)."""
+    from engines.bundle import load_bundle
+
+    root = bundle_path(m)
+    folders = engine_folders(root)
+    listed = "engines: " + ", ".join(f"{f.name} ({len(list(f.glob('*.plan')))} plans)" for f in folders) \
+        if folders else "no engines/ in the bundle"
+    if not folders and m.backend != "tensorrt":
+        return listed, False
+    if not (root / MANIFEST).is_file():
+        return f"{listed} (no bundle to check them against)", False
+    try:
+        bundle = load_bundle(root, verify=False)  # the bundle check verifies the hashes
+    except Art2MusError:
+        return f"{listed} (the bundle does not load, see the bundle check)", False
+    from engines.tensorrt_backend import engine_folder, engines_status
+
+    box, why_not = engines_status(bundle)
+    if why_not is None:
+        return f"{listed}; {engine_folder(bundle, box).name} matches this box", True
+    return f"{listed}; no TensorRT engines for this box: {why_not}", False
 
 
 def check_gpu(m: ModelConfig) -> Check:
@@ -221,20 +233,15 @@ def check_gpu(m: ModelConfig) -> Check:
         return Check("gpu", Result.FAIL, str(exc),
                      "check the NVIDIA driver: run nvidia-smi by hand, look at `dmesg`, reboot after a driver update")
     trt = tensorrt_version()
-    parts = ["; ".join(f"{g.name} (driver {g.driver}, compute {g.compute_cap})" for g in gpus) or "none (CPU kiosk)",
-             f"TensorRT {trt}" if trt else "TensorRT not installed"]
-    root = bundle_path(m)
-    folders = engine_folders(root)
-    mine = engines_for_box(folders, gpus, trt)
-    if folders:
-        parts.append("engines: " + ", ".join(f"{f.name} ({len(list(f.glob('*.plan')))} plans"
-                                             f"{', this box' if f in mine else ''})" for f in folders))
-    else:
-        parts.append("no engines/ in the bundle")
-    detail = "; ".join(parts)
-    if m.backend == "tensorrt" and not mine:
-        return Check("gpu", Result.WARN, f"{detail}; no TensorRT engines for this box",
-                     "build them on this box: `art2mus build` (or set model.backend: auto)")
+    engines, usable = engines_for_box(m)
+    detail = "; ".join([
+        "; ".join(f"{g.name} (driver {g.driver}, compute {g.compute_cap})" for g in gpus) or "none (CPU kiosk)",
+        f"TensorRT {trt}" if trt else "TensorRT not installed", engines])
+    if m.backend == "tensorrt" and not usable:
+        return Check("gpu", Result.WARN, detail if "no TensorRT engines" in detail
+                     else f"{detail}; no TensorRT engines for this box",
+                     ("" if trt else "pip install '.[gpu]', then ") +
+                     "build them on this box: `art2mus build`; or set model.backend: auto")
     return Check("gpu", Result.OK, detail)
 
 
@@ -301,7 +308,8 @@ def check_camera(cfg: Config) -> Check:
         return Check("camera", Result.WARN, f"{detail}; {len(catalog.errors)} unusable image(s): {catalog.errors[0]}",
                      "replace or remove the images named (the others are recognised)")
     if fps < cfg.camera.recognition_hz:
-        return Check("camera", Result.WARN, f"{detail}; slower than camera.recognition_hz={cfg.camera.recognition_hz:g}",
+        return Check("camera", Result.WARN, f"{detail}; slower than camera.recognition_hz="
+                     f"{cfg.camera.recognition_hz:g}",
                      "check the camera's light and USB bandwidth, or lower camera.recognition_hz")
     return Check("camera", Result.OK, detail)
 
@@ -515,6 +523,10 @@ def check_generation(m: ModelConfig) -> Check:
         providers += f" (int8: {', '.join(int8)})"
     detail = (f"rtf {rtf:.3f}: {audio_s:.2f} s of audio in {wall:.2f} s ({options.steps} steps {options.scheduler}, "
               f"warm-up {warm:.2f} s); per call: {stages}; on {providers}")
+    on_cpu = all(e.provider.startswith("CPU") for e in pipe.engines.values())
+    if on_cpu and m.provider != "cpu" and gpu_present():  # a silent fallback is made visible here
+        return Check("generation", Result.WARN, f"{detail}; on the CPU although this box has an NVIDIA GPU",
+                     "see the onnxruntime check and the log's provider warnings (CUDA/cuDNN libraries found?)")
     if rtf > 1:
         return Check("generation", Result.WARN, f"{detail}; slower than real time, playlists will carry the kiosk",
                      "fewer model.steps, model.int8_stages on a CPU, a GPU provider, and playlists "
