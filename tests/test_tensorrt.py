@@ -277,3 +277,131 @@ def test_tensorrt_backend_is_refused_and_auto_falls_back_with_the_reason(tiny_bu
         engines = load_engines(bundle, "auto", provider="cpu")
     assert {e.provider for e in engines.values()} == {"CPUExecutionProvider"}
     assert "backend auto: no usable TensorRT engines" in caplog.text and "using onnxruntime" in caplog.text
+
+
+# ---- on a GPU with TensorRT (benchmarks/gpu_check.py runs these; skipped here with the reason) ---------
+
+def _gpu_missing() -> str | None:
+    from engines.tensorrt_build import detect_box
+
+    try:
+        detect_box()
+    except Art2MusError as exc:
+        return str(exc)
+    return None
+
+
+GPU_MISSING = _gpu_missing()
+
+
+def on_gpu(test):
+    """Marked gpu (`pytest -m gpu`), skipped with the reason where this box lacks the GPU, TensorRT or cuda-python."""
+    return pytest.mark.gpu(pytest.mark.skipif(GPU_MISSING is not None, reason=f"needs a GPU with TensorRT: {GPU_MISSING}")(test))
+
+
+GPU_SECONDS = 2.0  # tiny engines are built for clips up to 4 s: quick to build
+GPU_TOLERANCE = 5e-2  # fp16 engines against ONNX Runtime fp32 on the CPU, relative L2 per stage
+
+
+@pytest.fixture(scope="session")
+def built_bundle(tmp_path_factory, tiny_fp16_bundle):
+    from engines.tensorrt_build import build_engines
+
+    root = tmp_path_factory.mktemp("engines") / "tiny-fp16"
+    shutil.copytree(tiny_fp16_bundle, root)
+    bundle = load_bundle(root)
+    results = build_engines(bundle, settings=BuildSettings(workspace_gb=1.0, max_seconds=4.0))
+    assert all(r.built for r in results)
+    return root
+
+
+def _stage_feeds(bundle, frames: int) -> dict[str, dict]:
+    rng = np.random.default_rng(7)
+    d, c = bundle.dims, bundle.constants
+    lat = (d.latent_channels, frames, d.mel_bins // d.vae_scale_factor)
+    return {
+        "encoder": {"pixels": rng.standard_normal((1, 3, d.image_size, d.image_size), dtype=np.float32)},
+        "projector": {"embedding": rng.standard_normal((1, d.embedding_dim), dtype=np.float32) / 4},
+        "unet": {"latents": rng.standard_normal((2, *lat), dtype=np.float32), "timestep": np.array([501]),
+                 "loa_tokens": rng.standard_normal((2, d.loa_tokens, d.loa_dim), dtype=np.float32),
+                 "t5_tokens": c["t5_tokens"], "t5_mask": c["t5_mask"]},
+        "vocoder": {"latents": rng.standard_normal((1, *lat), dtype=np.float32)},
+    }
+
+
+@on_gpu
+def test_gpu_build_is_kept_until_something_changes(built_bundle):
+    from engines.tensorrt_build import build_engines
+
+    bundle = load_bundle(built_bundle)
+    settings = BuildSettings(workspace_gb=1.0, max_seconds=4.0)
+    assert not any(r.built for r in build_engines(bundle, settings=settings))
+    again = build_engines(bundle, ("vocoder",), BuildSettings(workspace_gb=1.0, max_seconds=3.0))
+    assert again[0].built and any("profiles" in r for r in again[0].reasons)
+    build_engines(bundle, ("vocoder",), settings)  # back to the fixture's engines
+
+
+@on_gpu
+def test_gpu_engines_match_onnxruntime_cpu_per_stage(built_bundle):
+    from engines.tensorrt_backend import load_tensorrt_engines
+
+    bundle = load_bundle(built_bundle)
+    engines = load_tensorrt_engines(bundle)
+    assert all(e.provider.startswith("TensorRT") and "fp16" in e.provider for e in engines.values())
+    feeds = _stage_feeds(bundle, latent_frames(bundle, GPU_SECONDS))
+    for stage in STAGES:
+        cpu = OnnxRuntimeEngine(bundle.specs[stage], bundle.stage_path(stage), ["CPUExecutionProvider"])
+        (want,), (got,) = cpu.run(feeds[stage]).values(), engines[stage].run(feeds[stage]).values()
+        l2 = np.linalg.norm(got - want) / np.linalg.norm(want)
+        print(f"{stage}: TensorRT fp16 vs ONNX Runtime CPU fp32, rel L2 {l2:.2e}")
+        assert got.dtype == np.float32 and got.shape == want.shape and l2 < GPU_TOLERANCE, (stage, l2)
+
+
+@on_gpu
+def test_gpu_cuda_graph_replay_equals_plain_execution(built_bundle):
+    from engines.tensorrt_backend import load_tensorrt_engines
+
+    bundle = load_bundle(built_bundle)
+    feeds = _stage_feeds(bundle, latent_frames(bundle, GPU_SECONDS))["unet"]
+    plain = load_tensorrt_engines(bundle, cuda_graph=False)["unet"]
+    graphed = load_tensorrt_engines(bundle, cuda_graph=True)["unet"]
+    want = plain.run(feeds)["noise"]
+    outs = [graphed.run(feeds)["noise"] for _ in range(3)]  # the first captures, the next replay
+    assert graphed.cuda_graph and graphed._graph is not None
+    for out in outs:
+        np.testing.assert_array_equal(out, want)
+    other = {**feeds, "timestep": np.array([11])}  # a replay sees new input values...
+    np.testing.assert_array_equal(graphed.run(other)["noise"], plain.run(other)["noise"])
+    longer = _stage_feeds(bundle, latent_frames(bundle, 3.0))["unet"]  # ...and a new shape recaptures
+    np.testing.assert_array_equal(graphed.run(longer)["noise"], plain.run(longer)["noise"])
+
+
+@on_gpu
+def test_gpu_whole_clip_is_close_to_onnxruntime_cpu_and_auto_picks_tensorrt(built_bundle, caplog):
+    picture = np.random.default_rng(4).random((120, 150, 3)).astype(np.float32)
+    options = GenerationOptions(GPU_SECONDS, 10, 3.5, seed=5)
+    with caplog.at_level("INFO", logger="engines.backends"):
+        trt = Art2MusPipeline.load(built_bundle, backend="auto")
+    assert "using tensorrt" in caplog.text
+    cpu = Art2MusPipeline.load(built_bundle, backend="onnxruntime", provider="cpu")
+    (got,), (want,) = (p.generate(p.pixels(picture), options) for p in (trt, cpu))
+    err = np.linalg.norm(got - want) / np.linalg.norm(want)
+    print(f"whole {GPU_SECONDS} s clip, 10 steps: TensorRT fp16 vs ONNX Runtime CPU fp32, rel L2 {err:.2e}")
+    assert err < 1e-1, err
+    with pytest.raises(Art2MusError, match="outside the engine's profile"):
+        trt.generate(trt.pixels(picture), options.replace(seconds=6.0))
+
+
+@on_gpu
+def test_gpu_mismatched_engine_is_refused_with_the_rebuild_command(tmp_path, built_bundle):
+    from engines.tensorrt_backend import load_tensorrt_engines
+    from engines.tensorrt_build import detect_box
+
+    root = tmp_path / "bundle"
+    shutil.copytree(built_bundle, root)
+    folder = engine_folder(load_bundle(root, verify=False), detect_box())
+    meta = json.loads(metadata_path(folder, "unet").read_text())
+    meta["gpu"]["name"] = "another card"
+    metadata_path(folder, "unet").write_text(json.dumps(meta))
+    with pytest.raises(Art2MusError, match=r"gpu\.name: another card -> .*rebuild it with `art2mus build --bundle"):
+        load_tensorrt_engines(load_bundle(root, verify=False))
