@@ -47,7 +47,7 @@ class ModelWorker:
 
     def clip(self, artwork_id: str, image: bytes, name: str, options) -> dict:
         try:
-            return {"wave": self.maker.clip(artwork_id, image, name, options)}
+            return {"wave": self.maker.clip(artwork_id, image, name, options), "worker": f"{socket.gethostname()}:{os.getpid()}"}
         except Art2MusError as exc:
             return {"error": str(exc)}
 
@@ -155,7 +155,7 @@ class RayPool:
                 elif "error" in result:
                     summary.failures[work.artwork_id] = result["error"]
                 else:
-                    summary.made += writer.add(job, result["wave"]) is not None
+                    summary.made += writer.add(job, result["wave"], result["worker"]) is not None
                 bar.update(1)
                 if outstanding[i] == 0 and i in alive:
                     assign(i)

@@ -2,16 +2,19 @@
 
     {"format": 1, "updated": "...", "clips": [{"id", "artwork_id", "file" (relative), "index" (the
      precompute job, null for a clip regenerated in review), "seed", "steps", "scheduler", "guidance",
-     "seconds", "sample_rate", "bundle" (fingerprint), "loudness_lufs" (null for silence), "status"
-     (new | kept | rejected), "origin" (precompute | review), "created"}, ...]}
+     "seconds", "sample_rate", "bundle" (fingerprint), "loudness_lufs" (measured; null for silence),
+     "gain_db" (<0 when a clip peaking above full scale was scaled down for FLAC), "status" (new | kept |
+     rejected), "origin" (precompute | review), "worker" (host:pid that made it), "created",
+     "reviewed" (when a curator last set its status)}, ...]}
 
 Every write is atomic (a temp file of our own naming, fsync, rename) and every change of the manifest
 is made under an fcntl lock on OUT/.manifest.lock after re-reading it, so precompute, the review
 page and two browser tabs never lose each other's changes. A clip file is renamed into place and
-listed in the same locked step; after a kill -9 the worst left behind is a temp file (of a process
-that is gone: cleaned) or, if the kill fell between the rename and the manifest write, one unlisted
-clip file of our naming (removed by the next run, never played: the kiosk plays manifest entries
-only). Only stdlib and numpy/soundfile here: the kiosk's audio process reads manifests too."""
+then listed, in one locked step, so every file the manifest lists is whole. After a kill -9 the
+worst left behind is a temp file (of a process that is gone) or, if the kill fell between the
+rename and the manifest write, one unlisted clip file of our naming; the next run removes both
+(clean) and makes that job again, and the kiosk never plays an unlisted file (it plays manifest
+entries only). Only the standard library here: the kiosk's audio process reads manifests too."""
 
 from __future__ import annotations
 
@@ -143,17 +146,6 @@ def clip_path(folder: str | Path, entry: dict) -> Path | None:
         return None
     path = (root / name).resolve()
     return path if path.is_relative_to(root) and path != root else None
-
-
-def add_clip_file(folder: Path, tmp: Path, entry: dict) -> dict:
-    """Renames a finished temp clip into place and lists it, in one locked step. The entry's `file`
-    is relative to `folder`."""
-    def change(data: dict) -> dict:
-        os.replace(tmp, folder / entry["file"])
-        data["clips"].append(entry)
-        return entry
-
-    return update(folder, change)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -13,6 +13,8 @@ the driver alone writes files and the manifest (PlaylistWriter)."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +149,7 @@ class PlaylistWriter:
     def __init__(self, out: Path, bundle: str, sample_rate: int, origin: str = "precompute"):
         self.out, self.bundle, self.sample_rate, self.origin = Path(out), bundle, sample_rate, origin
 
-    def add(self, job: Job, wave: np.ndarray, status: str = "new") -> dict | None:
+    def add(self, job: Job, wave: np.ndarray, worker: str | None = None, status: str = "new") -> dict | None:
         """Writes the clip and lists it; None when the job was listed meanwhile (another run)."""
         wave = np.asarray(wave, np.float32)
         if wave.ndim != 1 or wave.size == 0 or not np.isfinite(wave).all():
@@ -169,19 +171,23 @@ class PlaylistWriter:
                 "seconds": o.seconds, "sample_rate": self.sample_rate, "bundle": self.bundle,
                 "loudness_lufs": round(level, 2) if np.isfinite(level) else None,
                 "gain_db": round(20 * float(np.log10(gain)), 2), "status": status, "origin": self.origin,
-                "created": mf.now(),
+                "worker": worker or f"{socket.gethostname()}:{os.getpid()}", "created": mf.now(),
             }
 
-            def change(data: dict):
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            # Renamed into place, then listed, both under the lock: whoever reads the manifest finds
+            # every listed file whole; a kill -9 between the two leaves one unlisted clip file of our
+            # naming, never played and removed by the next run (mf.clean), which makes that job again.
+            with mf.locked(self.out):
+                data = mf.read_manifest(self.out)
                 if job.index is not None and any(e.get("artwork_id") == job.artwork_id and e.get("index") == job.index
                                                  for e in data["clips"]):
-                    return None
-                (self.out / entry["file"]).parent.mkdir(parents=True, exist_ok=True)
-                tmp.replace(self.out / entry["file"])
+                    return None  # another run made this job meanwhile
+                os.replace(tmp, self.out / entry["file"])
                 data["clips"].append(entry)
-                return entry
-
-            return mf.update(self.out, change)
+                mf.write_manifest(self.out, data)
+            return entry
         finally:
             if tmp.exists():
                 tmp.unlink()
