@@ -116,6 +116,9 @@ def detect_box() -> Box:
                            f"{'; '.join(missing)}. Install them: {GPU_EXTRA}; or set model.backend: onnxruntime")
     import tensorrt as trt
 
+    if int(trt.__version__.split(".")[0]) < 10:
+        raise Art2MusError(f"TensorRT {trt.__version__} is too old: engines need TensorRT 10 or later (JetPack 6.1+ "
+                           f"ships 10.3); upgrade it, or set model.backend: onnxruntime")
     return Box(gpu, trt.__version__)
 
 
