@@ -81,6 +81,7 @@ class _Device:
         self.logger = _trt_logger(trt)
         self.runtime = trt.Runtime(self.logger)
         self.stream = check(self.rt.cudaStreamCreate(), "stream create")
+        self.handle = int(self.stream)  # TensorRT takes the stream as a plain integer handle
         self.allocations: list[int] = []
         self.scratch = 0
         self.scratch_size = 0
@@ -112,7 +113,9 @@ class _Device:
 
 
 def _device_memory_size(engine) -> int:
-    return int(getattr(engine, "device_memory_size_v2", None) or engine.device_memory_size)
+    if hasattr(engine, "device_memory_size_v2"):  # 10.1+
+        return int(engine.device_memory_size_v2)
+    return int(engine.device_memory_size)
 
 
 class TensorrtEngine(Engine):
@@ -127,7 +130,7 @@ class TensorrtEngine(Engine):
         self.names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.inputs = [n for n in self.names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in self.names if n not in self.inputs]
-        if self.inputs != spec.input_names or self.outputs != spec.output_names:
+        if sorted(self.inputs) != sorted(spec.input_names) or sorted(self.outputs) != sorted(spec.output_names):
             raise Art2MusError(f"{spec.name}: engine IO {self.inputs} -> {self.outputs} differs from the stage spec; "
                                "rebuild it with `art2mus build --force`")
         self.dtypes = {n: np.dtype(trt.nptype(self.engine.get_tensor_dtype(n))) for n in self.names}
@@ -205,7 +208,7 @@ class TensorrtEngine(Engine):
                 for n in self.outputs}
 
     def _execute(self) -> None:
-        if not self.context.execute_async_v3(self.device.stream):
+        if not self.context.execute_async_v3(self.device.handle):
             raise Art2MusError(f"{self.name}: TensorRT execution failed (its log says why)")
 
     def _capture(self, shapes: tuple) -> None:
