@@ -105,14 +105,16 @@ class Bundle:
 
 
 def _read_manifest(root: Path) -> dict:
+    if root.exists() and not root.is_dir():
+        raise Art2MusError(f"model bundle {str(root)!r} is a file, not a bundle folder; {REEXPORT}")
     if not root.is_dir():
         raise Art2MusError(f"model bundle {str(root)!r} does not exist; {REEXPORT}")
     path = root / MANIFEST
     if not path.is_file():
         raise Art2MusError(f"model bundle {str(root)!r} has no {MANIFEST}: it is not a bundle or is incomplete; {REEXPORT}")
     try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise Art2MusError(f"{path} is not valid JSON ({exc}); the bundle is corrupt: {REEXPORT}") from exc
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
     if not isinstance(version, int):
@@ -130,8 +132,19 @@ def _read_manifest(root: Path) -> dict:
     return manifest
 
 
+def _inside(root: Path, rel, what: str) -> Path:
+    """A manifest's file name, as a path that stays inside the bundle (no absolute paths, no '..')."""
+    if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise Art2MusError(f"{what}: the manifest names file {str(rel)[:80]!r}, which is not a path inside the bundle; "
+                           f"the bundle is corrupt or tampered with: {REEXPORT}")
+    return root / rel
+
+
 def _verify_file(root: Path, entry: dict, what: str, verify: bool) -> Path:
-    path = root / entry["file"]
+    path = _inside(root, entry["file"], what)
+    if verify and not (isinstance(entry.get("sha256"), str) and len(entry["sha256"]) == 64):
+        raise Art2MusError(f"{what}: the manifest has no sha256 for {entry['file']!r}, so it cannot be checked; "
+                           f"{REEXPORT}")
     if not path.is_file():
         raise Art2MusError(f"{what}: file {str(path)!r} named in the manifest is missing; {REEXPORT}")
     if verify and file_sha256(path) != entry["sha256"]:
@@ -151,8 +164,17 @@ def _stage_spec(name: str, entry: dict) -> StageSpec:
 
 
 def load_bundle(root: str | Path, verify: bool = True) -> Bundle:
-    """Reads and checks a bundle. `verify` re-hashes every file (a second or two for a full-size bundle)."""
+    """Reads and checks a bundle. `verify` re-hashes every file (a second or two for a full-size bundle).
+    Any malformed manifest field is one Art2MusError naming the manifest, never a traceback."""
     root = Path(root)
+    try:
+        return _load_bundle(root, verify)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise Art2MusError(f"{root / MANIFEST} is malformed ({type(exc).__name__}: {str(exc)[:120]}); the bundle is "
+                           f"corrupt: {REEXPORT}") from None
+
+
+def _load_bundle(root: Path, verify: bool) -> Bundle:
     manifest = _read_manifest(root)
     missing = [s for s in STAGES if s not in manifest["stages"]]
     if missing:
@@ -174,14 +196,12 @@ def load_bundle(root: str | Path, verify: bool = True) -> Bundle:
             constants[name] = np.load(path, allow_pickle=False)
         except ValueError as exc:
             raise Art2MusError(f"constant {name}: {path} is not a numpy array file ({exc}); {REEXPORT}") from exc
-    return Bundle(
-        root=root,
-        manifest=manifest,
-        dims=ModelDims(**manifest["dims"]),
-        audio=AudioFormat(**manifest["audio"]),
-        specs=specs,
-        constants=constants,
-    )
+    bundle = Bundle(root=root, manifest=manifest, dims=ModelDims(**manifest["dims"]),
+                    audio=AudioFormat(**manifest["audio"]), specs=specs, constants=constants)
+    limit = manifest["limits"]["max_seconds"]
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < 1e4:
+        raise Art2MusError(f"{root / MANIFEST}: limits.max_seconds={limit!r} is not a length in seconds; {REEXPORT}")
+    return bundle
 
 
 def write_manifest(root: Path, manifest: dict) -> None:

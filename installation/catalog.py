@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engines.errors import Art2MusError
 from engines.options import GenerationOptions
+from engines.preprocess import read_bgr
 from installation.recognition import FEATURE_VERSION, ArtworkFeatures, compute_features
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,13 @@ def _read_info(folder: Path) -> dict[str, ArtworkInfo]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise Art2MusError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise Art2MusError(f"{path} is not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise Art2MusError(f"{path} cannot be read ({exc.strerror}); check its permissions") from None
     works = data.get("artworks", {}) if isinstance(data, dict) else None
     if not isinstance(works, dict):
         raise Art2MusError(f"{path}: expected 'artworks:' mapping artwork ids to title/artist/year/generation")
@@ -101,16 +106,30 @@ def _cached(index: Path, art: Artwork) -> ArtworkFeatures | None:
         return None  # a damaged cache file is just rebuilt
 
 
-def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> None:
+def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> bool:
+    """Caches one work's features; False when the index cannot be written (logged once by the caller)."""
     st = art.path.stat()
     tmp = index / f".{art.id}.tmp.npz"
-    np.savez(tmp, version=FEATURE_VERSION, size=st.st_size, mtime_ns=st.st_mtime_ns, **feats.arrays())
-    tmp.replace(index / f"{art.id}.npz")
+    try:
+        np.savez(tmp, version=FEATURE_VERSION, size=st.st_size, mtime_ns=st.st_mtime_ns, **feats.arrays())
+        tmp.replace(index / f"{art.id}.npz")
+        return True
+    except OSError as exc:
+        log.warning("catalog: the feature cache %s cannot be written (%s); the catalog is indexed in memory "
+                    "each time it is loaded", index, exc.strerror or exc)
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        return False
 
 
 def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
     """`index=False`: the images and catalog.yaml only, no recognition features (the generator)."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise Art2MusError(f"catalog folder {str(folder)!r} is a file, not a folder; set catalog.folder to the folder "
+                           "of artwork images")
     if not folder.is_dir():
         raise Art2MusError(f"catalog folder {str(folder)!r} does not exist; set catalog.folder to a folder of artwork images")
     info = _read_info(folder)
@@ -132,14 +151,15 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
             continue
         feats = _cached(index_dir, art) if index_dir else None
         if feats is None:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None or image.size == 0:
-                cat.errors.append(f"{path}: not an image OpenCV can read (corrupt or another kind of file)")
+            try:
+                image = read_bgr(path, cv2.IMREAD_COLOR)
+            except Art2MusError as exc:
+                cat.errors.append(str(exc))
                 continue
             feats = compute_features(image)
             cat.rebuilt += 1
-            if index_dir:
-                _store(index_dir, art, feats)
+            if index_dir and not _store(index_dir, art, feats):
+                index_dir = None  # not writable after all (a read-only catalog): indexed in memory from now on
         cat.artworks[art.id] = art
         cat.features[art.id] = feats
     for e in cat.errors:

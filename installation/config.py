@@ -16,7 +16,8 @@ from engines.errors import Art2MusError
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are never a sensible timeout, level or rate
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModelConfig(Section):
@@ -202,10 +203,16 @@ def load_config(path: str | Path | None = None) -> Config:
             return Config()
         path = "config.yaml"
     p = Path(path)
+    if p.is_dir():
+        raise Art2MusError(f"config file {str(p)!r} is a folder; pass --config with a YAML file")
     if not p.is_file():
         raise Art2MusError(f"config file {str(p)!r} does not exist; pass --config with an existing YAML file")
     try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise Art2MusError(f"config file {p} is not valid YAML: {exc}") from None
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise Art2MusError(f"config file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise Art2MusError(f"config file {p} cannot be read ({exc.strerror}); check its permissions") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise Art2MusError(f"config file {p} is not valid YAML: {str(exc)[:300]}") from None
     return parse_config(data, str(p))

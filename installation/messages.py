@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket as pysocket
 import time
 from dataclasses import dataclass, field
 
@@ -154,12 +156,29 @@ def socket(ctx: zmq.Context, kind: int, endpoint: str, bind: bool, subscribe: bo
     if kind == zmq.SUB and subscribe:
         s.setsockopt(zmq.SUBSCRIBE, b"")
     try:
+        if bind and endpoint.startswith("ipc://"):
+            _ipc_free(endpoint)
         s.bind(endpoint) if bind else s.connect(endpoint)
     except zmq.ZMQError as exc:
         s.close()
         raise Art2MusError(f"ZeroMQ endpoint {endpoint!r} could not be {'bound' if bind else 'connected'}: {exc}; "
                            "check ipc.* in the config (is another kiosk running on this port?)") from None
     return s
+
+
+def _ipc_free(endpoint: str) -> None:
+    """ZeroMQ binding an ipc path that another process listens on silently takes it over: refuse."""
+    path = endpoint[len("ipc://"):]
+    if not os.path.exists(path):
+        return
+    probe = pysocket.socket(pysocket.AF_UNIX, pysocket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return  # a stale file from a process that died: binding replaces it
+    finally:
+        probe.close()
+    raise zmq.ZMQError(zmq.EADDRINUSE, f"{path} is in use by a running process")
 
 
 def send(sock: zmq.Socket, msg: Message) -> None:

@@ -23,6 +23,7 @@ import zmq
 from installation import messages
 
 log = logging.getLogger(__name__)
+SUPERVISOR_ENV = "ART2MUS_SUPERVISOR_PID"  # set by the supervisor in its children's environment
 
 
 class ExitCode(IntEnum):
@@ -70,14 +71,26 @@ class SystemdNotifier:
             address = "\0" + address[1:]  # an abstract socket
         self.address = address
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) if address else None
+        if self.sock is not None:
+            self.sock.setblocking(False)  # a listener that stops reading must never block a work loop
+        usec = (env if env is not None else os.environ).get("WATCHDOG_USEC", "")
+        self.watchdog_every = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else 1.0
+        self._next_watchdog = 0.0
 
     def notify(self, state: str) -> None:
         if self.sock is None:
             return
         try:
             self.sock.sendto(state.encode(), self.address)
-        except OSError as exc:  # systemd gone or restarting: nothing to tell, nothing to stop for
+        except OSError as exc:  # systemd gone, restarting or its queue full: nothing to stop for
             log.debug("sd_notify %s failed: %s", state, exc)
+
+    def watchdog(self) -> None:
+        """WATCHDOG=1 at half systemd's interval (not on every turn of a fast loop)."""
+        now = time.monotonic()
+        if now >= self._next_watchdog:
+            self._next_watchdog = now + self.watchdog_every
+            self.notify("WATCHDOG=1")
 
 
 class ProcessRuntime:
@@ -97,6 +110,14 @@ class ProcessRuntime:
         self._pub: zmq.Socket | None = None
         self._seq = 0
         self._next_beat = 0.0
+        supervisor = os.environ.get(SUPERVISOR_ENV, "")
+        self.parent_pid = int(supervisor) if supervisor.isdigit() else None
+
+    def _check_parent(self) -> None:
+        """A supervised child whose supervisor died (reparented) stops: no orphan kiosk processes."""
+        if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            log.error("%s: the supervisor (pid %d) is gone; stopping", self.name, self.parent_pid)
+            self.stop.set()
 
     def install_signals(self) -> None:
         def on_signal(signum, frame):
@@ -129,7 +150,8 @@ class ProcessRuntime:
         self._next_beat = now + self.heartbeat_seconds
         if self._pub is not None:
             messages.send(self._pub, self.heartbeat(state, status() if callable(status) else status, artwork_id))
-        self.notifier.notify("WATCHDOG=1")
+        self.notifier.watchdog()
+        self._check_parent()
         return True
 
     def close(self, linger_seconds: float = 0.0) -> None:

@@ -17,6 +17,7 @@ from engines.errors import Art2MusError
 from installation.audio.levels import ClipRefused, check_clip, normalize
 from installation.audio.mixer import Clip, Library
 from installation.config import AudioConfig
+from installation.outputs import file_mode
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,18 @@ def check_waveform(wave: np.ndarray, name: str) -> None:
 
 def write_wav(path: Path, wave: np.ndarray, sample_rate: int) -> None:
     check_waveform(wave, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise Art2MusError(f"{path}: cannot write there ({exc.strerror}); choose a writable folder") from None
     os.close(fd)
     try:
         sf.write(tmp, wave.astype(np.float32), sample_rate, subtype="FLOAT", format="WAV")
+        os.chmod(tmp, file_mode())  # mkstemp makes it private; a clip is for others to play
         os.replace(tmp, path)
+    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+        raise Art2MusError(f"{path}: writing failed ({exc}); check the disk and the folder") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

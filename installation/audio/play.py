@@ -4,6 +4,7 @@ limiter, to the speakers or a WAV file. A technician's speaker test, a curator's
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from installation.audio.levels import ClipRefused
 from installation.audio.mixer import Clip, Library, MixerSettings
 from installation.audio.process import ArtworkEvent, AudioProcess
 from installation.config import AudioConfig
+from installation.outputs import check_output_file
 
 log = logging.getLogger(__name__)
 ARTWORK = "play"
@@ -39,8 +41,10 @@ class PlayResult:
 
 
 def play(cfg: AudioConfig, paths: list[str], crossfade: float | None, out: str | None) -> PlayResult:
-    if crossfade is not None and crossfade <= 0:
-        raise Art2MusError(f"--crossfade {crossfade} must be above 0 seconds")
+    if crossfade is not None and not (math.isfinite(crossfade) and 0 < crossfade <= 30):
+        raise Art2MusError(f"--crossfade {crossfade} must be a number of seconds above 0 and at most 30")
+    if out is not None:
+        check_output_file(out)
     clips, refused = [], []
     for p in paths:
         try:
@@ -51,8 +55,6 @@ def play(cfg: AudioConfig, paths: list[str], crossfade: float | None, out: str |
     if not clips:
         raise Art2MusError(f"none of the {len(paths)} clip(s) can be played:\n  " + "\n  ".join(refused))
     if out is not None:
-        if not out.lower().endswith(".wav"):
-            raise Art2MusError(f"--out {out!r} must be a .wav file")
         cfg = cfg.model_copy(update={"sink": f"file:{out}"})
     xfade = crossfade if crossfade is not None else cfg.crossfade_seconds
     settings = MixerSettings.from_config(cfg, replay_cached=False, crossfade=xfade, idle_silence_after=0.0)

@@ -170,6 +170,7 @@ class FileSink:
         self._file = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._flushed = 0
         self.callback_error = None
 
     def open(self) -> None:
@@ -203,6 +204,9 @@ class FileSink:
             self.stats.underruns += 1
         self._file.write(buf)
         self.stats.frames += buf.shape[0]
+        if self.stats.frames - self._flushed >= self.rate:  # once a second: the header then says what was
+            self._file.flush()                               # written, even after a kill -9
+            self._flushed = self.stats.frames
         self.stats.add(time.perf_counter() - start)
 
     @property

@@ -15,7 +15,7 @@ def add_arguments(p) -> None:
     src.add_argument("--checkpoint", help="folder with audioldm2/, imagebind_huge.pth or clip/, the aligner .pt")
     src.add_argument("--tiny", action="store_true", help="export a tiny random-weight checkpoint (tests, demo)")
     src.add_argument("--make-tiny-checkpoint", metavar="DIR", help="only write the tiny checkpoint to DIR")
-    p.add_argument("--out", help="bundle folder to write (replaced if it exists)")
+    p.add_argument("--out", help="bundle folder to write: a new or empty folder, or a bundle (replaced whole)")
     p.add_argument("--encoder", choices=("auto", "imagebind", "clip"), default="auto")
     p.add_argument("--seed", type=int, default=0, help="seed of the tiny checkpoint")
     p.add_argument("--no-int8", action="store_true",
@@ -28,7 +28,7 @@ def add_arguments(p) -> None:
 def run(cfg: Config, args) -> int:
     try:
         from export.checkpoint import locate
-        from export.exporter import export_bundle, export_tiny_bundle, format_fp16_table
+        from export.exporter import check_out, export_bundle, export_tiny_bundle, format_fp16_table
         from export.parity import format_table
         from export.tiny import make_tiny_checkpoint
     except ImportError as exc:
@@ -39,6 +39,7 @@ def run(cfg: Config, args) -> int:
     if not args.out:
         raise Art2MusError("export needs --out BUNDLE, the folder to write the model bundle to")
     out = Path(args.out)
+    check_out(out)  # before the checkpoint is even read: a folder that is not a bundle is never touched
     int8 = not args.no_int8
     if args.fp16:
         try:

@@ -16,8 +16,11 @@ from engines.preprocess import read_image
 from installation.audio.clips import write_wav
 from installation.config import Config, ModelConfig
 from installation.generator.model import open_pipeline
+from installation.outputs import check_output_file, check_output_folder
 
 log = logging.getLogger(__name__)
+# An --out with one of these suffixes is a file name, not a folder: refused rather than made a folder.
+NOT_FOLDERS = {".mp3", ".flac", ".ogg", ".opus", ".aac", ".m4a", ".aif", ".aiff", ".png", ".jpg", ".jpeg", ".txt"}
 HELP = "generate a clip (16 kHz mono WAV) for each image"
 
 
@@ -76,15 +79,18 @@ class GenerateResult:
 def output_paths(images: list[str], out: str, clips: int) -> list[list[Path]]:
     """One image and one clip may go to OUT.wav; otherwise OUT is a folder of STEM[-k].wav."""
     if len(images) == 1 and clips == 1 and out.lower().endswith(".wav"):
-        return [[Path(out)]]
+        return [[check_output_file(out)]]
     if out.lower().endswith(".wav"):
         raise Art2MusError(f"--out {out!r} is one file but {len(images)} image(s) x {clips} clip(s) make several; "
                            "give a folder instead")
-    folder, seen, paths = Path(out), set(), []
+    if Path(out).suffix.lower() in NOT_FOLDERS and not Path(out).is_dir():
+        raise Art2MusError(f"--out {out!r}: art2mus writes WAV files; give OUT.wav for one clip or a folder")
+    folder, seen, paths = check_output_folder(out), set(), []
     for i, image in enumerate(images):
         stem = Path(image).stem if Path(image).stem not in seen else f"{Path(image).stem}-{i}"
         seen.add(stem)
-        paths.append([folder / (f"{stem}.wav" if clips == 1 else f"{stem}-{k}.wav") for k in range(clips)])
+        paths.append([check_output_file(folder / (f"{stem}.wav" if clips == 1 else f"{stem}-{k}.wav"))
+                      for k in range(clips)])
     return paths
 
 

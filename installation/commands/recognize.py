@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 from installation.config import Config
 
@@ -18,16 +17,20 @@ def add_arguments(p) -> None:
 def run(cfg: Config, args) -> int:
     import cv2
 
+    from engines.errors import Art2MusError
+    from engines.preprocess import read_bgr
     from installation.catalog import load_catalog
     from installation.recognition import Recognizer
 
     catalog = load_catalog(args.catalog)
     recognizer = Recognizer(catalog.features)
     for image in args.images:
-        frame = cv2.imread(image, cv2.IMREAD_COLOR) if os.path.isfile(image) else None
+        try:
+            frame = read_bgr(image, cv2.IMREAD_COLOR)
+        except Art2MusError as exc:
+            frame, error = None, str(exc)
         if frame is None:
-            why = "is not an image OpenCV can read" if os.path.isfile(image) else "does not exist (or is not a file)"
-            line = {"image": image, "artwork_id": None, "confidence": 0.0, "error": f"{image!r} {why}"}
+            line = {"image": image, "artwork_id": None, "confidence": 0.0, "error": error}
         else:
             r = recognizer.recognize(frame)
             line = {"image": image, "artwork_id": r.artwork_id, "confidence": r.confidence, "method": r.method,

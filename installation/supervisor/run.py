@@ -37,7 +37,7 @@ from engines.errors import ConfigError
 from installation import messages
 from installation.catalog import IMAGE_SUFFIXES
 from installation.config import Config
-from installation.process import ExitCode, SystemdNotifier, describe_exit, restartable
+from installation.process import SUPERVISOR_ENV, ExitCode, SystemdNotifier, describe_exit, restartable
 
 log = logging.getLogger(__name__)
 ORDER = ("audio", "generator", "camera")  # audio first: it has something to play on its own
@@ -149,6 +149,7 @@ class Supervisor:
     def _spawn(self, child: Child) -> None:
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}  # systemd hears the supervisor only
         env["PYTHONUNBUFFERED"] = "1"
+        env[SUPERVISOR_ENV] = str(os.getpid())  # a child whose supervisor dies stops by itself
         child.proc = subprocess.Popen(self._command(child.name), env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
                                       start_new_session=True)  # a terminal's Ctrl-C reaches the supervisor only
@@ -296,7 +297,7 @@ class Supervisor:
         self._heartbeats()
         self._requests()
         self._watch()
-        self.notifier.notify("WATCHDOG=1")
+        self.notifier.watchdog()
 
     def run(self, seconds: float | None = None) -> int:
         """Supervises until SIGTERM/SIGINT (or for `seconds`), then stops everything; the exit code."""
