@@ -107,8 +107,8 @@ def test_a_bad_image_fails_that_artwork_and_the_others_go_on(tmp_path, tiny_bund
 def test_precompute_survives_kill_9_and_resumes(tmp_path, tiny_bundle):
     cat = make_catalog(tmp_path / "catalog", works=2)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "installation.cli", "precompute", "--catalog", str(cat), "--clips", "6", "--out",
-            str(out), "--bundle", str(tiny_bundle), "--seconds", "1", "--steps", "4"]
+    args = [sys.executable, "-m", "installation.cli", "precompute", "--catalog", str(cat), "--clips", "5", "--out",
+            str(out), "--bundle", str(tiny_bundle), "--seconds", "1", "--steps", "3"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
@@ -118,7 +118,7 @@ def test_precompute_survives_kill_9_and_resumes(tmp_path, tiny_bundle):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     listed = entries(out)
-    assert 3 <= len(listed) < 12, "the run finished before it could be killed"
+    assert 3 <= len(listed) < 10, "the run finished before it could be killed"
     # no broken or unlisted clip: every clip file is listed and reads whole
     assert clip_files(out) <= {e["file"] for e in listed} | {None}
     for e in listed:
@@ -127,7 +127,7 @@ def test_precompute_survives_kill_9_and_resumes(tmp_path, tiny_bundle):
     assert r.returncode == 0, r.stderr
     done = entries(out)
     assert done[:len(listed)] == listed  # finished clips were not redone
-    assert sorted((e["artwork_id"], e["index"]) for e in done) == [(a, k) for a in ("work0", "work1") for k in range(6)]
+    assert sorted((e["artwork_id"], e["index"]) for e in done) == [(a, k) for a in ("work0", "work1") for k in range(5)]
     assert clip_files(out) == {e["file"] for e in done}
     assert not [p for p in out.rglob(f"{mf.TEMP_PREFIX}*")]
 
@@ -321,40 +321,30 @@ def ray_cluster():
         ray.shutdown()
 
 
-def test_ray_precompute_with_two_workers_makes_a_complete_manifest(ray_cluster, tmp_path, tiny_bundle):
+def test_ray_two_workers_driver_killed_mid_run_then_rerun_completes(ray_cluster, tmp_path, tiny_bundle):
     cat = make_catalog(tmp_path / "catalog", works=3, bad=True)
     out = tmp_path / "out"
-    assert precompute("--catalog", cat, "--clips", 2, "--out", out, "--bundle", tiny_bundle, "--ray", ray_cluster,
-                      "--workers", 2, *FAST) == 1  # the broken image fails, the others are made
-    clips = entries(out)
-    assert sorted((e["artwork_id"], e["index"]) for e in clips) == [(f"work{i}", k) for i in range(3) for k in range(2)]
-    assert len({e["worker"] for e in clips}) == 2  # both actors made clips
-    assert clip_files(out) == {e["file"] for e in clips}
-    # the same job as a local run: same seeds, and a rerun (locally) makes nothing
-    assert precompute("--catalog", cat, "--clips", 2, "--out", out, "--bundle", tiny_bundle, *FAST) == 1
-    assert entries(out) == clips
-
-
-def test_ray_driver_killed_mid_run_then_rerun_completes(ray_cluster, tmp_path, tiny_bundle):
-    cat = make_catalog(tmp_path / "catalog", works=2)
-    out = tmp_path / "out"
-    args = [sys.executable, "-m", "installation.cli", "precompute", "--catalog", str(cat), "--clips", "5", "--out",
-            str(out), "--bundle", str(tiny_bundle), "--seconds", "1", "--steps", "4", "--ray", ray_cluster,
-            "--workers", "2"]
-    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    common = ["--catalog", cat, "--clips", 3, "--out", out, "--bundle", tiny_bundle, "--seconds", 1, "--steps", 3,
+              "--ray", ray_cluster, "--workers", 2]
+    proc = subprocess.Popen([sys.executable, "-m", "installation.cli", "precompute", *map(str, common)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:
         if (out / mf.MANIFEST).is_file() and len(entries(out)) >= 2:
             break
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)  # the driver dies; its actors go with it
     proc.wait()
     listed = entries(out)
-    assert 2 <= len(listed) < 10, proc.stderr.read().decode()[-2000:]
+    assert 2 <= len(listed) < 6, proc.stderr.read().decode()[-2000:]
     assert clip_files(out) <= {e["file"] for e in listed}
-    r = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
+    # rerun (in this process, on the same cluster): the broken image fails, everything else is made once
+    assert precompute(*common) == 1
     done = entries(out)
-    assert done[:len(listed)] == listed
-    assert sorted((e["artwork_id"], e["index"]) for e in done) == [(a, k) for a in ("work0", "work1") for k in range(5)]
+    assert done[:len(listed)] == listed  # finished clips were not redone
+    assert sorted((e["artwork_id"], e["index"]) for e in done) == [(f"work{i}", k) for i in range(3) for k in range(3)]
+    assert len({e["worker"] for e in done[len(listed):]}) == 2  # both actors of the rerun made clips
     assert clip_files(out) == {e["file"] for e in done}
+    # the same jobs as a local run: a local rerun finds nothing to make
+    assert precompute(*common[:-4]) == 1
+    assert entries(out) == done
