@@ -200,3 +200,51 @@ def test_frozen_source_is_reconnected(tmp_path, catalog_dir):
                                                     for x in m))
     assert proc.status.reconnects >= 2
     assert "work-0" in _changes(msgs)  # and it kept recognising between reconnects
+
+
+class VanishingSource:
+    """A camera that shows work-0, then is unplugged (reads fail, opening fails), then comes back.
+    The unplug is the one fault here that cannot be caused for real without camera hardware."""
+
+    def __init__(self, catalog, gone_after: float, back_after: float):
+        self.walk = SyntheticWalk(catalog, fps=10, seed=2, plan=[WalkSegment("work-0", 1000.0)])
+        self.gone_after, self.back_after = gone_after, back_after
+        self.start = None
+        self.finished = False
+
+    def _phase(self) -> str:
+        t = time.monotonic() - self.start
+        return "gone" if self.gone_after <= t < self.back_after else "here"
+
+    def open(self):
+        if self.start is None:
+            self.start = time.monotonic()
+            self.walk.open()
+        elif self._phase() == "gone":
+            from engines.errors import Art2MusError
+
+            raise Art2MusError("camera unplugged")
+
+    def read(self):
+        if self._phase() == "gone":
+            time.sleep(0.1)
+            return None
+        return self.walk.read()
+
+    def close(self):
+        pass
+
+
+def test_camera_that_vanishes_says_no_artwork_keeps_its_heartbeat_and_reconnects(catalog_dir):
+    catalog = load_catalog(catalog_dir)
+    source = VanishingSource(catalog, gone_after=3.0, back_after=9.0)
+    cfg = CameraConfig(source="usb", recognition_hz=10, leave_seconds=1.0, min_dwell_seconds=0.5,
+                       stale_seconds=1.0, reconnect_max_seconds=0.5, republish_seconds=0.5)
+    def changes(ms):
+        return [m.artwork_id for m in ms if m.kind == "artwork" and m.data["change"]]
+
+    _, msgs = _run_inprocess(cfg, catalog, source, 20, until=lambda m: changes(m) == ["work-0", None, "work-0"])
+    assert changes(msgs) == ["work-0", None, "work-0"]
+    lost = next(m.ts for m in msgs if m.kind == "artwork" and m.artwork_id is None)
+    states = [m.data["state"] for m in msgs if m.kind == "heartbeat" and lost - 1 < m.ts < lost + 4]
+    assert "reconnecting" in states  # heartbeats go on while the camera is gone: the supervisor sees it alive
