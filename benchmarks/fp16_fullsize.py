@@ -46,9 +46,11 @@ def _feeds(rng) -> dict[str, dict]:
     }
 
 
-def export_fullsize(work: Path, log=print) -> dict:
-    """fp32 ONNX of the four full-size stages + their fp16 variants under work/onnx, reused when there.
-    Returns the per-stage fp16 table (as the manifest's), also written to work/fp16.json."""
+def export_fullsize(work: Path, log=print, stages=STAGES) -> dict:
+    """fp32 ONNX of the full-size `stages` + their fp16 variants under work/onnx, reused when there.
+    Returns the per-stage fp16 table (as the manifest's); each stage's row is also written to
+    work/fp16.<stage>.json, and work/fp16.json holds the table once every stage has one (so four
+    processes, one per stage, can share the work: benchmarks/gpu_check.py does)."""
     from engines.specs import stage_specs
     from export.fp16 import FP16_TOLERANCE, POLICIES, activation_ranges, convert_fp16
     from export.onnx_export import export_stage
@@ -59,24 +61,24 @@ def export_fullsize(work: Path, log=print) -> dict:
     onnx_dir = work / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
     table_path = work / "fp16.json"
-    if table_path.exists() and all((onnx_dir / f"{s}.onnx").exists() for s in STAGES):
+    rows = {s: work / f"fp16.{s}.json" for s in STAGES}
+    if all(rows[s].exists() and (onnx_dir / f"{s}.onnx").exists() for s in stages):
         log(f"full-size: reusing {onnx_dir}")
-        return json.loads(table_path.read_text())
+        return merge_table(work, stages)
     rng = np.random.default_rng(2)
     feeds = _feeds(rng)
     refs = {}
-    stages, specs = build_stages(), stage_specs(dims())
-    for name in STAGES:
+    modules, specs = build_stages(), stage_specs(dims())  # all four, in order: the same weights in every process
+    for name in stages:
         path = onnx_dir / f"{name}.onnx"
         if not path.exists():
-            seconds = export_stage(stages[name], specs[name], feeds[name], path)
+            seconds = export_stage(modules[name], specs[name], feeds[name], path)
             log(f"full-size: exported {name} in {seconds:.0f} s")
-        refs[name] = reference(stages[name], feeds[name]).numpy()
-    del stages
+        refs[name] = reference(modules[name], feeds[name]).numpy()
+    del modules
     gc.collect()
-    table = {}
     probes = {"unet": unet_calibration(feeds["unet"], rng)[::2]}
-    for name in STAGES:
+    for name in stages:
         start = time.perf_counter()
         src, dst = onnx_dir / f"{name}.onnx", onnx_dir / f"{name}.fp16.onnx"
         ranges = activation_ranges(src, [feeds[name]] + probes.get(name, []))
@@ -85,13 +87,22 @@ def export_fullsize(work: Path, log=print) -> dict:
             row = compare(f"{name}.fp16", _ort(dst, feeds[name]), refs[name], FP16_TOLERANCE)
             if row.ok:
                 break
-        table[name] = {"variant": "fp16" if row.ok else "fp32", "policy": policy.name,
-                       "conversion": conversion.to_json(), "parity": {row.stage: row.to_json()},
-                       "seconds": time.perf_counter() - start}
+        if not row.ok:
+            for f in onnx_dir.glob(dst.name + "*"):
+                f.unlink()
+        entry = {"variant": "fp16" if row.ok else "fp32", "policy": policy.name, "conversion": conversion.to_json(),
+                 "parity": {row.stage: row.to_json()}, "seconds": time.perf_counter() - start}
+        rows[name].write_text(json.dumps(entry, indent=2))
         log(f"full-size: {name} fp16 rel L2 {row.rel_l2:.2e} rel max {row.rel_max:.2e} ({policy.name}, "
             f"{conversion.fp32_nodes}/{conversion.nodes} nodes fp32, {time.perf_counter() - start:.0f} s)")
-    table_path.write_text(json.dumps(table, indent=2))
-    return table
+    return merge_table(work, stages)
+
+
+def merge_table(work: Path, stages=STAGES) -> dict:
+    table = {s: json.loads((work / f"fp16.{s}.json").read_text()) for s in STAGES if (work / f"fp16.{s}.json").exists()}
+    if set(table) == set(STAGES):
+        (work / "fp16.json").write_text(json.dumps(table, indent=2))
+    return {s: table[s] for s in stages}
 
 
 def _ort(path: Path, feeds: dict, threads: int = 0) -> np.ndarray:
@@ -140,8 +151,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-clip", action="store_true", help="per-stage table only")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                        help="export and convert only these (one process per stage shares the work)")
     args = parser.parse_args()
-    table = export_fullsize(args.work, log=lambda m: print(m, flush=True))
+    table = export_fullsize(args.work, log=lambda m: print(m, flush=True), stages=tuple(args.stages))
     print("\nfull-size fp16 variants, ONNX Runtime CPU vs PyTorch fp32 (tolerance 5e-2):")
     print(f"{'stage':<10} {'variant':<8} {'policy':<9} {'fp32 nodes':>12} {'rel L2':>9} {'rel max':>9} {'largest |x|':>12}")
     for name, e in table.items():
@@ -149,7 +162,7 @@ def main() -> int:
         c = e["conversion"]
         print(f"{name:<10} {e['variant']:<8} {e['policy']:<9} {c['fp32_nodes']:>5}/{c['nodes']:<6} {row['rel_l2']:>9.2e} "
               f"{row['rel_max']:>9.2e} {c['largest_activation']:>12.3g}")
-    if args.no_clip:
+    if args.no_clip or set(args.stages) != set(STAGES):
         return 0
     results = {}
     for variant in (None, "fp16"):
