@@ -60,7 +60,6 @@ def export_fullsize(work: Path, log=print, stages=STAGES) -> dict:
 
     onnx_dir = work / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
-    table_path = work / "fp16.json"
     rows = {s: work / f"fp16.{s}.json" for s in STAGES}
     if all(rows[s].exists() and (onnx_dir / f"{s}.onnx").exists() for s in stages):
         log(f"full-size: reusing {onnx_dir}")
