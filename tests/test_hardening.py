@@ -403,3 +403,13 @@ def test_written_files_are_readable_by_others(tmp_path, artwork_png, tiny_bundle
     assert out.stat().st_mode & 0o044 == 0o044
     for path in Path(tiny_bundle).rglob("*"):
         assert path.stat().st_mode & 0o044 == 0o044, path
+
+
+def test_missing_playlists_and_ambient_folders_are_said(tmp_path, caplog):
+    from installation.audio.clips import load_library
+    from installation.config import AudioConfig
+
+    library = load_library(AudioConfig(playlists=str(tmp_path / "nope"), ambient=str(tmp_path / "nada")))
+    assert library.ambient() is None
+    said = caplog.text
+    assert "audio.playlists=" in said and "audio.ambient=" in said and "is not a folder" in said

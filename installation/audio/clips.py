@@ -109,5 +109,10 @@ def load_library(cfg: AudioConfig) -> Library:
         playlists = from_manifest(folder)
     elif folder is not None and folder.is_dir():
         playlists = {d.name: read(files(d), d.name, "playlist") for d in sorted(folder.iterdir()) if d.is_dir()}
-    ambient = read(files(Path(cfg.ambient)), None, "ambient") if cfg.ambient and Path(cfg.ambient).is_dir() else []
+    for key, value in (("playlists", cfg.playlists), ("ambient", cfg.ambient)):
+        if value and not Path(value).expanduser().is_dir():  # said, not ignored: the kiosk would just be quieter
+            log.warning("audio.%s=%r is not a folder; no %s clips are played (fix the path or set it to null)",
+                        key, value, key)
+    ambient_dir = Path(cfg.ambient).expanduser() if cfg.ambient else None
+    ambient = read(files(ambient_dir), None, "ambient") if ambient_dir and ambient_dir.is_dir() else []
     return Library(playlists, ambient)
