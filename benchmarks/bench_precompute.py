@@ -11,6 +11,7 @@ Ray actors get one CPU and one ONNX Runtime thread each; the local runs use 1 th
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import tempfile
@@ -65,7 +66,7 @@ def main() -> None:
 
             def start(model=model):
                 pipe = open_pipeline(model)
-                return pc.ClipMaker(pipe).info(), lambda plan, w, bar, s: pc.run_local(pipe, plan, w, bar, s)
+                return pc.ClipMaker(pipe).info(), functools.partial(pc.run_local, pipe)
         else:
             import ray as ray_module
 

@@ -70,7 +70,8 @@ def test_precompute_writes_flac_and_a_complete_manifest(playlists, tiny_bundle):
     assert clip_files(out) == {e["file"] for e in clips}
     fingerprint = load_bundle(tiny_bundle, verify=False).fingerprint
     for e in clips:
-        assert e["status"] == "new" and e["bundle"] == fingerprint and e["seconds"] == 0.5 and e["origin"] == "precompute"
+        assert e["status"] == "new" and e["bundle"] == fingerprint and e["seconds"] == 0.5
+        assert e["origin"] == "precompute"
         assert e["steps"] == (3 if e["artwork_id"] == "work1" else 2)  # catalog.yaml's per-artwork setting
         assert e["file"].startswith(e["artwork_id"] + "/") and e["created"]
         info = sf.info(str(out / e["file"]))
@@ -136,7 +137,8 @@ def test_clean_removes_only_our_leftovers(tmp_path):
     out = tmp_path / "out"
     (out / "a").mkdir(parents=True)
     mf.write_manifest(out, {"format": 1, "clips": [{"id": "x", "artwork_id": "a", "file": "a/k0000-seed0.flac"}]})
-    keep = [out / "a" / "k0000-seed0.flac", out / "a" / "mine.wav", out / "a" / f"{mf.TEMP_PREFIX}{os.getpid()}-ab.flac"]
+    mine = out / "a" / f"{mf.TEMP_PREFIX}{os.getpid()}-ab.flac"  # a live process's temp file
+    keep = [out / "a" / "k0000-seed0.flac", out / "a" / "mine.wav", mine]
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     gone = [out / "a" / "k0001-seed1.flac", out / "a" / f"{mf.TEMP_PREFIX}{dead.stdout.strip()}-cd.flac",
             out / f"{mf.TEMP_PREFIX}{dead.stdout.strip()}-ef.json"]
@@ -188,8 +190,15 @@ def test_kiosk_plays_kept_and_new_clips_never_rejected(playlists, tmp_path):
 
     assert played() == files({"kept", "new"})
     assert played(playlist_statuses=("kept",)) == files({"kept"})
-    lib = load_library(AudioConfig(playlists=str(out)))
-    assert lib.playlist("work0").source == "playlist"
+    # an artwork change starts a playlist clip at once, and a rejected one never plays
+    from installation.audio.mixer import Mixer, MixerSettings
+
+    cfg = AudioConfig(playlists=str(out))
+    mixer = Mixer(MixerSettings.from_config(cfg), load_library(cfg))
+    for artwork in ("work0", "work1", "work0", "work1"):
+        mixer.set_artwork(artwork)
+        assert mixer.current.clip.source == "playlist"
+        assert Path(mixer.current.clip.name).relative_to(out.resolve()).as_posix() in files({"kept", "new"})[artwork]
     with pytest.raises(Exception, match="rejected"):
         AudioConfig(playlist_statuses=("kept", "rejected"))
 
@@ -263,7 +272,8 @@ def test_review_status_changes_persist_and_two_tabs_do_not_lose_changes(review):
     def tab(n: int) -> None:
         for i in range(12):
             clip = ids[(n + i) % len(ids)]
-            assert client.post(f"/api/clip/{clip}/status", json={"status": ("kept", "rejected")[(n + i) % 2]}).status_code == 200
+            status = ("kept", "rejected")[(n + i) % 2]
+            assert client.post(f"/api/clip/{clip}/status", json={"status": status}).status_code == 200
 
     # each tab also adds a marker through the same lock, as precompute would: none may be lost
     def writer() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def run(cfg: Config, args) -> int:
 
     def start_local():
         pipe = open_pipeline(m, args.bundle)
-        return pc.ClipMaker(pipe).info(), lambda plan, writer, bar, summary: pc.run_local(pipe, plan, writer, bar, summary)
+        return pc.ClipMaker(pipe).info(), functools.partial(pc.run_local, pipe)
 
     def start_ray():
         from installation.curator.cluster import RayPool

@@ -47,7 +47,8 @@ class ModelWorker:
 
     def clip(self, artwork_id: str, image: bytes, name: str, options) -> dict:
         try:
-            return {"wave": self.maker.clip(artwork_id, image, name, options), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            wave = self.maker.clip(artwork_id, image, name, options)
+            return {"wave": wave, "worker": f"{socket.gethostname()}:{os.getpid()}"}
         except Art2MusError as exc:
             return {"error": str(exc)}
 

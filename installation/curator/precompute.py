@@ -93,6 +93,10 @@ def plan_jobs(catalog: Catalog, manifest: dict, clips: int, seed_base: int, base
             have.setdefault(e.get("artwork_id"), {})[e["index"]] = e
     out = Plan()
     for art in catalog.artworks.values():
+        if art.id.startswith(".") or art.id in (mf.MANIFEST, mf.LOCK):
+            out.failures[art.id] = (f"catalog image {str(art.path)!r}: the artwork id {art.id!r} cannot name a "
+                                    "playlist folder (it would clash with the manifest or be hidden); rename the image")
+            continue
         try:
             options = art.info.generation.apply(base, art.id)
         except Art2MusError as exc:
@@ -243,7 +247,8 @@ def report(summary: Summary, out: Path) -> None:
              out, summary.made, summary.seconds, summary.clips_per_second, summary.already, len(summary.failures))
 
 
-def precompute(catalog: Catalog, out: Path, clips: int, seed_base: int, base: GenerationOptions, start_runner) -> Summary:
+def precompute(catalog: Catalog, out: Path, clips: int, seed_base: int, base: GenerationOptions,
+               start_runner) -> Summary:
     """The whole job. `start_runner()` -> (info {"bundle", "sample_rate"}, run(plan, writer, bar, summary))
     loads the model only when there is something to make."""
     start = time.perf_counter()

@@ -141,10 +141,8 @@ class Regenerator:
 
 def create_app(settings: ReviewSettings) -> Flask:
     folder = Path(settings.playlists).expanduser().resolve()
-    if settings.catalog:
-        settings = dataclasses.replace(settings, playlists=folder, catalog=Path(settings.catalog).expanduser().resolve())
-    else:
-        settings = dataclasses.replace(settings, playlists=folder)
+    catalog_folder = Path(settings.catalog).expanduser().resolve() if settings.catalog else None
+    settings = dataclasses.replace(settings, playlists=folder, catalog=catalog_folder)
     if not (folder / mf.MANIFEST).is_file():
         raise Art2MusError(f"{str(folder)!r} has no {mf.MANIFEST}: make it with `art2mus precompute --out {folder}`")
     mf.read_manifest(folder)  # a broken manifest is refused now, not on the first request
