@@ -105,6 +105,18 @@ def test_a_bad_image_fails_that_artwork_and_the_others_go_on(tmp_path, tiny_bund
     assert not (out / "broken").exists() or not any((out / "broken").iterdir())
 
 
+def test_precompute_refuses_bad_arguments_before_any_work(tmp_path, capsys):
+    cat = make_catalog(tmp_path / "catalog", works=1)
+    assert main(["precompute", "--catalog", str(cat), "--clips", "2"]) == 2  # no --out, no audio.playlists
+    assert "give --out DIR" in capsys.readouterr().err
+    assert main(["precompute", "--catalog", str(cat), "--clips", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "--clips 0 must be >= 1" in capsys.readouterr().err
+    assert main(["precompute", "--catalog", str(tmp_path / "none"), "--clips", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["review", "--playlists", str(tmp_path / "o2")]) == 2
+    assert "make it with `art2mus precompute" in capsys.readouterr().err
+
+
 def test_precompute_survives_kill_9_and_resumes(tmp_path, tiny_bundle):
     cat = make_catalog(tmp_path / "catalog", works=2)
     out = tmp_path / "out"

@@ -40,7 +40,8 @@ def browser():
         _missing("selenium is not installed (pip install '.[test]')")
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         _missing("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for a browser download
+    saved = os.environ.get("SE_OFFLINE")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for a browser download
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:
@@ -51,6 +52,10 @@ def browser():
         yield driver
     finally:
         driver.quit()
+        if saved is None:
+            os.environ.pop("SE_OFFLINE", None)
+        else:
+            os.environ["SE_OFFLINE"] = saved
 
 
 @pytest.fixture()

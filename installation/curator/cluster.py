@@ -65,7 +65,7 @@ class RayPool:
         ray = _ray()
         if worker_cpus < 1:
             raise Art2MusError(f"--worker-cpus {worker_cpus!r} must be >= 1")
-        owns = not ray.is_initialized()
+        owns = not ray.is_initialized()  # an already initialised Ray (a test, a notebook) is used as it is
         if owns:
             init = dict(logging_level=logging.WARNING, include_dashboard=False)
             try:

@@ -252,6 +252,8 @@ def precompute(catalog: Catalog, out: Path, clips: int, seed_base: int, base: Ge
     """The whole job. `start_runner()` -> (info {"bundle", "sample_rate"}, run(plan, writer, bar, summary))
     loads the model only when there is something to make."""
     start = time.perf_counter()
+    if clips < 1:
+        raise Art2MusError(f"--clips {clips!r} must be >= 1")
     data = prepare_folder(out)
     plan = plan_jobs(catalog, data, clips, seed_base, base)
     summary = Summary(already=plan.done, failures=dict(plan.failures))
