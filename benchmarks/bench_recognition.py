@@ -37,6 +37,7 @@ import argparse
 import collections
 import dataclasses
 import importlib.util
+import json
 import sys
 import tempfile
 import time
@@ -128,6 +129,7 @@ def main() -> int:
     p.add_argument("--no-photos", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a RecognizerSettings override")
     p.add_argument("--show-errors", action="store_true")
+    p.add_argument("--dump", default=None, help="write each view's outcome as JSON lines (for crossval_recognition.py)")
     p.add_argument("--visits", type=int, default=0, help="also this many visits through the debouncer")
     p.add_argument("--frames", type=int, default=10, help="recognitions per visit")
     args = p.parse_args()
@@ -155,7 +157,7 @@ def main() -> int:
         index_s = time.perf_counter() - start
         recognizer = Recognizer(catalog.features, settings_from(args.set))
     results = collections.defaultdict(collections.Counter)
-    times, errors = [], []
+    times, errors, dumped = [], [], []
     base = args.seed * 100_000
     n_photo_views = min(len(photos) * 4, args.views // 5) if photos else 0
     for k in range(args.views + n_photo_views):
@@ -165,6 +167,7 @@ def main() -> int:
         times.append(r.seconds)
         outcome = "right" if r.artwork_id == wid else ("none" if r.artwork_id is None else "wrong")
         results[kind][outcome] += 1
+        dumped.append(_record(kind, wid, r))
         if outcome != "right":
             errors.append((kind, wid, base + k, r))
     for k in range(args.negatives):
@@ -175,6 +178,7 @@ def main() -> int:
         times.append(r.seconds)
         name = "empty wall" if empty else "not in catalog"
         results[name]["false positive" if r.artwork_id else "rejected"] += 1
+        dumped.append(_record(name, None, r))
         if r.artwork_id:
             errors.append((name, "-", base + 50_000 + k, r))
     kinds = [k for k in results if k not in ("empty wall", "not in catalog")]
@@ -198,6 +202,8 @@ def main() -> int:
           f"false positives {pct(fp, neg)} ({fp}/{neg})")
     print(f"per frame: mean {1000 * t.mean():.1f} ms, p95 {1000 * np.percentile(t, 95):.1f} ms -> "
           f"{1 / t.mean():.0f} frames/s on one core")
+    if args.dump:
+        Path(args.dump).write_text("".join(json.dumps(d) + "\n" for d in dumped))
     if args.visits:
         print(_visits(recognizer, args, ren, works, rng))
     if args.show_errors:
@@ -207,11 +213,21 @@ def main() -> int:
     return 0
 
 
+def _record(kind: str, truth: str | None, r) -> dict:
+    """What crossval_recognition.py needs to decide a view again under other global thresholds."""
+    cands = [list(c) for c in (r.candidates or []) if len(c) == 3]
+    return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,
+            "candidates": cands}
+
+
 def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:
-    """Per-visit outcomes through the camera's debouncer (see the module's docstring)."""
+    """Per-visit outcomes through the camera's debouncer (see the module's docstring), fed whole
+    Recognitions (the visit's frames decide together) and, beside it on the same frames, fed artwork
+    ids only (k of n alone, as before)."""
     cam = CameraConfig()
-    right = soon = wrong = positives = false_pos = negatives = 0
-    enter_times = []
+    modes = ("evidence", "k of n")
+    tally = {m: collections.Counter() for m in modes}
+    enter_times = {m: [] for m in modes}
     for v in range(args.visits):
         negative = v % 4 == 3  # a quarter of the visits: an empty wall or a work not in the catalog
         i = int(rng.integers(0, len(works)))
@@ -220,31 +236,40 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                                            else synthetic2.artwork2(NEGATIVE_SEED + 10_000 + v))
         else:
             art = works[i][2]
-        debouncer = Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
-        entered, first = set(), None
+        debouncers = {m: Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
+                      for m in modes}
+        entered, first = {m: set() for m in modes}, {m: None for m in modes}
         for f in range(args.frames):
             now = f / cam.recognition_hz
-            frame = ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f)
-            if debouncer.update(recognizer.recognize(frame), now) and debouncer.current:
-                entered.add(debouncer.current)
-                if first is None and debouncer.current == works[i][0]:
-                    first = now
-        if negative:
-            negatives += 1
-            false_pos += bool(entered)
-        else:
-            positives += 1
-            right += entered == {works[i][0]}
-            wrong += bool(entered - {works[i][0]})
-            if first is not None:
-                enter_times.append(first)
-                soon += first <= ENTER_WITHIN + 1e-9
+            r = recognizer.recognize(ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f))
+            for m, d in debouncers.items():
+                if d.update(r if m == "evidence" else r.artwork_id, now) and d.current:
+                    entered[m].add(d.current)
+                    if first[m] is None and d.current == works[i][0]:
+                        first[m] = now
+        for m in modes:
+            t = tally[m]
+            if negative:
+                t["negatives"] += 1
+                t["false"] += bool(entered[m])
+            else:
+                t["positives"] += 1
+                t["right"] += entered[m] == {works[i][0]}
+                t["wrong"] += bool(entered[m] - {works[i][0]})
+                if first[m] is not None:
+                    enter_times[m].append(first[m])
+                    t["soon"] += first[m] <= ENTER_WITHIN + 1e-9
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
-    median = f"{np.median(enter_times):.1f} s" if enter_times else "-"
-    return (f"visits ({args.frames} recognitions at {cam.recognition_hz:g} Hz each, debouncer enter_k {cam.enter_k} "
-            f"of {cam.enter_n}): right {pct(right, positives)} ({right}/{positives}), within {ENTER_WITHIN} s "
-            f"{pct(soon, positives)}, median time to enter {median}; a wrong work entered {pct(wrong, positives)}; "
-            f"false positive visits {pct(false_pos, negatives)} ({false_pos}/{negatives})")
+    lines = [f"visits ({args.frames} recognitions at {cam.recognition_hz:g} Hz each, debouncer enter_k {cam.enter_k} "
+             f"of {cam.enter_n}):"]
+    for m in modes:
+        t = tally[m]
+        median = f"{np.median(enter_times[m]):.1f} s" if enter_times[m] else "-"
+        lines.append(f"  {m:<8}: right {pct(t['right'], t['positives'])} ({t['right']}/{t['positives']}), "
+                     f"within {ENTER_WITHIN} s {pct(t['soon'], t['positives'])}, median time to enter {median}; "
+                     f"a wrong work entered {pct(t['wrong'], t['positives'])}; false positive visits "
+                     f"{pct(t['false'], t['negatives'])} ({t['false']}/{t['negatives']})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,25 @@ def test_explained_fraction_fits_light_and_cast_but_not_another_work():
     assert fractions[2] < 0.5  # another work
 
 
+def test_a_strong_cast_of_the_whole_scene_is_explained_and_glare_is_set_aside():
+    """Another camera's gamma (1.45) under green-tinted, brighter light is the same work (the fit
+    normalises the view by its own contrast and levels: without the tone term it explained half of
+    the hard-edge work and none of the stripes); a glare spot over a third of a work is not counted
+    against it; another work stays unexplained under the same freedom."""
+    hard_edge, stripes = (cv2.resize(artwork(s), (THUMB, THUMB), interpolation=cv2.INTER_AREA) for s in (2, 3))
+    cast = lambda t: np.clip(255 * (t / 255.0) ** 1.45 * np.float32([0.85, 1.2, 0.9]) * 1.1, 0, 255).astype(np.uint8)
+    thumb = cv2.resize(artwork(1), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    y, x = np.mgrid[0:THUMB, 0:THUMB]
+    spot = 200 * np.exp(-((x - 24) ** 2 + (y - 24) ** 2) / (2 * 9.0**2))[..., None]
+    glared = np.clip(thumb.astype(np.float32) + spot, 0, 255).astype(np.uint8)
+    far = cv2.resize(artwork(13), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    fractions = explained_fractions(np.stack([hard_edge, stripes, thumb, thumb]),
+                                    np.stack([cast(hard_edge), cast(stripes), glared, far]), 0.12)
+    assert fractions[0] > 0.9 and fractions[1] > 0.9
+    assert fractions[2] > 0.9
+    assert fractions[3] < 0.5
+
+
 def test_moments_of_a_view_share_pose_and_light_but_not_the_visitor():
     a, corners_a = view_with_truth(artwork(2), 9, moment=0)
     b, corners_b = view_with_truth(artwork(2), 9, moment=1)

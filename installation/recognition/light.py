@@ -11,6 +11,9 @@ import numpy as np
 from installation.recognition.features import THUMB
 
 
+LAYOUT_CAST = (0.85, 1.18)  # per-channel gain of a view's colour layout over a work's (the room's tint)
+
+
 def _grid(cells: int) -> np.ndarray:
     side = round(cells**0.5)
     y, x = np.mgrid[0:side, 0:side].astype(np.float32) / max(side - 1, 1) - 0.5
@@ -20,7 +23,7 @@ def _grid(cells: int) -> np.ndarray:
 class ColourLayouts:
     """Colour distance of a view to works' colour layouts (N, 3, P cells on a square grid), after
     fitting what a gallery does to colours: light that varies across the picture (a level and a
-    linear slope, shared by the channels) and a mild colour cast (per channel, 0.85-1.18). The worst
+    linear slope, shared by the channels) and a colour cast (per channel, LAYOUT_CAST). The worst
     quarter of the cells (a visitor, a glare spot) does not count. The fit's normal equations depend
     only on the works, so they are solved once."""
 
@@ -44,7 +47,7 @@ class ColourLayouts:
         light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
         lit = colours * (light[:, 0, None, None] + light[:, 1, None, None] * self.xy[0]
                          + light[:, 2, None, None] * self.xy[1])
-        cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), 0.85, 1.18)
+        cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), *LAYOUT_CAST)
         diff = np.abs(lit * cast[:, :, None] - q)
         cells = diff[:, 0] + diff[:, 1] + diff[:, 2]  # (N, P)
         kept = np.partition(cells, self.kept - 1, axis=1)[:, : self.kept]
@@ -88,12 +91,22 @@ _XY = np.mgrid[0:THUMB, 0:THUMB].astype(np.float32)[::-1] / (THUMB - 1) - 0.5  #
 _RING = 3  # thumbnail pixels at the edge left out: a picture frame, the wall where the quad is off
 
 
+CAST = 0.22  # |log| of a channel's gain beside the others' (the room's tint; wider bounds cost wrong answers on both renderers)
+TONE = (-0.35, 0.5)  # the view's contrast over the work's in log space: a camera's gamma or tone curve, 0.65-1.5
+GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighter in all) that make a pixel glare
+GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
+
+
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
     """For K works and the view aligned to each ((K, THUMB, THUMB, 3) both), the fraction of pixels
-    where the view equals the work under the gallery's light: view = work x cast (one gain per
-    channel, within +-25 %) x light (a level and a linear slope across the picture), fitted robustly
-    in log space; a pixel is explained when every channel is within `tolerance` of the prediction
-    (plus a few grey levels for noise). A visitor or a glare spot is not explained."""
+    where the view equals the work under the gallery's light and camera: view = work^(1+tone) x cast
+    (one gain per channel, within CAST of the others) x light (a level and a linear slope across the
+    picture), fitted robustly in log space; a pixel is explained when every channel is within
+    `tolerance` of the prediction (plus a few grey levels for noise). The fit normalises the view by
+    its own statistics against each work's (channel levels, contrast), so a strong cast of the whole
+    scene or another camera gamma is explained, not bounded. Glare (brighter than the prediction in
+    every channel: added light) is set aside, not counted against the work (up to half the view); a
+    visitor is simply not explained."""
     r, k = _RING, len(thumbs)
     # Channels first (K, 3, P): numpy reduces a long last axis fast, a last axis of 3 slowly.
     work = np.ascontiguousarray(thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
@@ -102,24 +115,35 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
     # Log ratios of dark values are noise: they do not steer the fit. Values the camera clipped do:
     # where most of a channel is clipped, what is left unclipped is mostly a visitor.
     reliable = (work > 24) & (seen > 24)
-    ratio = np.log((seen + 1.0) / (work + 1.0))
+    log_work = np.log(work + 1.0)
+    ratio = np.log(seen + 1.0) - log_work
+    # The work's own contrast, centred per channel: a tone curve steepens or flattens it about its middle.
+    m = reliable.astype(np.float32)
+    centred = log_work - (log_work * m).sum(2, keepdims=True) / np.maximum(m.sum(2, keepdims=True), 1.0)
     clipped = seen >= 250
     # Start from each channel's median ratio (a visitor or glare spot cannot pull it), then fit least
-    # squares for 3 channel offsets + a shared x/y slope on what the previous fit explains.
+    # squares for 3 channel offsets + a shared x/y slope + a shared tone on what the previous fit explains.
     offsets = _masked_median(ratio, reliable)
     slope = np.zeros((k, 2), np.float32)
+    tone = np.zeros((k, 1), np.float32)
     keep = reliable
     for step in range(4):
         if step:
-            offsets, slope = _fit_light(keep, ratio, xy, offsets, slope)
-        level = np.clip(offsets.mean(1, keepdims=True), np.log(0.5), np.log(2.0))
-        offsets = level + np.clip(offsets - offsets.mean(1, keepdims=True), -0.22, 0.22)
-        predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :])
+            offsets, slope, tone = _fit_light(keep, ratio, xy, centred, offsets, slope, tone)
+        level = np.clip(offsets.mean(1, keepdims=True), np.log(0.4), np.log(2.5))
+        offsets = level + np.clip(offsets - offsets.mean(1, keepdims=True), -CAST, CAST)
+        predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :] + tone[:, :, None] * centred)
         error = np.abs(seen - predicted) / (tolerance * predicted + 10.0)
         error[clipped & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
         keep = reliable & (error < 2.0)
     fits = error < 1.0
-    return (fits[:, 0] & fits[:, 1] & fits[:, 2]).mean(1)
+    explained = fits[:, 0] & fits[:, 1] & fits[:, 2]
+    # Glare: added light, brighter than the prediction in every channel (or clipped), clearly in one.
+    excess = seen - predicted
+    brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
+    glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
+    counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
+    return explained.sum(1) / counted
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -132,18 +156,30 @@ def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (low + high) / 2, 0.0)[..., 0].astype(np.float32)
 
 
-def _fit_light(keep, ratio, xy, offsets, slope):
-    """Least squares of log(view / work) = channel offset + shared x/y slope over the kept values
-    ((K, 3, P) each); a fit with too few values keeps the previous one."""
+def _fit_light(keep, ratio, xy, centred, offsets, slope, tone):
+    """Least squares of log(view / work) = channel offset + shared x/y slope + shared tone x the work's
+    centred log value, over the kept values ((K, 3, P) each); a fit with too few values keeps the
+    previous one. The tone is held near 0 (a plain work has no contrast to scale)."""
     m = keep.astype(np.float32)
-    mm = m[:, 0] + m[:, 1] + m[:, 2]  # (K, P)
-    gram = np.zeros((len(m), 5, 5), np.float32)
+    k = len(m)
+    # Regressors per value: 3 channel indicators, x, y, tone. Gram (K, 6, 6) and right side (K, 6).
+    mc = m * centred
+    gram = np.zeros((k, 6, 6), np.float32)
     gram[:, [0, 1, 2], [0, 1, 2]] = m.sum(2)
     cross = m @ xy.T  # (K, 3, 2)
-    gram[:, :3, 3:], gram[:, 3:, :3] = cross, cross.transpose(0, 2, 1)
-    gram[:, 3:, 3:] = (mm[:, None, :] * xy[None]) @ xy.T
+    gram[:, :3, 3:5], gram[:, 3:5, :3] = cross, cross.transpose(0, 2, 1)
+    mm = m[:, 0] + m[:, 1] + m[:, 2]  # (K, P)
+    gram[:, 3:5, 3:5] = (mm[:, None, :] * xy[None]) @ xy.T
+    ct = mc.sum(2)  # (K, 3)
+    gram[:, :3, 5], gram[:, 5, :3] = ct, ct
+    cxy = (mc[:, 0] + mc[:, 1] + mc[:, 2]) @ xy.T  # (K, 2)
+    gram[:, 3:5, 5], gram[:, 5, 3:5] = cxy, cxy
+    gram[:, 5, 5] = (mc * centred).sum((1, 2))
     rm = ratio * m
-    rhs = np.concatenate([rm.sum(2), (rm[:, 0] + rm[:, 1] + rm[:, 2]) @ xy.T], axis=1)
-    sol = np.linalg.solve(gram + 1e-3 * np.eye(5, dtype=np.float32), rhs[..., None])[..., 0]
+    rhs = np.concatenate([rm.sum(2), (rm[:, 0] + rm[:, 1] + rm[:, 2]) @ xy.T,
+                          (rm * centred).sum((1, 2))[:, None]], axis=1)
+    ridge = np.diag(np.float32([1e-3] * 5 + [1.0]))  # a little pull of the tone towards none
+    sol = np.linalg.solve(gram + ridge, rhs[..., None])[..., 0]
     enough = (mm.sum(1) >= 30)[:, None]
-    return np.where(enough, sol[:, :3], offsets), np.where(enough, np.clip(sol[:, 3:], -0.6, 0.6), slope)
+    return (np.where(enough, sol[:, :3], offsets), np.where(enough, np.clip(sol[:, 3:5], -0.6, 0.6), slope),
+            np.where(enough, np.clip(sol[:, 5:], *TONE), tone))

@@ -51,6 +51,7 @@ MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges run
 SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
 OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
 LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
+CUT_AREA = 0.4  # least area (of the frame's) of a quad with three sides on the frame's border
 SMALLEST_AREA = 0.03  # a candidate's least area, a fraction of the frame's (a work a quarter of the frame across)
 SHORTEST_SIDE = 0.08  # a candidate's shortest side and a line's least length, a fraction of the frame's height
 
@@ -95,6 +96,8 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
     solid = cv2.findContours(cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8)),
                              cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
     contours = sorted(solid, key=cv2.contourArea, reverse=True)[:1] + contours
+    # What is not wall: a textured wall (bricks, panels, wallpaper) tangles the edge map, not this.
+    contours = _off_wall(small) + contours
     area = small.shape[0] * small.shape[1]
     quads: list[tuple[np.ndarray, float]] = []
 
@@ -122,6 +125,34 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
     # The most picture-like first, and not too many: each is compared with the whole catalog.
     rank = [quality**2 * np.sqrt(cv2.contourArea(q)) for q, quality in quads]
     return [quads[k] for k in np.argsort(rank)[::-1][:max_candidates]]
+
+
+WALL_RING = 0.04  # the frame's outer ring (a fraction of its height) taken as wall
+WALL_SHARE = 0.002  # share of the ring's pixels a colour needs (blurred over its neighbours) to be the wall's
+
+
+def _off_wall(small_bgr: np.ndarray, keep: int = 2) -> list[np.ndarray]:
+    """The outlines of the largest regions whose colours the wall does not have: the colours of the
+    frame's outer ring (wall, mostly: a work is seldom cut by the frame on every side) are learnt as a
+    coarse Lab histogram, and what it does not explain, opened and closed, is a work (or a visitor).
+    A picture on a wall of any texture stands out by its colours where its edges drown in the wall's."""
+    h, w = small_bgr.shape[:2]
+    lab = cv2.cvtColor(cv2.resize(small_bgr, (w // 2, h // 2), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2Lab)
+    r = max(2, round(WALL_RING * lab.shape[0]))
+    ring = np.zeros(lab.shape[:2], np.uint8)
+    ring[:r], ring[-r:], ring[:, :r], ring[:, -r:] = 1, 1, 1, 1
+    bins, ranges = [8, 16, 16], [0, 256, 0, 256, 0, 256]
+    hist = cv2.calcHist([lab], [0, 1, 2], ring, bins, ranges)
+    hist = cv2.GaussianBlur(hist.reshape(bins[0], -1), (3, 3), 0).reshape(bins)  # noise, light across the wall
+    wall = (hist >= WALL_SHARE * ring.sum()).astype(np.float32)
+    # Also each neighbouring L bin: the wall is brighter or darker away from the ring (a spotlight).
+    wall = np.maximum(wall, np.maximum(np.roll(wall, 1, 0), np.roll(wall, -1, 0)))
+    off = (wall[lab[..., 0] >> 5, lab[..., 1] >> 4, lab[..., 2] >> 4] == 0).astype(np.uint8)
+    off = cv2.morphologyEx(off, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    off = cv2.morphologyEx(off, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    blobs = sorted(cv2.findContours(off, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea,
+                   reverse=True)[:keep]
+    return [b * 2 for b in blobs]
 
 
 def _outline_quads(contour: np.ndarray, area: float, min_side: float) -> list[np.ndarray]:
@@ -230,6 +261,9 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     support = _side_support(edges, quads, border=-1.0)  # (Q, 4); -1 marks a side on the frame's border
     full = np.where(support < 0, 1.0, support)
     good = (full.min(1) >= 0.3) & (full.mean(1) >= 0.6)
+    # Three sides on the frame's border: a work cut by the frame that closely is large; a smaller such
+    # quad is the wall beside a work (a lit wall's slope looks like a gradient work).
+    good &= ((support < 0).sum(1) < 3) | (areas >= CUT_AREA * area)
     # Ranked with the frame's border as half evidence: else the frame's own edges, being long, win.
     rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas)
     found: list[tuple] = []
