@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from engines.bundle import Bundle
 from engines.engine import Engine
@@ -48,7 +49,8 @@ def choose_backend(bundle: Bundle, backend: str = "auto") -> tuple[str, str]:
 
 
 def load_engines(bundle: Bundle, backend: str = "auto", provider: str = "auto", threads: int = 0,
-                 int8: tuple[str, ...] = ()) -> dict[str, Engine]:
+                 int8: tuple[str, ...] = (), cache_dir: Path | None = None) -> dict[str, Engine]:
+    """`cache_dir`: where ONNX Runtime's TensorRT EP keeps its engines (under the bundle's fingerprint)."""
     chosen, why = choose_backend(bundle, backend)
     if backend == "auto":
         mismatch = chosen == "onnxruntime" and "rebuild" in why  # engines exist but are stale: say so louder
@@ -62,12 +64,19 @@ def load_engines(bundle: Bundle, backend: str = "auto", provider: str = "auto", 
         engines = load_tensorrt_engines(bundle)
         log.info("stages on %s", ", ".join(f"{s}={e.provider}" for s, e in engines.items()))
         return engines
-    from engines.onnxruntime_backend import OnnxRuntimeEngine, choose_providers
+    from engines.onnxruntime_backend import PROVIDERS, OnnxRuntimeEngine, choose_providers, tensorrt_provider_options
 
     providers = choose_providers(provider)
     quantized = int8_stages(bundle, tuple(int8), on_cpu=providers[0] == "CPUExecutionProvider")
     variant = {s: ("int8" if s in quantized else None) for s in STAGES}
-    engines = {s: OnnxRuntimeEngine(bundle.specs[s], bundle.stage_path(s, variant[s]), providers, threads, variant[s])
-               for s in STAGES}
+    trt = {}
+    if providers[0] == PROVIDERS["tensorrt"]:
+        from engines.tensorrt_build import profile_shapes
+
+        folder = (cache_dir or Path.home() / ".cache" / "art2mus") / "ort-tensorrt" / bundle.fingerprint
+        trt = {s: tensorrt_provider_options(profile_shapes(bundle, s), folder / s) for s in STAGES}
+        log.info("onnxruntime TensorRT EP: engine and timing cache in %s", folder)
+    engines = {s: OnnxRuntimeEngine(bundle.specs[s], bundle.stage_path(s, variant[s]), providers, threads, variant[s],
+                                    trt.get(s)) for s in STAGES}
     log.info("stages on %s", ", ".join(f"{s}={e.provider}" for s, e in engines.items()))
     return engines

@@ -48,9 +48,29 @@ def choose_providers(preference: str) -> list[str]:
     return [wanted] if wanted == PROVIDERS["cpu"] else [wanted, PROVIDERS["cpu"]]
 
 
+def _shape_list(shapes: dict[str, list[list[int]]], which: int) -> str:
+    return ",".join(f"{name}:{'x'.join(map(str, dims[which]))}" for name, dims in shapes.items())
+
+
+def tensorrt_provider_options(profiles: dict[str, list[list[int]]], cache_dir: Path) -> dict[str, str]:
+    """ONNX Runtime's TensorRT EP options for one stage: an engine and timing cache folder (engines are
+    built once per box, not at every start) and the explicit profile (min/opt/max shapes) that
+    `art2mus build` uses too."""
+    return {
+        "trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache_dir),
+        "trt_timing_cache_enable": "True", "trt_timing_cache_path": str(cache_dir),
+        "trt_profile_min_shapes": _shape_list(profiles, 0), "trt_profile_opt_shapes": _shape_list(profiles, 1),
+        "trt_profile_max_shapes": _shape_list(profiles, 2),
+    }
+
+
 class OnnxRuntimeEngine(Engine):
-    def __init__(self, spec: StageSpec, path: Path, providers: list[str], threads: int = 0, variant: str | None = None):
+    def __init__(self, spec: StageSpec, path: Path, providers: list[str], threads: int = 0, variant: str | None = None,
+                 tensorrt_options: dict[str, str] | None = None):
         super().__init__(spec)
+        if tensorrt_options and providers[0] == PROVIDERS["tensorrt"]:
+            Path(tensorrt_options["trt_engine_cache_path"]).mkdir(parents=True, exist_ok=True)
+            providers = [(providers[0], tensorrt_options), *providers[1:]]
         self.variant = variant
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -63,8 +83,9 @@ class OnnxRuntimeEngine(Engine):
                 f"{spec.name}: onnxruntime could not load {path}: {exc}. Re-export the bundle with `art2mus export`"
             ) from exc
         used = self.session.get_providers()
-        if used[0] != providers[0]:
-            log.warning("%s: asked for %s but onnxruntime runs it on %s", spec.name, providers[0], used[0])
+        asked = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
+        if used[0] != asked:
+            log.warning("%s: asked for %s but onnxruntime runs it on %s", spec.name, asked, used[0])
         self._provider = used[0]
         self._check_io()
 

@@ -54,10 +54,11 @@ class Art2MusPipeline:
 
     @classmethod
     def load(cls, bundle_path, backend: str = "auto", provider: str = "auto", threads: int = 0, verify: bool = True,
-             int8: tuple[str, ...] = ()):
-        """`int8`: stages to run in their int8 variant on a CPU provider (none: the exact fp32 graphs)."""
+             int8: tuple[str, ...] = (), cache_dir=None):
+        """`int8`: stages to run in their int8 variant on a CPU provider (none: the exact fp32 graphs);
+        `cache_dir`: where ONNX Runtime's TensorRT EP caches its engines (model.cache)."""
         bundle = load_bundle(bundle_path, verify=verify)
-        return cls(bundle, load_engines(bundle, backend, provider, threads, int8))
+        return cls(bundle, load_engines(bundle, backend, provider, threads, int8, cache_dir))
 
     def _run(self, stage: str, feeds: dict) -> np.ndarray:
         start = time.perf_counter()

@@ -405,3 +405,19 @@ def test_gpu_mismatched_engine_is_refused_with_the_rebuild_command(tmp_path, bui
     metadata_path(folder, "unet").write_text(json.dumps(meta))
     with pytest.raises(Art2MusError, match=r"gpu\.name: another card -> .*rebuild it with `art2mus build --bundle"):
         load_tensorrt_engines(load_bundle(root, verify=False))
+
+
+def test_onnxruntime_tensorrt_ep_gets_a_cache_folder_and_the_build_profiles(tiny_bundle, tmp_path):
+    """The options ONNX Runtime's TensorRT EP is given (it runs only where onnxruntime-gpu is installed)."""
+    from engines.bundle import load_bundle
+    from engines.onnxruntime_backend import tensorrt_provider_options
+    from engines.tensorrt_build import profile_shapes
+
+    bundle = load_bundle(tiny_bundle)
+    profiles = profile_shapes(bundle, "unet")
+    options = tensorrt_provider_options(profiles, tmp_path / "unet")
+    assert options["trt_engine_cache_enable"] == "True" and options["trt_engine_cache_path"] == str(tmp_path / "unet")
+    for key, which in (("trt_profile_min_shapes", 0), ("trt_profile_opt_shapes", 1), ("trt_profile_max_shapes", 2)):
+        parsed = dict(item.split(":") for item in options[key].split(","))
+        assert set(parsed) == set(profiles)
+        assert all(parsed[name] == "x".join(map(str, dims[which])) for name, dims in profiles.items())

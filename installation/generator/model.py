@@ -81,4 +81,4 @@ def resolve_bundle(cfg: ModelConfig, override: str | None = None) -> Path:
 def open_pipeline(cfg: ModelConfig, override: str | None = None) -> Art2MusPipeline:
     """The pipeline on the configured (or given) bundle with the configured backend settings."""
     return Art2MusPipeline.load(resolve_bundle(cfg, override), cfg.backend, cfg.provider, cfg.threads,
-                                cfg.verify_hashes, cfg.int8_stages)
+                                cfg.verify_hashes, cfg.int8_stages, cfg.cache_dir)
