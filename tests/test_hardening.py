@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket as pysocket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import zmq
 from engines.bundle import load_bundle
 from engines.errors import Art2MusError
 from engines.preprocess import read_image
+from helpers import free_ports
 from installation import messages
 from installation.camera.synthetic import artwork
 from installation.catalog import load_catalog
@@ -74,18 +74,8 @@ def test_export_replaces_a_bundle_whole(tmp_path, tiny_bundle):
     assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # the old bundle moved aside, then removed
 
 
-def _ports(n):
-    socks = [pysocket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _audio_config(tmp_path, **audio):
-    ports = _ports(3)
+    ports = free_ports(3)
     lines = [f"audio:\n  sink: file:{tmp_path / 'out.wav'}\n  buffer_seconds: 0.4\n"]
     lines += [f"  {k}: {v}\n" for k, v in audio.items()]
     lines += [f"ipc:\n  artwork_events: tcp://127.0.0.1:{ports[0]}\n  clips: tcp://127.0.0.1:{ports[1]}\n"

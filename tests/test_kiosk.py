@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket as pysocket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 import soundfile as sf
 import zmq
 
+from helpers import free_ports
 from installation import messages
 from installation.camera.synthetic import artwork
 from installation.supervisor.status import ask
@@ -28,23 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 BUSY = (0, 6, 12)  # busy works: recognised by keypoints every time
 
 
-def _ports(n):
-    socks = [pysocket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def kiosk_config(folder: Path, bundle: Path, **sections) -> Path:
     """A kiosk config in `folder`: busy works as the catalog, synthetic walk, file sink, free ports."""
     catalog = folder / "catalog"
     catalog.mkdir(exist_ok=True)
     for seed in BUSY:
         cv2.imwrite(str(catalog / f"work-{seed}.png"), artwork(seed))
-    ports = _ports(5)
+    ports = free_ports(5)
     cfg = {
         "model": {"bundle": str(bundle), "clip_seconds": 1.0, "steps": 3, "int8_stages": []},
         "catalog": {"folder": str(catalog)},
