@@ -132,6 +132,7 @@ def main() -> int:
     p.add_argument("--dump", default=None, help="write each view's outcome as JSON lines (for crossval_recognition.py)")
     p.add_argument("--visits", type=int, default=0, help="also this many visits through the debouncer")
     p.add_argument("--frames", type=int, default=10, help="recognitions per visit")
+    p.add_argument("--dump-visits", default=None, help="write each visit's recognitions as JSON lines (crossval)")
     args = p.parse_args()
     cv2.setNumThreads(1)  # one core, as the targets say
     ren = Renderer(args.renderer, args.occlusion)
@@ -200,8 +201,9 @@ def main() -> int:
                   f"({c['false positive']}/{sum(c.values())})")
     print(f"top-1 accuracy {pct(right, pos)} ({right}/{pos}); wrong artwork {pct(wrong, pos)} ({wrong}); "
           f"false positives {pct(fp, neg)} ({fp}/{neg})")
-    print(f"per frame: mean {1000 * t.mean():.1f} ms, p95 {1000 * np.percentile(t, 95):.1f} ms -> "
-          f"{1 / t.mean():.0f} frames/s on one core")
+    if len(t):
+        print(f"per frame: mean {1000 * t.mean():.1f} ms, p95 {1000 * np.percentile(t, 95):.1f} ms -> "
+              f"{1 / t.mean():.0f} frames/s on one core")
     if args.dump:
         Path(args.dump).write_text("".join(json.dumps(d) + "\n" for d in dumped))
     if args.visits:
@@ -226,6 +228,7 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
     ids only (k of n alone, as before)."""
     cam = CameraConfig()
     modes = ("evidence", "k of n")
+    dumped = []
     tally = {m: collections.Counter() for m in modes}
     enter_times = {m: [] for m in modes}
     for v in range(args.visits):
@@ -239,9 +242,11 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
         debouncers = {m: Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
                       for m in modes}
         entered, first = {m: set() for m in modes}, {m: None for m in modes}
+        dumped.append({"truth": None if negative else works[i][0], "frames": []})
         for f in range(args.frames):
             now = f / cam.recognition_hz
             r = recognizer.recognize(ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f))
+            dumped[-1]["frames"].append(_record("visit", dumped[-1]["truth"], r))
             for m, d in debouncers.items():
                 if d.update(r if m == "evidence" else r.artwork_id, now) and d.current:
                     entered[m].add(d.current)
@@ -259,6 +264,8 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                 if first[m] is not None:
                     enter_times[m].append(first[m])
                     t["soon"] += first[m] <= ENTER_WITHIN + 1e-9
+    if args.dump_visits:
+        Path(args.dump_visits).write_text("".join(json.dumps(d) + "\n" for d in dumped))
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
     lines = [f"visits ({args.frames} recognitions at {cam.recognition_hz:g} Hz each, debouncer enter_k {cam.enter_k} "
              f"of {cam.enter_n}):"]

@@ -12,6 +12,15 @@ explained_alone_margin) from its four best (work, value, explained fraction) pai
 grain decisions do not depend on them and stay as they were. On the tuning set the setting with the
 most right answers is chosen among those within --max-wrong and --max-fp; it is then reported on
 both sets, by kind. The pairs' values themselves (light fit, tolerances) are not re-fitted here.
+
+    python3 benchmarks/bench_recognition.py --renderer N --visits 200 --dump-visits vN.jsonl [...]
+    python3 benchmarks/crossval_recognition.py --visits v1.jsonl v2.jsonl
+
+does the same for the camera debouncer's VisitEvidence (how a visit's frames decide together):
+each dumped visit's recognitions are fed again to debouncers of every setting of a small grid (and
+to k of n alone); the setting with the most visits entered right within 1.5 s, among those with no
+wrong work and no more false-positive visits than k of n alone, is chosen on one set and reported
+on the other.
 """
 
 from __future__ import annotations
@@ -81,13 +90,81 @@ def line(name: str, s: dict) -> str:
     return f"  {name:<18} top-1 {100 * s['top1']:.1f} %, wrong {100 * s['wrong']:.1f} %, fp {100 * s['fp']:.1f} % ({kinds})"
 
 
+VISIT_GRID = {"frames": [8, 10], "weak": [0.0, 0.2, 0.3, 0.5], "min_accepted": [2, 3], "enter": [1.5, 2.0, 2.5, 3.0],
+              "lead": [2.0]}
+
+
+def replay_visits(visits: list[dict], evidence) -> dict:
+    from types import SimpleNamespace
+
+    from installation.camera.debounce import Debouncer
+    from installation.config import CameraConfig
+
+    cam = CameraConfig()
+    t = collections.Counter()
+    for visit in visits:
+        d = Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds, evidence=evidence)
+        entered, first = set(), None
+        for f, rec in enumerate(visit["frames"]):
+            r = SimpleNamespace(artwork_id=rec["got"], confidence=rec["confidence"], candidates=rec["candidates"])
+            now = f / cam.recognition_hz
+            if d.update(r, now) and d.current:
+                entered.add(d.current)
+                if first is None and d.current == visit["truth"]:
+                    first = now
+        if visit["truth"] is None:
+            t["negatives"] += 1
+            t["false"] += bool(entered)
+        else:
+            t["positives"] += 1
+            t["right"] += entered == {visit["truth"]}
+            t["wrong"] += bool(entered - {visit["truth"]})
+            t["soon"] += first is not None and first <= 1.5 + 1e-9
+    return t
+
+
+def visit_line(name: str, t) -> str:
+    pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
+    return (f"  {name:<26} right {pct(t['right'], t['positives'])}, within 1.5 s {pct(t['soon'], t['positives'])}, "
+            f"wrong {pct(t['wrong'], t['positives'])}, false positive visits {pct(t['false'], t['negatives'])} "
+            f"({t['false']}/{t['negatives']})")
+
+
+def crossval_visits(first: str, second: str) -> None:
+    from installation.camera.debounce import VisitEvidence
+
+    sets = {Path(f).stem: [json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()] for f in (first, second)}
+    for name, visits in sets.items():
+        print(visit_line(f"{name} k of n alone", replay_visits(visits, None)))
+        print(visit_line(f"{name} default evidence", replay_visits(visits, VisitEvidence())))
+    for train, test in itertools.permutations(sets, 2):
+        base = replay_visits(sets[train], None)
+        best, best_key = None, None
+        for values in itertools.product(*VISIT_GRID.values()):
+            e = VisitEvidence(**dict(zip(VISIT_GRID, values)))
+            t = replay_visits(sets[train], e)
+            if t["wrong"] or t["false"] > base["false"]:
+                continue
+            key = (t["soon"], t["right"], -t["false"])
+            if best_key is None or key > best_key:
+                best, best_key = e, key
+        print(f"visit evidence tuned on {train}: {best}")
+        if best is not None:
+            print(visit_line(f"on {train} (tuned)", replay_visits(sets[train], best)))
+            print(visit_line(f"on {test} (held out)", replay_visits(sets[test], best)))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("first")
     p.add_argument("second")
+    p.add_argument("--visits", action="store_true", help="the files are --dump-visits files: tune VisitEvidence")
     p.add_argument("--max-wrong", type=float, default=0.003)
     p.add_argument("--max-fp", type=float, default=0.015)
     args = p.parse_args()
+    if args.visits:
+        crossval_visits(args.first, args.second)
+        return 0
     sets = {Path(f).stem: [json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()]
             for f in (args.first, args.second)}
     from installation.recognition import RecognizerSettings

@@ -58,27 +58,34 @@ def _seen(artwork_id, confidence=0.0, best=None):
     return Recognition(artwork_id, confidence, "global" if artwork_id else "none", 0.01, None, candidates)
 
 
-def test_debouncer_lets_a_visits_borderline_frames_decide_together():
-    frames = [_seen("a", 0.8), _seen(None, best="a"), _seen("a", 0.7), _seen(None, best="a")]
+def test_debouncer_lets_a_visits_frames_decide_together():
+    flicker = [_seen("a", 0.8), _seen(None, best="a"), _seen("a", 0.7), _seen(None), _seen("a", 0.9)]
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
-    assert [d.update(r, 0.2 * t) for t, r in enumerate(frames)] == [False, False, False, True]
-    assert d.current == "a"  # 2 accepted + 2 borderline frames: 2.1 of evidence, where k of n needs 4 accepts
+    assert [d.update(r, 0.2 * t) for t, r in enumerate(flicker)] == [False] * 4 + [True]
+    assert d.current == "a"  # 3 accepted of the visit's frames, no rival: k of n needs 4 of 5
     bare = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
-    assert not any(bare.update(r.artwork_id, 0.2 * t) for t, r in enumerate(frames))  # ids alone: k of n only
+    assert not any(bare.update(r.artwork_id, 0.2 * t) for t, r in enumerate(flicker))  # ids alone: k of n only
     off = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=None)
-    assert not any(off.update(r, 0.2 * t) for t, r in enumerate(frames))
+    assert not any(off.update(r, 0.2 * t) for t, r in enumerate(flicker))
+    # Borderline frames (the work was the best candidate, rejected) count where `weak` says so.
+    borderline = [_seen("a", 0.8), _seen(None, best="a"), _seen("a", 0.7), _seen(None, best="a")]
+    weak = VisitEvidence(weak=0.3, min_accepted=2, enter=2.0)
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
+    assert [d.update(r, 0.2 * t) for t, r in enumerate(borderline)] == [False, False, False, True]
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(borderline))  # by default they do not
 
 
 def test_visit_evidence_never_enters_on_borderline_frames_alone_or_against_a_rival():
-    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    weak = VisitEvidence(weak=0.5, min_accepted=2, enter=1.5)
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
     assert not any(d.update(_seen(None, best="a"), 0.2 * t) for t in range(10))  # never accepted
-    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
     one = [_seen("a", 1.0)] + [_seen(None, best="a")] * 7  # accepted once only
     assert not any(d.update(r, 0.2 * t) for t, r in enumerate(one))
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
-    split = [_seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0), _seen("b", 1.0), _seen(None, best="a")]
-    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(split))  # a rival as strong: no lead
-    assert VisitEvidence().min_accepted >= 2
+    split = [_seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0)]
+    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(split))  # a rival accepted too: k of n decides
 
 
 def _collect(endpoint, seconds, until=None):

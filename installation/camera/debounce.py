@@ -18,11 +18,14 @@ class VisitEvidence:
     its neighbours. A work is entered when it is the only work accepted over those frames, at least
     `min_accepted` times, its evidence reaches `enter`, and it has `lead` times the evidence of any
     other work."""
+    # Tuned on renderer 2's visits, held out on renderer 1's (benchmarks/crossval_recognition.py --visits):
+    # 3 accepts of 8 frames with no rival; borderline frames' candidates (weak > 0) added false positive
+    # visits on both renderers, so they do not count by default.
     frames: int = 8
     accepted_floor: float = 0.5
-    weak: float = 0.3
-    min_accepted: int = 2
-    enter: float = 2.0
+    weak: float = 0.0
+    min_accepted: int = 3
+    enter: float = 1.5
     lead: float = 2.0
 
 
