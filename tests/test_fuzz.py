@@ -39,7 +39,8 @@ from installation.messages import ARRAY, COMMON, KINDS, MAX_CLIP_SAMPLES, MAX_CL
     MIN_RATE, Message, MessageError
 
 REPO = Path(__file__).resolve().parents[1]
-# No example database and no explain phase: nothing is written into the working tree (.hypothesis/).
+# No example database and no explain phase (Hypothesis still keeps caches and failure patches in
+# .hypothesis/, a folder it gitignores itself); print_blob: a failure says how to replay it exactly.
 PHASES = [Phase.explicit, Phase.generate, Phase.shrink]
 FUZZ = dict(deadline=None, database=None, print_blob=True, suppress_health_check=list(HealthCheck))
 
