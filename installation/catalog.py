@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from engines.errors import Art2MusError
 from engines.options import GenerationOptions
 from engines.preprocess import read_bgr
+from installation.config import YAML_ERRORS
 from installation.recognition import FEATURE_VERSION, ArtworkFeatures, compute_features
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,8 @@ def _read_info(folder: Path) -> dict[str, ArtworkInfo]:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except UnicodeDecodeError as exc:
         raise Art2MusError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise Art2MusError(f"{path} is not valid YAML: {exc}") from None
+    except YAML_ERRORS as exc:
+        raise Art2MusError(f"{path} is not valid YAML: {str(exc)[:300]}") from None
     except OSError as exc:
         raise Art2MusError(f"{path} cannot be read ({exc.strerror}); check its permissions") from None
     works = data.get("artworks", {}) if isinstance(data, dict) else None

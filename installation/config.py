@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engines.errors import Art2MusError
 
 
+# PyYAML's constructors raise plain Python errors on values they cannot build (a 30th of February,
+# `!!int x`, an unknown `!!bool`): all of them are a file that is not valid YAML to us.
+YAML_ERRORS = (yaml.YAMLError, RecursionError, ValueError, KeyError, IndexError, AttributeError, TypeError,
+               OverflowError)
+
+
 class Section(BaseModel):
     # inf and nan are never a sensible timeout, level or rate
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -213,6 +219,6 @@ def load_config(path: str | Path | None = None) -> Config:
         raise Art2MusError(f"config file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise Art2MusError(f"config file {p} cannot be read ({exc.strerror}); check its permissions") from None
-    except (yaml.YAMLError, RecursionError) as exc:
+    except YAML_ERRORS as exc:
         raise Art2MusError(f"config file {p} is not valid YAML: {str(exc)[:300]}") from None
     return parse_config(data, str(p))

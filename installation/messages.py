@@ -65,10 +65,17 @@ def encode(msg: Message) -> list[bytes | memoryview]:
     header = {"schema": SCHEMA, "kind": msg.kind, "artwork_id": msg.artwork_id, "seq": msg.seq, "ts": msg.ts,
               **msg.data}
     if msg.array is None:
-        return [json.dumps(header).encode()]
+        return [_dump(header)]
     array = np.ascontiguousarray(msg.array, dtype=np.float32)
     header.update(dtype="float32", shape=list(array.shape), sample_rate=msg.sample_rate)
-    return [json.dumps(header).encode(), memoryview(array).cast("B")]
+    return [_dump(header), memoryview(array).cast("B")]
+
+
+def _dump(header: dict) -> bytes:
+    raw = json.dumps(header, ensure_ascii=False).encode()
+    if len(raw) > MAX_HEADER_BYTES:
+        raise MessageError(f"{header.get('kind')} header of {len(raw)} bytes is over the {MAX_HEADER_BYTES}-byte limit")
+    return raw
 
 
 def _header(frame) -> dict:
@@ -96,9 +103,20 @@ def _artwork_id(value) -> str | None:
     return value
 
 
+def finite_float(value) -> float | None:
+    """A JSON number as a finite float, or None (a bool, a string, an int beyond float range, inf)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _number(header: dict, key: str, default, kind=(int, float)):
     value = header.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, kind) or (isinstance(value, float) and not math.isfinite(value)):
+    if isinstance(value, bool) or not isinstance(value, kind) or finite_float(value) is None:
         raise MessageError(f"header field {key}={str(value)[:40]!r} is not a finite {'whole ' if kind is int else ''}number")
     return value
 

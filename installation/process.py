@@ -149,7 +149,12 @@ class ProcessRuntime:
             return False
         self._next_beat = now + self.heartbeat_seconds
         if self._pub is not None:
-            messages.send(self._pub, self.heartbeat(state, status() if callable(status) else status, artwork_id))
+            msg = self.heartbeat(state, status() if callable(status) else status, artwork_id)
+            try:
+                messages.send(self._pub, msg)
+            except messages.MessageError as exc:  # never silent, never fatal: a heartbeat that says so
+                log.error("%s: heartbeat not sent whole: %s", self.name, exc)
+                messages.send(self._pub, self.heartbeat(state, {"error": f"status too large: {exc}"}, None))
         self.notifier.watchdog()
         self._check_parent()
         return True

@@ -33,7 +33,8 @@ from installation.process import ExitCode, ProcessRuntime
 from installation.schedule import OpeningHours
 
 log = logging.getLogger(__name__)
-VISITS_KEPT = 50
+VISITS_KEPT = 20  # in every heartbeat: kept well under the header size limit
+MAX_CLIP_ID = 64
 REOPEN_SECONDS = 5.0  # PortAudio can hang closing a stream whose server or device is gone
 
 
@@ -305,16 +306,15 @@ class Receiver(threading.Thread):
             log.error("audio: dropped a message: %s", exc)
             return
         if msg.kind == "artwork":
-            since = msg.data.get("since")
-            since = float(since) if isinstance(since, (int, float)) and not isinstance(since, bool) else msg.ts
-            self.proc.events.put(ArtworkEvent(msg.artwork_id, since))
+            since = messages.finite_float(msg.data.get("since"))
+            self.proc.events.put(ArtworkEvent(msg.artwork_id, msg.ts if since is None else since))
         elif msg.kind == "clip":
             self._clip(msg)
 
     def _clip(self, msg: messages.Message) -> None:
         self.proc.status.received += 1
         clip_id = msg.data.get("clip_id")
-        self.proc.status.last_clip = clip_id if isinstance(clip_id, str) else None
+        self.proc.status.last_clip = clip_id if isinstance(clip_id, str) and len(clip_id) <= MAX_CLIP_ID else None
         name = f"{msg.artwork_id}#{msg.seq}"
         source = "cached" if msg.data.get("from_cache") is True else "fresh"
         try:

@@ -111,9 +111,9 @@ class GeneratorProcess:
 
     def _follow(self, msg: messages.Message) -> None:
         if msg.artwork_id != self.artwork:
-            since = msg.data.get("since")
+            since = messages.finite_float(msg.data.get("since"))
             self.artwork = msg.artwork_id
-            self.artwork_since = since if isinstance(since, (int, float)) and not isinstance(since, bool) else msg.ts
+            self.artwork_since = msg.ts if since is None else since
             self.sent.clear()  # clips in flight were for the artwork before
             log.info("generator: artwork %s", self.artwork)
             if self.artwork is not None:
@@ -130,8 +130,7 @@ class GeneratorProcess:
         self.sent = [s for s in self.sent if now - s.sent_at < IN_FLIGHT_SECONDS]
         queued = 0.0
         if self.audio and self.audio.get("artwork") == self.artwork:
-            value = self.audio.get("ahead_s")
-            queued = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+            queued = messages.finite_float(self.audio.get("ahead_s")) or 0.0
         return queued + sum(s.seconds for s in self.sent)
 
     # clips -------------------------------------------------------------------------------------

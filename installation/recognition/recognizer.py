@@ -89,6 +89,10 @@ class Place:
     scores: np.ndarray
 
 
+MIN_FRAME_SIDE = 16
+MAX_FRAME_ASPECT = 12.0
+
+
 @dataclass(frozen=True)
 class Recognition:
     artwork_id: str | None
@@ -303,6 +307,9 @@ class Recognizer:
         frame's own pixels)."""
         start = time.perf_counter()
         h, w = frame_bgr.shape[:2]
+        if min(h, w) < MIN_FRAME_SIDE or max(h, w) > MAX_FRAME_ASPECT * min(h, w):
+            # A strip of pixels is no camera view (and scaled to FRAME_WIDTH it would ask for gigabytes).
+            return Recognition(None, 0.0, "none", time.perf_counter() - start)
         scale = FRAME_WIDTH / w
         if scale != 1.0:  # every size in pixels here (keypoints, quads, tolerances) is for this width
             shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
