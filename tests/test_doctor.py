@@ -4,7 +4,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import yaml
 import zmq
 
+from helpers import free_ports
 from installation.camera.synthetic import artwork
 from installation.supervisor.doctor import Check, Result, format_table, guarded
 
@@ -24,17 +24,6 @@ IPC_KEYS = ("artwork_events", "clips", "audio_status", "generator_status", "supe
 def art2mus(*args, cwd=None, timeout=300):
     return subprocess.run([sys.executable, "-m", "installation.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or REPO, timeout=timeout, check=False)
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def write_config(tmp_path: Path, bundle: Path, **audio) -> tuple[Path, dict]:

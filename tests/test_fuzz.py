@@ -17,7 +17,6 @@ import math
 import os
 import re
 import signal
-import socket as pysocket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ import zmq
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from helpers import free_ports
 from engines.errors import Art2MusError
 from installation import messages
 from installation.messages import ARRAY, COMMON, KINDS, MAX_CLIP_SAMPLES, MAX_CLIP_SECONDS, MAX_ID_CHARS, MAX_RATE, \
@@ -305,17 +305,6 @@ def test_a_decoded_message_encodes_and_decodes_again_unchanged(frames):
 # ------------------------------------------------------------------------------------------------
 # b. the real audio process over real sockets
 # ------------------------------------------------------------------------------------------------
-
-def free_ports(n: int) -> list[int]:
-    socks = [pysocket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
 
 def listing(root: Path, skip: tuple = ()) -> dict:
     """Every file under root with its size and mtime (what 'nothing written' compares)."""
