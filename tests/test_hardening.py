@@ -406,3 +406,14 @@ def test_missing_playlists_and_ambient_folders_are_said(tmp_path, caplog):
     assert library.ambient() is None
     said = caplog.text
     assert "audio.playlists=" in said and "audio.ambient=" in said and "is not a folder" in said
+
+
+def test_a_clip_too_short_to_play_is_refused_not_fatal():
+    """Fuzzer's find: one sample at 192 kHz resampled to nothing made the loudness meter raise in the
+    receiver thread (the process exited 4)."""
+    from installation.audio.clips import prepare_clip
+    from installation.audio.levels import ClipRefused
+    from installation.config import AudioConfig
+
+    with pytest.raises(ClipRefused, match="too short to play"):
+        prepare_clip(np.full(1, 0.1, np.float32), 192000, AudioConfig(), "a", "fresh", "a#1")

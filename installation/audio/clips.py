@@ -20,6 +20,7 @@ from installation.config import AudioConfig
 from installation.outputs import file_mode
 
 log = logging.getLogger(__name__)
+MIN_CLIP_SECONDS = 0.05  # shorter is no music, and resampled it can vanish to no samples at all
 
 
 def check_waveform(wave: np.ndarray, name: str) -> None:
@@ -51,6 +52,9 @@ def write_wav(path: Path, wave: np.ndarray, sample_rate: int) -> None:
 def prepare_clip(wave: np.ndarray, rate: int, cfg: AudioConfig, artwork_id: str | None, source: str, name: str) -> Clip:
     """Checks, resamples to the device rate and normalises loudness. Raises ClipRefused."""
     wave = check_clip(wave, name)
+    if wave.size < MIN_CLIP_SECONDS * rate:
+        raise ClipRefused(f"clip {name}: {wave.size} samples at {rate} Hz is under {MIN_CLIP_SECONDS:g} s; "
+                          "too short to play")
     if rate != cfg.sample_rate:
         wave = soxr.resample(wave, rate, cfg.sample_rate, quality="HQ").astype(np.float32)
     return Clip(normalize(wave, cfg.sample_rate, cfg.loudness_lufs, name), artwork_id, source, name)

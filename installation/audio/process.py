@@ -323,6 +323,10 @@ class Receiver(threading.Thread):
             self.proc.status.refused += 1
             log.error("audio: %s", exc)
             return
+        except Exception:  # a clip the level code cannot handle is a bad clip, not a reason to go deaf
+            self.proc.status.refused += 1
+            log.exception("audio: clip %s could not be prepared; refused", name)
+            return
         self.proc.events.put(clip)
 
 
