@@ -7,6 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI runs the fuzz suites with a fixed seed (the same examples every run: a red CI is a regression, not
+# luck); benchmarks/fuzz_long.py and local runs explore new examples.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
