@@ -67,6 +67,7 @@ def render_artworks(folder: Path, count: int, seed: int = 0) -> list[Path]:
     return paths
 
 
+WALK_MARGIN_S = 8.0
 RETURN_TARGET_S = 0.5  # music for a returning artwork (cached clip) within this
 FRESH_MARGIN_S = 1.0  # a new artwork's first fresh clip: within the generator's time for one clip plus this
 
@@ -84,7 +85,28 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
-def kiosk_config(cfg: Config, out: Path, bundle: Path, cache: Path) -> dict:
+def walk_seed(ids: list[str], seconds: float, tries: int = 200) -> int:
+    """The first walk seed whose visitor sees every work and comes back to one within `seconds`
+    (the camera's random walk otherwise may skip a work in a short demo)."""
+    from installation.camera.sources import walk_plan
+
+    best = 0
+    for seed in range(tries):
+        t, seen, returned = 0.0, [], False
+        for seg in walk_plan(ids, seed):
+            if t + WALK_MARGIN_S > seconds:  # the kiosk's start-up and the camera's entering take a while
+                break
+            if seg.artwork_id:
+                returned |= seg.artwork_id in seen and seen[-1:] != [seg.artwork_id]
+                seen.append(seg.artwork_id)
+            t += seg.seconds
+        if set(seen) == set(ids) and returned:
+            return seed
+        best = seed if set(seen) == set(ids) else best
+    return best
+
+
+def kiosk_config(cfg: Config, out: Path, bundle: Path, cache: Path, seconds: float) -> dict:
     """The embedded default as a kiosk config: tiny bundle, demo catalog, synthetic walk, file sink,
     loopback ports nobody else uses."""
     data = cfg.model_dump(mode="json")
@@ -93,6 +115,7 @@ def kiosk_config(cfg: Config, out: Path, bundle: Path, cache: Path) -> dict:
                          seed_policy="random")
     data["catalog"]["folder"] = str(out / "artworks")
     data["camera"]["source"] = "synthetic"
+    data["camera"]["synthetic_seed"] = walk_seed(sorted(p.stem for p in (out / "artworks").glob("*.png")), seconds)
     data["audio"].update(sink=f"file:{out / 'demo.wav'}", file_realtime=True)
     data["generator"].update(cache=str(cache), ahead_seconds=2 * cfg.demo.clip_seconds)
     data["schedule"] = {"open": None, "close": None, "quiet": False}
@@ -150,7 +173,7 @@ def run_demo(cfg: Config, seconds: float, out: Path) -> DemoSummary:
     render_artworks(out / "artworks", cfg.demo.artworks)
     cache = Path(tempfile.mkdtemp(prefix="art2mus-demo-cache-"))  # ours: every demo starts with no clips
     try:
-        data = kiosk_config(cfg, out, bundle, cache)
+        data = kiosk_config(cfg, out, bundle, cache, seconds)
         config_file = out / "kiosk.yaml"
         config_file.write_text(yaml.safe_dump(data, sort_keys=False))
         kiosk = parse_config(data, str(config_file))
