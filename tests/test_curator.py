@@ -359,7 +359,9 @@ def test_ray_two_workers_driver_killed_mid_run_then_rerun_completes(ray_cluster,
     proc.wait()
     listed = entries(out)
     assert 2 <= len(listed) < 8, proc.stderr.read().decode()[-2000:]
-    assert clip_files(out) <= {e["file"] for e in listed}
+    # A kill between a clip's rename and the manifest's rewrite can leave that one clip unlisted (never played,
+    # removed by the rerun below): at most one.
+    assert len(clip_files(out) - {e["file"] for e in listed}) <= 1
     # rerun (in this process, on the same cluster): the broken image fails, everything else is made once
     assert precompute(*common) == 1
     done = entries(out)
