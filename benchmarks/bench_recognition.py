@@ -168,7 +168,7 @@ def main() -> int:
         times.append(r.seconds)
         outcome = "right" if r.artwork_id == wid else ("none" if r.artwork_id is None else "wrong")
         results[kind][outcome] += 1
-        dumped.append(_record(kind, wid, r))
+        dumped.append(_record(kind, wid, r, recognizer))
         if outcome != "right":
             errors.append((kind, wid, base + k, r))
     for k in range(args.negatives):
@@ -179,7 +179,7 @@ def main() -> int:
         times.append(r.seconds)
         name = "empty wall" if empty else "not in catalog"
         results[name]["false positive" if r.artwork_id else "rejected"] += 1
-        dumped.append(_record(name, None, r))
+        dumped.append(_record(name, None, r, recognizer))
         if r.artwork_id:
             errors.append((name, "-", base + 50_000 + k, r))
     kinds = [k for k in results if k not in ("empty wall", "not in catalog")]
@@ -215,11 +215,13 @@ def main() -> int:
     return 0
 
 
-def _record(kind: str, truth: str | None, r) -> dict:
-    """What crossval_recognition.py needs to decide a view again under other global thresholds."""
+def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
+    """What crossval_recognition.py needs to decide a view again under other global thresholds
+    (with, for each candidate, whether it is a textured work: those need textured_least)."""
     cands = [list(c) for c in (r.candidates or []) if len(c) == 3]
+    textured = [bool(recognizer.textured[recognizer.ids.index(c[0])]) for c in cands]
     return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,
-            "candidates": cands}
+            "candidates": cands, "textured": textured}
 
 
 def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:
@@ -246,7 +248,7 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
         for f in range(args.frames):
             now = f / cam.recognition_hz
             r = recognizer.recognize(ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f))
-            dumped[-1]["frames"].append(_record("visit", dumped[-1]["truth"], r))
+            dumped[-1]["frames"].append(_record("visit", dumped[-1]["truth"], r, recognizer))
             for m, d in debouncers.items():
                 if d.update(r if m == "evidence" else r.artwork_id, now) and d.current:
                     entered[m].add(d.current)

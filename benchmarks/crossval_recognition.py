@@ -38,6 +38,7 @@ GRID = {
     "explained_least": [0.35, 0.45, 0.5, 0.6, 0.7],
     "explained_alone": [0.04, 0.06, 0.08],
     "explained_alone_margin": [0.06, 0.1, 0.15],
+    "textured_least": [0.6, 0.7, 0.8, 0.9, 1.01],
 }
 
 
@@ -52,7 +53,8 @@ def decide(rec: dict, t: dict) -> str | None:
     margin = value - second
     sure = (value >= t["explained_accept"] and margin >= t["explained_margin"]) or (
         value >= t["explained_alone"] and margin >= t["explained_alone_margin"])
-    return first if sure and f1 >= t["explained_least"] else None
+    least = t["textured_least"] if rec.get("textured", [False])[0] else t["explained_least"]
+    return first if sure and f1 >= least else None
 
 
 def score(records: list[dict], t: dict) -> dict:

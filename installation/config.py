@@ -68,6 +68,9 @@ class CameraConfig(Section):
     recognition_hz: float = Field(5.0, gt=0, le=60)
     enter_k: int = Field(4, ge=1)  # enter an artwork when it wins enter_k ...
     enter_n: int = Field(5, ge=1)  # ... of the last enter_n recognitions
+    # ... or when the visit's frames together are evidence enough (debounce.VisitEvidence: a few sure
+    # frames among borderline ones; a kiosk in hard light would otherwise wait for k of n forever)
+    visit_evidence: bool = True
     leave_seconds: float = Field(3.0, gt=0)  # leave after this long without it
     min_dwell_seconds: float = Field(2.0, ge=0)  # hold an artwork at least this long
     republish_seconds: float = Field(1.0, gt=0)  # state + heartbeat for late joiners

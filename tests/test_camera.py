@@ -249,3 +249,20 @@ def test_camera_that_vanishes_says_no_artwork_keeps_its_heartbeat_and_reconnects
     lost = next(m.ts for m in msgs if m.kind == "artwork" and m.artwork_id is None and m.data["change"])
     states = [m.data["state"] for m in msgs if m.kind == "heartbeat" and lost - 1 < m.ts < lost + 4]
     assert "reconnecting" in states  # heartbeats go on while the camera is gone: the supervisor sees it alive
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_camera_process_gives_its_debouncer_the_visits_evidence_when_configured(catalog_dir, on):
+    """camera.visit_evidence: the process feeds whole Recognitions (a borderline frame's candidate and
+    a sure frame's confidence reach the debouncer) or, switched off, bare ids (k of n alone)."""
+    catalog = load_catalog(catalog_dir)
+    proc = CameraProcess(CameraConfig(visit_evidence=on), IpcConfig(), catalog, source=object())
+    for k in range(3):
+        proc._recognize(view(artwork(BUSY[1]), 40 + k), now=0.2 * k)
+    if on:
+        assert proc.debouncer.evidence == VisitEvidence()
+        assert [a for a, _, _ in proc.debouncer.visit] == ["work-6"] * 3
+        assert all(0 < c <= 1 for _, c, _ in proc.debouncer.visit)
+    else:
+        assert proc.debouncer.evidence is None and not proc.debouncer.visit
+    assert list(proc.debouncer.window) == ["work-6"] * 3

@@ -62,7 +62,7 @@ class Debouncer:
         self.window.append(artwork_id)
         if recognition is None or isinstance(recognition, str):
             self.visit.clear()  # a bare id brings no evidence: k of n alone decides
-        else:
+        elif self.evidence is not None:
             self.visit.append((artwork_id, confidence, best))
         if artwork_id is not None and artwork_id == self.current:
             self.last_seen = now

@@ -24,7 +24,7 @@ from engines.errors import Art2MusError
 from installation import messages
 from installation.catalog import Catalog, load_catalog
 from installation.config import CameraConfig, IpcConfig
-from installation.camera.debounce import Debouncer
+from installation.camera.debounce import Debouncer, VisitEvidence
 from installation.camera.sources import make_source
 from installation.process import ProcessRuntime
 from installation.recognition import Recognizer
@@ -78,7 +78,8 @@ class CameraProcess:
         self.catalog = catalog
         self.recognizer = Recognizer(catalog.features)
         self.source = source or make_source(cfg, catalog)
-        self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds)
+        self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds,
+                                   VisitEvidence() if cfg.visit_evidence else None)
         self.status = CameraStatus(source=cfg.source)
         self.runtime = runtime or ProcessRuntime("camera", cfg.republish_seconds)
         self.stop = self.runtime.stop
@@ -187,7 +188,8 @@ class CameraProcess:
         self.status.recognitions += 1
         self.status.recognition_ms = 1000 * r.seconds
         self.status.last_seen = r.artwork_id
-        changed = self.debouncer.update(r.artwork_id, now)
+        # The whole Recognition: its confidence and best candidate are the visit's evidence.
+        changed = self.debouncer.update(r, now)
         self.status.artwork = self.debouncer.current
         return changed
 

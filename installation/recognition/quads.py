@@ -124,7 +124,63 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
         add(quad, support)
     # The most picture-like first, and not too many: each is compared with the whole catalog.
     rank = [quality**2 * np.sqrt(cv2.contourArea(q)) for q, quality in quads]
-    return [quads[k] for k in np.argsort(rank)[::-1][:max_candidates]]
+    best = [quads[k] for k in np.argsort(rank)[::-1][:max_candidates]]
+    # A frame or a mat is found before the work inside it: the quads nested in the best few are candidates
+    # too, as picture-like as their outer quad (its edges are the evidence of a picture).
+    nested = [(inner / scale, quality) for quad, quality in best[:NESTED_FROM]
+              for inner in nested_quads(small, quad * scale)]
+    return best + [n for n in nested if all(np.abs(n[0] - q).max() > 6 for q, _ in best)]
+
+
+NESTED_FROM = 4  # the best candidates looked into for a frame's or a mat's inner edge
+NESTED_KEEP = 2  # inner quads kept per candidate (a mat's and the work's)
+NESTED_DEEPEST = 0.35  # deepest inset looked at, a fraction of the quad's shorter side
+NESTED_STRENGTH = 2.0  # an inset's edges, over the median of the quad's edge profile: its three strongest sides ...
+NESTED_WEAKEST = 0.5  # ... and its weakest (a visitor may hide one)
+
+
+def nested_quads(small_bgr: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
+    """Quads nested in `quad` at one inset on all four sides: a frame's or a mat's inner edge, where
+    the work begins. A frame is as wide on every side, so in the rectified quad its inner edge is four
+    lines k pixels in; k is where the four sides' edge profiles (the median gradient across each side's
+    middle part) are strongest together."""
+    q = _order(np.float32(quad))
+    wq = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
+    hq = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+    if min(wq, hq) < 24:
+        return []
+    s = min(1.0, 160 / max(wq, hq))
+    w, h = max(24, int(wq * s)), max(24, int(hq * s))
+    to_rect = cv2.getPerspectiveTransform(q, np.float32([[0, 0], [w, 0], [w, h], [0, h]]))
+    lab = cv2.cvtColor(cv2.warpPerspective(small_bgr, to_rect, (w, h), flags=cv2.INTER_LINEAR,
+                                           borderMode=cv2.BORDER_REPLICATE), cv2.COLOR_BGR2Lab)
+    lab = lab.astype(np.float32) * np.float32([1.0, 2.0, 2.0])  # colour edges count like luminance ones
+    gx = np.abs(cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)).max(2)
+    gy = np.abs(cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)).max(2)
+    # The median across each side's middle: a visitor or a glare spot near a corner does not count.
+    px = np.median(gx[int(0.15 * h):int(0.85 * h)], 0)
+    py = np.median(gy[:, int(0.15 * w):int(0.85 * w)], 1)
+    widen = np.ones((1, 3), np.uint8)  # a side a pixel off (perspective, rounding) still counts
+    px = cv2.dilate(px.reshape(1, -1), widen).ravel()
+    py = cv2.dilate(py.reshape(1, -1), widen).ravel()
+    ks = np.arange(2, int(NESTED_DEEPEST * min(w, h)))
+    if len(ks) < 3:
+        return []
+    sides = np.stack([px[ks], px[w - 1 - ks], py[ks], py[h - 1 - ks]], 1) / (np.median(np.r_[px, py]) + 1.0)
+    strength = np.sort(sides, 1)[:, 1:].mean(1)
+    chosen: list[int] = []
+    for j in np.argsort(-strength):
+        if strength[j] < NESTED_STRENGTH or len(chosen) >= NESTED_KEEP:
+            break
+        if sides[j].min() >= NESTED_WEAKEST and all(abs(ks[j] - ks[c]) > 2 for c in chosen):
+            chosen.append(j)
+    back = np.linalg.inv(to_rect)
+    out = []
+    for j in chosen:
+        k = ks[j] + 0.5
+        inner = np.float32([[k, k], [w - k, k], [w - k, h - k], [k, h - k]]).reshape(-1, 1, 2)
+        out.append(_order(cv2.perspectiveTransform(inner, back).reshape(4, 2)))
+    return out
 
 
 WALL_RING = 0.04  # the frame's outer ring (a fraction of its height) taken as wall

@@ -63,9 +63,9 @@ class RecognizerSettings:
     textured_work: int = 300  # a catalog work with this many keypoints (of 600) is recognised by keypoints only
     refine: int = 3  # works aligned in detail onto each place for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
-    area_weight: float = 0.5  # how strongly a larger candidate quadrilateral is preferred
+    area_weight: float = 0.0  # how strongly a larger candidate quadrilateral is preferred (a frame is larger than its work)
     quality_weight: float = 1.0  # how strongly one whose sides lie on edges is preferred
-    aspect_tolerance: float = 0.12  # |log| of a place's side ratio over a work's (views up to 25 degrees: < 0.1)
+    aspect_tolerance: float = 0.2  # |log| of a place's side ratio over a work's (views up to 30 degrees, a cropped scan)
     colour_scale: float = 0.15  # relative colour distance (after cast gains) that halves the similarity
     pixel_tolerance: float = 0.12  # log-intensity difference a pixel may keep after the light fit
     colour_weight: float = 0.5  # how much the global similarity counts beside what a work explains
@@ -77,6 +77,10 @@ class RecognizerSettings:
     explained_least: float = 0.45  # ... and explain at least this fraction of its place
     explained_alone: float = 0.08  # a lower value is enough for a work that no other comes near ...
     explained_alone_margin: float = 0.1  # ... by this much
+    # A textured work whose keypoints were not verified (blur, JPEG, a small or glared view) is
+    # accepted by the low-texture rule only when it explains this much more of its place: an unknown
+    # busy work does not explain most of a catalog work's pixels under a fitted light.
+    textured_least: float = 0.7
     grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
 
@@ -271,14 +275,15 @@ class Recognizer:
         value, f1, first, k = pairs[0]
         second = max((v for v, _, i, _ in pairs if i != first), default=0.0)
         quad = places[k].quad.tolist()
-        if not found or self.textured[first] or first in self.grain:
-            # No outline found, or a textured or grainy work that failed its check: not by colour alone.
+        if not found or first in self.grain:
+            # No outline found, or a grainy work that failed its check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
+        least = self.s.textured_least if self.textured[first] else self.s.explained_least
         margin = value - second
         # Enough value and clearly above any other work, or a little less value with no rival at all.
         sure = (value >= self.s.explained_accept and margin >= self.s.explained_margin) or (
             value >= self.s.explained_alone and margin >= self.s.explained_alone_margin)
-        if sure and f1 >= self.s.explained_least:
+        if sure and f1 >= least:
             conf = min(1.0, (value - second) / (2 * self.s.explained_margin)) * f1
             return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
         return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
