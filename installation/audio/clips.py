@@ -71,8 +71,9 @@ def read_clip_file(path: Path, cfg: AudioConfig, artwork_id: str | None, source:
 def load_library(cfg: AudioConfig) -> Library:
     """Playlist clips and ambient clips (AMBIENT/*.wav|flac); broken files are logged by name and skipped.
     A playlists folder with a manifest.json (art2mus precompute) plays the manifest's clips whose
-    status is in audio.playlist_statuses (never a rejected one, never an unlisted file); one without
-    a manifest plays PLAYLISTS/ARTWORK_ID/*.wav|flac."""
+    status is in audio.playlist_statuses (never a rejected one, never an unlisted file, nor a listed
+    one whose file a killed precompute never put in place: skipped until a rerun finishes it); one
+    without a manifest plays PLAYLISTS/ARTWORK_ID/*.wav|flac."""
     from installation.curator.manifest import MANIFEST, clip_path, read_manifest
 
     def read(paths, artwork_id, source) -> list[Clip]:
@@ -101,6 +102,11 @@ def load_library(cfg: AudioConfig) -> Library:
             path = clip_path(folder, e)
             if path is None or not isinstance(e.get("artwork_id"), str):
                 log.error("audio.playlists: manifest entry %r names no file inside %s; skipped", e.get("id"), folder)
+                continue
+            if not path.is_file():
+                log.warning("audio.playlists: manifest entry %r lists %s, which is not there (a precompute run was "
+                            "killed before putting it in place; rerun precompute to finish it); skipped",
+                            e.get("id"), path)
                 continue
             chosen.setdefault(e["artwork_id"], []).append(path)
         log.info("audio.playlists: %s manifest: %d clip(s) of status %s for %d artwork(s)", folder,

@@ -9,12 +9,16 @@
 
 Every write is atomic (a temp file of our own naming, fsync, rename) and every change of the manifest
 is made under an fcntl lock on OUT/.manifest.lock after re-reading it, so precompute, the review
-page and two browser tabs never lose each other's changes. A clip file is renamed into place and
-then listed, in one locked step, so every file the manifest lists is whole. After a kill -9 the
-worst left behind is a temp file (of a process that is gone) or, if the kill fell between the
-rename and the manifest write, one unlisted clip file of our naming; the next run removes both
-(clean) and makes that job again, and the kiosk never plays an unlisted file (it plays manifest
-entries only). Only the standard library here: the kiosk's audio process reads manifests too."""
+page and two browser tabs never lose each other's changes. A clip is written whole to a temp file
+named for its entry id (.art2mus-tmp-PID-ID.flac) and fsynced, then, in one locked step, listed in
+the manifest and renamed into place: there is never a finished clip file the manifest does not list.
+After a kill -9 the worst left behind is a temp file of a process that is gone (a kill while
+writing: the next run removes it, clean) or, if the kill fell between the manifest write and the
+rename, a listed clip whose file is not there yet. Readers skip such an entry (clip_file: the kiosk
+plays, and the review page shows, only listed clips whose file is there), and the next precompute
+run finishes it (its complete temp file is renamed into place: pending_temp) or, with no temp file,
+drops the entry and makes that job again with the same seed. Nothing is deleted that is not of our
+naming. Only the standard library here: the kiosk's audio process reads manifests too."""
 
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ STATUSES = ("new", "kept", "rejected")
 TEMP_PREFIX = ".art2mus-tmp-"  # .art2mus-tmp-PID-RANDOM.SUFFIX: ours, and whose
 _TEMP = re.compile(r"^\.art2mus-tmp-(\d+)-[0-9a-f]+\.[a-z0-9]+$")
 _CLIP = re.compile(r"^(k\d{4,}|regen)-seed\d+\.flac$")  # the clip files precompute and review write
+_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 def now() -> str:
@@ -54,11 +59,14 @@ def clip_name(index: int | None, seed: int) -> str:
     return f"k{index:04d}-seed{seed}.flac" if index is not None else f"regen-seed{seed}.flac"
 
 
-def temp_path(folder: Path, suffix: str) -> Path:
-    return folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+def temp_path(folder: Path, suffix: str, tag: str | None = None) -> Path:
+    """A temp file of our naming in `folder`; `tag` (hex, a clip's entry id) names whose it is."""
+    if tag is not None and not _HEX.match(tag):
+        raise ValueError(f"temp file tag {tag!r}: expected lowercase hex (a clip entry id)")
+    return folder / f"{TEMP_PREFIX}{os.getpid()}-{tag or secrets.token_hex(4)}{suffix}"
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -80,7 +88,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -138,14 +146,36 @@ def update(folder: str | Path, change: Callable[[dict], object]):
 
 
 def clip_path(folder: str | Path, entry: dict) -> Path | None:
-    """The file of a manifest entry, only if it lies inside the playlists folder (a manifest edited
-    by hand to point elsewhere is not followed)."""
+    """Where the file of a manifest entry lies, only if inside the playlists folder (a manifest edited
+    by hand to point elsewhere is not followed). The file may be missing (a run killed between the
+    manifest write and the rename): readers that open it use clip_file."""
     root = Path(folder).resolve()
     name = entry.get("file")
     if not isinstance(name, str) or not name:
         return None
     path = (root / name).resolve()
     return path if path.is_relative_to(root) and path != root else None
+
+
+def clip_file(folder: str | Path, entry: dict) -> Path | None:
+    """The file of a manifest entry if it is there (inside the folder, a regular file); None for an
+    entry to skip: one pointing outside, or a listed clip whose file a killed run never put in place."""
+    path = clip_path(folder, entry)
+    return path if path is not None and path.is_file() else None
+
+
+def pending_temp(folder: str | Path, entry: dict) -> Path | None:
+    """The complete temp file of a listed clip whose rename into place a kill prevented (it was
+    fsynced before the entry was listed), or None. Call with the lock held: a live writer lists and
+    renames in one locked step, so under the lock a listed clip's temp file is always a leftover."""
+    path, clip_id = clip_path(folder, entry), entry.get("id")
+    if path is None or not isinstance(clip_id, str) or not _HEX.match(clip_id) or not path.parent.is_dir():
+        return None
+    ending = f"-{clip_id}{path.suffix}"
+    for p in sorted(path.parent.iterdir()):
+        if _TEMP.match(p.name) and p.name.endswith(ending) and p.is_file() and not p.is_symlink():
+            return p
+    return None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -160,7 +190,9 @@ def _pid_alive(pid: int) -> bool:
 
 def clean(folder: str | Path) -> list[Path]:
     """Removes what a killed run left: temp files of our naming whose process is gone, and clip files
-    of our naming that the manifest does not list. Call with the lock held. Returns what it removed."""
+    of our naming that the manifest does not list (an older art2mus renamed a clip into place before
+    listing it). Call with the lock held, after finishing the listed clips' temp files (pending_temp).
+    Returns what it removed."""
     folder = Path(folder)
     if not folder.is_dir():
         return []

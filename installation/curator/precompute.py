@@ -2,9 +2,11 @@
 
 Clip k of artwork a is one job with one seed (seed_base + k), so a rerun knows what is done: jobs
 already in the manifest are never redone, a larger --clips adds only the missing ones, and a run
-killed at any point (kill -9 included) loses at most the clip it was making (see manifest.py for
-how writes are made atomic). A catalog image that cannot be read, or per-artwork settings the
-bundle cannot make, fail that artwork with a message naming it; the others go on.
+killed at any point (kill -9 included) loses at most the clip it was making and never leaves an
+unlisted clip file: a clip is fsynced to a temp file, listed, then renamed into place, and a clip
+listed but not yet renamed when the kill fell is finished by the next run (see manifest.py). A
+catalog image that cannot be read, or per-artwork settings the bundle cannot make, fail that
+artwork with a message naming it; the others go on.
 
 The work is split the same way locally and on Ray (cluster.py): a ClipMaker holds a loaded
 pipeline and turns (artwork, image bytes, options) into a waveform, conditioning each artwork once;
@@ -163,34 +165,35 @@ class PlaylistWriter:
         wave = wave * np.float32(gain)
         folder = self.out / job.artwork_id
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = mf.temp_path(folder, ".flac")
+        level = loudness(wave, self.sample_rate)
+        o = job.options
+        entry = {
+            "id": mf.new_clip_id(), "artwork_id": job.artwork_id,
+            "file": f"{job.artwork_id}/{mf.clip_name(job.index, job.seed)}", "index": job.index,
+            "seed": job.seed, "steps": o.steps, "scheduler": o.scheduler, "guidance": o.guidance,
+            "seconds": o.seconds, "sample_rate": self.sample_rate, "bundle": self.bundle,
+            "loudness_lufs": round(level, 2) if np.isfinite(level) else None,
+            "gain_db": round(20 * float(np.log10(gain)), 2), "status": status, "origin": self.origin,
+            "worker": worker or f"{socket.gethostname()}:{os.getpid()}", "created": mf.now(),
+        }
+        tmp = mf.temp_path(folder, ".flac", tag=entry["id"])  # named for its entry: a rerun can finish it
         try:
             sf.write(tmp, wave, self.sample_rate, format="FLAC", subtype="PCM_24")
-            level = loudness(wave, self.sample_rate)
-            o = job.options
-            entry = {
-                "id": mf.new_clip_id(), "artwork_id": job.artwork_id,
-                "file": f"{job.artwork_id}/{mf.clip_name(job.index, job.seed)}", "index": job.index,
-                "seed": job.seed, "steps": o.steps, "scheduler": o.scheduler, "guidance": o.guidance,
-                "seconds": o.seconds, "sample_rate": self.sample_rate, "bundle": self.bundle,
-                "loudness_lufs": round(level, 2) if np.isfinite(level) else None,
-                "gain_db": round(20 * float(np.log10(gain)), 2), "status": status, "origin": self.origin,
-                "worker": worker or f"{socket.gethostname()}:{os.getpid()}", "created": mf.now(),
-            }
-
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-            # Renamed into place, then listed, both under the lock: whoever reads the manifest finds
-            # every listed file whole; a kill -9 between the two leaves one unlisted clip file of our
-            # naming, never played and removed by the next run (mf.clean), which makes that job again.
+            # Whole on disk, then listed, then renamed into place, in one locked step: there is never a
+            # finished clip file the manifest does not list. A kill -9 between the manifest write and
+            # the rename leaves a listed clip without its file: readers skip it (mf.clip_file) and the
+            # next run renames its complete temp file into place (prepare_folder).
             with mf.locked(self.out):
                 data = mf.read_manifest(self.out)
                 if job.index is not None and any(e.get("artwork_id") == job.artwork_id and e.get("index") == job.index
                                                  for e in data["clips"]):
                     return None  # another run made this job meanwhile
-                os.replace(tmp, self.out / entry["file"])
                 data["clips"].append(entry)
                 mf.write_manifest(self.out, data)
+                os.replace(tmp, self.out / entry["file"])
+                mf.fsync_dir(folder)
             return entry
         finally:
             if tmp.exists():
@@ -198,8 +201,9 @@ class PlaylistWriter:
 
 
 def prepare_folder(out: Path) -> dict:
-    """Cleans what a killed run left, drops entries whose file is gone (their jobs are made again)
-    and returns the manifest."""
+    """Finishes what a killed run left (a listed clip's complete temp file is renamed into place),
+    drops entries whose file is gone (their precompute jobs are made again, with the same seed),
+    removes leftovers of our naming (mf.clean) and returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     with mf.locked(out):
         data = mf.read_manifest(out)
@@ -208,9 +212,23 @@ def prepare_folder(out: Path) -> dict:
             path = mf.clip_path(out, e)
             if path is not None and path.is_file():
                 kept.append(e)
-            else:
-                log.warning("manifest entry %s (%s) has no file; dropped (a precompute job is made again)",
-                            e.get("id"), e.get("file"))
+                continue
+            tmp = mf.pending_temp(out, e)
+            if tmp is not None:
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    log.warning("manifest entry %s (%s): cannot rename %s into place (%s)", e.get("id"),
+                                e.get("file"), tmp, exc.strerror)
+                else:
+                    mf.fsync_dir(path.parent)
+                    log.warning("manifest entry %s (%s): its clip was written whole but a killed run did not "
+                                "rename it into place; finished", e.get("id"), e.get("file"))
+                    kept.append(e)
+                    continue
+            log.warning("manifest entry %s (%s) has no file; dropped (%s)", e.get("id"), e.get("file"),
+                        "its precompute job is made again" if isinstance(e.get("index"), int)
+                        else "a regenerated clip: regenerate it again in review if wanted")
         if len(kept) != len(data["clips"]) or not (out / mf.MANIFEST).is_file():
             data["clips"] = kept
             mf.write_manifest(out, data)

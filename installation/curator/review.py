@@ -155,8 +155,8 @@ def create_app(settings: ReviewSettings) -> Flask:
     def entry_or_404(clip_id: str) -> tuple[dict, Path]:
         for e in mf.read_manifest(folder)["clips"]:
             if e.get("id") == clip_id:
-                path = mf.clip_path(folder, e)
-                if path is None or not path.is_file() or path.suffix.lower() not in AUDIO_TYPES:
+                path = mf.clip_file(folder, e)
+                if path is None or path.suffix.lower() not in AUDIO_TYPES:
                     abort(404)
                 return e, path
         abort(404)
@@ -175,7 +175,9 @@ def create_app(settings: ReviewSettings) -> Flask:
 
     @app.get("/api/state")
     def state():
-        clips = mf.read_manifest(folder)["clips"]
+        # a listed clip whose file is not there (a precompute killed before renaming it into place;
+        # its rerun finishes it) is not shown: it could not be played or drawn
+        clips = [e for e in mf.read_manifest(folder)["clips"] if mf.clip_file(folder, e) is not None]
         ids = sorted(set(catalog.artworks if catalog else ()) | {e.get("artwork_id") for e in clips
                                                                  if isinstance(e.get("artwork_id"), str)})
         artworks = []
