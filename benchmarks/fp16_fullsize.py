@@ -46,11 +46,12 @@ def _feeds(rng) -> dict[str, dict]:
     }
 
 
-def export_fullsize(work: Path, log=print, stages=STAGES) -> dict:
+def export_fullsize(work: Path, log=print, stages=STAGES, fp16: bool = True) -> dict:
     """fp32 ONNX of the full-size `stages` + their fp16 variants under work/onnx, reused when there.
     Returns the per-stage fp16 table (as the manifest's); each stage's row is also written to
     work/fp16.<stage>.json, and work/fp16.json holds the table once every stage has one (so four
-    processes, one per stage, can share the work: benchmarks/gpu_check.py does)."""
+    processes, one per stage, can share the work: benchmarks/gpu_check.py does). With fp16=False
+    only the fp32 graphs are exported (benchmarks/bench_precompute.py --full-size) and {} is returned."""
     from engines.specs import stage_specs
     from export.fp16 import FP16_TOLERANCE, POLICIES, activation_ranges, convert_fp16
     from export.onnx_export import export_stage
@@ -61,9 +62,9 @@ def export_fullsize(work: Path, log=print, stages=STAGES) -> dict:
     onnx_dir = work / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
     rows = {s: work / f"fp16.{s}.json" for s in STAGES}
-    if all(rows[s].exists() and (onnx_dir / f"{s}.onnx").exists() for s in stages):
+    if all((rows[s].exists() or not fp16) and (onnx_dir / f"{s}.onnx").exists() for s in stages):
         log(f"full-size: reusing {onnx_dir}")
-        return merge_table(work, stages)
+        return merge_table(work, stages) if fp16 else {}
     rng = np.random.default_rng(2)
     feeds = _feeds(rng)
     refs = {}
@@ -73,7 +74,10 @@ def export_fullsize(work: Path, log=print, stages=STAGES) -> dict:
         if not path.exists():
             seconds = export_stage(modules[name], specs[name], feeds[name], path)
             log(f"full-size: exported {name} in {seconds:.0f} s")
-        refs[name] = reference(modules[name], feeds[name]).numpy()
+        if fp16:
+            refs[name] = reference(modules[name], feeds[name]).numpy()
+    if not fp16:
+        return {}
     del modules
     gc.collect()
     probes = {"unet": unet_calibration(feeds["unet"], rng)[::2]}

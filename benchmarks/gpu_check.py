@@ -94,7 +94,8 @@ def tail(text: str, lines: int = 1) -> str:
 # ---- full-size bundle around benchmarks/fp16_fullsize.py's graphs -------------------------------------
 
 def fullsize_bundle(work: Path) -> Path:
-    """A bundle manifest around work/onnx (random weights, the real dims), so `build` and the backend read it."""
+    """A bundle manifest around work/onnx (random weights, the real dims), so `build` and the backend read it.
+    Without work/fp16.json (export_fullsize(..., fp16=False)) the bundle holds the fp32 graphs only."""
     from bench_pipeline import SCHEDULER, constants, dims
 
     from engines.bundle import FORMAT_VERSION, file_sha256, write_manifest
@@ -112,12 +113,12 @@ def fullsize_bundle(work: Path) -> Path:
     for name, array in constants().items():
         np.save(work / "constants" / f"{name}.npy", array)
     specs = stage_specs(dims())
-    table = json.loads((work / "fp16.json").read_text())
+    table = json.loads((work / "fp16.json").read_text()) if (work / "fp16.json").is_file() else {}
     stages = {}
     for s in STAGES:
         stages[s] = {**graph(s), "inputs": [t.to_json() for t in specs[s].inputs],
                      "outputs": [t.to_json() for t in specs[s].outputs]}
-        if table[s]["variant"] == "fp16":
+        if table.get(s, {}).get("variant") == "fp16":
             stages[s]["variants"] = {"fp16": graph(f"{s}.fp16")}
     from dataclasses import asdict
 
