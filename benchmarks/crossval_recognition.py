@@ -1,17 +1,16 @@
-"""Cross-validation of the recogniser's low-texture decision thresholds across the two renderers:
-tune on one renderer's views, report on the other's, and the reverse (a rule that only holds on the
-renderer it was tuned on is overfit).
+"""Cross-validation of the recogniser's low-texture decision (installation/recognition/verify.py)
+across the two renderers: fit on one renderer's views, report on the other's, and the reverse (a
+rule that only holds on the renderer it was fitted on is overfit).
 
     python3 benchmarks/bench_recognition.py --renderer 1 --dump r1.jsonl [...]
     python3 benchmarks/bench_recognition.py --renderer 2 --dump r2.jsonl [...]
     python3 benchmarks/crossval_recognition.py r1.jsonl r2.jsonl
 
-Each dumped view is decided again under every setting of a grid of RecognizerSettings' global
-thresholds (explained_accept, explained_margin, explained_least, explained_alone,
-explained_alone_margin) from its four best (work, value, explained fraction) pairs; keypoint and
-grain decisions do not depend on them and stay as they were. On the tuning set the setting with the
-most right answers is chosen among those within --max-wrong and --max-fp; it is then reported on
-both sets, by kind. The pairs' values themselves (light fit, tolerances) are not re-fitted here.
+Each dumped view carries its four best (work, value, explained, edges, ranks) pairs: the verifier's
+logistic weights are fitted on one set's views (the right work first or not), then its threshold is
+the one with the most right answers within --max-wrong and --max-fp on that set; it is reported on
+both sets, by kind, and printed as a Verifier(...) to ship. Keypoint and grain decisions do not
+depend on it and stay as they were; the pairs' measurements themselves are not re-fitted here.
 
     python3 benchmarks/bench_recognition.py --renderer N --visits 200 --dump-visits vN.jsonl [...]
     python3 benchmarks/crossval_recognition.py --visits v1.jsonl v2.jsonl
@@ -32,35 +31,34 @@ import json
 import sys
 from pathlib import Path
 
-GRID = {
-    "explained_accept": [0.06, 0.08, 0.1, 0.12, 0.15],
-    "explained_margin": [0.015, 0.02, 0.03, 0.045, 0.06],
-    "explained_least": [0.35, 0.45, 0.5, 0.6, 0.7],
-    "explained_alone": [0.04, 0.06, 0.08],
-    "explained_alone_margin": [0.06, 0.1, 0.15],
-    "textured_least": [0.6, 0.7, 0.8, 0.9, 1.01],
-}
+import numpy as np
+
+from installation.recognition import RecognizerSettings
+from installation.recognition.verify import FEATURES, Candidate, Verifier, features, fit
+
+def decidable(rec: dict) -> bool:
+    """A view whose first pair the verifier scored (not keypoints or grain; not a view with no outline
+    or whose best work is grainy: confidence 0)."""
+    return rec["method"] not in ("keypoints", "grain") and bool(rec["candidates"]) and not (
+        rec["method"] == "none" and rec["confidence"] == 0.0)
 
 
-def decide(rec: dict, t: dict) -> str | None:
+def measured(rec: dict):
+    return features([Candidate.of(c) for c in rec["candidates"]], rec.get("textured", [False])[0])
+
+
+def decide(rec: dict, v: Verifier, x=None) -> str | None:
     if rec["method"] in ("keypoints", "grain"):
         return rec["got"]
-    cands = rec["candidates"]
-    if not cands or (rec["method"] == "none" and rec["confidence"] == 0.0):
-        return None  # no place, or a textured/grainy first work that failed its own check
-    first, value, f1 = cands[0]
-    second = max((v for i, v, _ in cands if i != first), default=0.0)
-    margin = value - second
-    sure = (value >= t["explained_accept"] and margin >= t["explained_margin"]) or (
-        value >= t["explained_alone"] and margin >= t["explained_alone_margin"])
-    least = t["textured_least"] if rec.get("textured", [False])[0] else t["explained_least"]
-    return first if sure and f1 >= least else None
+    if not decidable(rec):
+        return None
+    return rec["candidates"][0][0] if v.probability(measured(rec) if x is None else x) >= v.threshold else None
 
 
-def score(records: list[dict], t: dict) -> dict:
+def score(records: list[dict], v: Verifier) -> dict:
     by = collections.defaultdict(collections.Counter)
     for rec in records:
-        got = decide(rec, t)
+        got = decide(rec, v)
         if rec["truth"] is None:
             by[rec["kind"]]["fp" if got else "ok"] += 1
         else:
@@ -74,16 +72,22 @@ def score(records: list[dict], t: dict) -> dict:
             "kinds": {k: by[k]["right"] / max(sum(by[k].values()), 1) for k in sorted(pos)}}
 
 
-def tune(records: list[dict], max_wrong: float, max_fp: float) -> dict:
+def tune(records: list[dict], max_wrong: float, max_fp: float) -> Verifier | None:
+    """Fit the logistic weights on the views the verifier decides (right work first: 1; a wrong work
+    first or no work in view: 0), then the threshold with the most right answers within the limits."""
+    rows = [r for r in records if decidable(r)]
+    x = np.stack([measured(r) for r in rows])
+    y = np.float64([r["candidates"][0][0] == r["truth"] for r in rows])
+    weights, bias = fit(x, y)
     best, best_key = None, None
-    for values in itertools.product(*GRID.values()):
-        t = dict(zip(GRID, values))
-        s = score(records, t)
+    for threshold in np.round(np.arange(0.30, 0.99, 0.01), 2):
+        v = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3), float(threshold))
+        s = score(records, v)
         if s["wrong"] > max_wrong or s["fp"] > max_fp:
             continue
         key = (s["top1"], -s["fp"], -s["wrong"])
         if best_key is None or key > best_key:
-            best, best_key = t, key
+            best, best_key = v, key
     return best
 
 
@@ -169,15 +173,13 @@ def main() -> int:
         return 0
     sets = {Path(f).stem: [json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()]
             for f in (args.first, args.second)}
-    from installation.recognition import RecognizerSettings
-
-    current = {k: getattr(RecognizerSettings(), k) for k in GRID}
-    print("current settings:", current)
+    current = RecognizerSettings().verifier
+    print("shipped:", current)
     for name, records in sets.items():
         print(line(f"on {name}", score(records, current)))
     for train, test in itertools.permutations(sets, 2):
         t = tune(sets[train], args.max_wrong, args.max_fp)
-        print(f"tuned on {train}: {t}")
+        print(f"tuned on {train}: {t}  (features {', '.join(FEATURES)})")
         if t is None:
             print("  no setting within the limits")
             continue

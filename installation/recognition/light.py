@@ -183,3 +183,53 @@ def _fit_light(keep, ratio, xy, centred, offsets, slope, tone):
     enough = (mm.sum(1) >= 30)[:, None]
     return (np.where(enough, sol[:, :3], offsets), np.where(enough, np.clip(sol[:, 3:5], -0.6, 0.6), slope),
             np.where(enough, np.clip(sol[:, 5:], *TONE), tone))
+
+
+# A work has edges to agree on when its strongest log-gradients stand far above its typical one (hard
+# edges, bands, lines: 4-8000x); a smooth gradient, a noise texture or a busy work (1.2-3x) has none.
+EDGE_PEAKED = 3.0
+
+
+def _log_edges(images: np.ndarray) -> np.ndarray:
+    """(K, THUMB, THUMB, 3) uint8 -> (K, P) edge strength: the gradient of each channel's log value,
+    summed over channels, a little blurred (a pixel's misalignment). A gain per channel (a cast)
+    cancels in a log gradient, and a camera's gamma only scales it."""
+    out = []
+    for img in images:
+        logs = np.log(img.astype(np.float32) + 8.0)
+        gx, gy = cv2.Sobel(logs, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(logs, cv2.CV_32F, 0, 1, ksize=3)
+        mag = np.sqrt(gx * gx + gy * gy).sum(2)
+        out.append(cv2.GaussianBlur(mag, (0, 0), 1.0)[_RING:-_RING, _RING:-_RING].ravel())
+    return np.stack(out)
+
+
+def edge_agreement(thumbs: np.ndarray, views: np.ndarray) -> np.ndarray:
+    """For K works and the view aligned to each, how well the view's edges lie where the work's do: the
+    correlation of their log-gradient maps, in [-1, 1] (NaN for a work with no edges, where it says
+    nothing: see EDGE_PEAKED). Independent of what the light fit forgives: an unknown work of like colours explains
+    many pixels under a fitted light and cast, but its edges lie elsewhere. A visitor or glare adds
+    edges and lowers it only in part."""
+    work, seen = _log_edges(thumbs), _log_edges(views)
+    flat = np.percentile(work, 95, axis=1) < EDGE_PEAKED * (np.median(work, axis=1) + 1e-3)
+    work = work - work.mean(1, keepdims=True)
+    seen = seen - seen.mean(1, keepdims=True)
+    corr = (work * seen).sum(1) / np.sqrt((work * work).sum(1) * (seen * seen).sum(1) + 1e-9)
+    return np.where(flat, np.nan, corr)
+
+
+def rank_agreement(thumbs: np.ndarray, views: np.ndarray) -> np.ndarray:
+    """For K works and the view aligned to each, the rank correlation of the view's values with the
+    work's, per channel, averaged over the channels that vary in the work (NaN where none does):
+    colour constancy by each picture's own statistics. Any cast, exposure or tone curve that keeps
+    each channel's order (a light, a white balance, a gamma) leaves it at 1; a work of other colours
+    in the same layout orders its channels otherwise."""
+    r, k = _RING, len(thumbs)
+    work = thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1).astype(np.float32)
+    seen = views[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1).astype(np.float32)
+    rw = np.argsort(np.argsort(work, axis=2, kind="stable"), axis=2).astype(np.float32)
+    rs = np.argsort(np.argsort(seen, axis=2, kind="stable"), axis=2).astype(np.float32)
+    rw -= rw.mean(2, keepdims=True)
+    rs -= rs.mean(2, keepdims=True)
+    corr = (rw * rs).sum(2) / np.sqrt((rw * rw).sum(2) * (rs * rs).sum(2) + 1e-9)  # (K, 3)
+    varies = work.std(2) > 4.0  # a channel flat in the work orders only noise
+    return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)

@@ -132,7 +132,7 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
     return best + [n for n in nested if all(np.abs(n[0] - q).max() > 6 for q, _ in best)]
 
 
-NESTED_FROM = 4  # the best candidates looked into for a frame's or a mat's inner edge
+NESTED_FROM = 12  # the best candidates looked into for a frame's or a mat's inner edge
 NESTED_KEEP = 2  # inner quads kept per candidate (a mat's and the work's)
 NESTED_DEEPEST = 0.35  # deepest inset looked at, a fraction of the quad's shorter side
 NESTED_STRENGTH = 2.0  # an inset's edges, over the median of the quad's edge profile: its three strongest sides ...

@@ -16,12 +16,12 @@
    detail: band-passed cells of the work looked for, each within a few pixels, in a place's view.
 4. Low texture (colour fields, stripes, hard-edge, gradients), where keypoints find nothing: each
    best place's best few works are aligned onto it (ECC, a shift) and the fraction of pixels the
-   work explains under the gallery's light (level, slope, cast; a visitor or glare is simply not
-   explained) is compared with what a plain colour explains. The best work must explain enough of
-   its place, clearly more than any other work explains of any place (or somewhat less, with no
-   other work near it).
-A textured work must pass the keypoint check and a grainy one its grain check (so an unknown busy
-work or texture is rejected). A keypoint homography must make a plausible picture. A wrong artwork
+   work explains under the gallery's light (level, slope, cast, tone; a visitor or glare is simply
+   not explained) is compared with what a plain colour explains; beside it, whether the place's
+   edges and each channel's order agree with the work's. A logistic score of these (verify.py,
+   learnt across the two view renderers) accepts the best pair or nothing.
+A grainy work must pass its grain check; a textured work whose keypoints failed must explain more
+of its place (so an unknown busy work or texture is rejected). A keypoint homography must make a plausible picture. A wrong artwork
 is worse than none: every threshold was set for few false positives (benchmarks/bench_recognition.py).
 """
 
@@ -46,8 +46,10 @@ from installation.recognition.features import (
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
 from installation.recognition.grain import grain_found, grain_of
 from installation.recognition.keypoints import GUIDE_FROM, VOTE_DISTANCE, _guided, _homography, _keypoint_index
-from installation.recognition.light import ColourLayouts, _align, _main_axis, explained_fractions
+from installation.recognition.light import (ColourLayouts, _align, _main_axis, edge_agreement, explained_fractions,
+                                            rank_agreement)
 from installation.recognition.quads import find_quads, rectify
+from installation.recognition.verify import Candidate, Verifier, features
 
 
 @dataclass(frozen=True)
@@ -70,19 +72,22 @@ class RecognizerSettings:
     pixel_tolerance: float = 0.12  # log-intensity difference a pixel may keep after the light fit
     colour_weight: float = 0.5  # how much the global similarity counts beside what a work explains
     plain_discount: float = 0.75  # share of what a plain colour explains that does not count for a work
-    # The five explained_* thresholds: tuned on renderer 2's views (benchmarks/crossval_recognition.py),
-    # held out on renderer 1's; those tuned on renderer 1 gave 4 % false positives on renderer 2.
-    explained_accept: float = 0.12  # value (see Recognizer.pairs) a low-texture view's best work needs ...
-    explained_margin: float = 0.03  # ... by this much more than the next work ...
-    explained_least: float = 0.45  # ... and explain at least this fraction of its place
-    explained_alone: float = 0.08  # a lower value is enough for a work that no other comes near ...
-    explained_alone_margin: float = 0.1  # ... by this much
-    # A textured work whose keypoints were not verified (blur, JPEG, a small or glared view) is
-    # accepted by the low-texture rule only when it explains this much more of its place: an unknown
-    # busy work does not explain most of a catalog work's pixels under a fitted light.
-    textured_least: float = 0.7
+    # The low-texture decision (verify.py): a logistic score learnt on renderer 2's views, held out on renderer 1's.
+    verifier: Verifier = Verifier()
     grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A catalog work compared in detail with a place: its value (Recognizer.pairs), the fraction of
+    the place it explains, and how well the place's edges agree with its own (NaN: it has none)."""
+    value: float
+    explained: float
+    work: int
+    place: int
+    edges: float
+    ranks: float  # light.rank_agreement (NaN: a plain work)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ class Place:
     quad: np.ndarray
     weight: float
     scores: np.ndarray
+
+
+def _rounded(x: float) -> float | None:
+    return None if np.isnan(x) else round(x, 4)
 
 
 MIN_FRAME_SIDE = 16
@@ -231,10 +240,10 @@ class Recognizer:
         out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
         return out[: self.s.places]
 
-    def pairs(self, frame_bgr: np.ndarray, places: list[Place]) -> list[tuple[float, float, int, int]]:
-        """(value, explained fraction, work, place index) for each place's best few works, best first.
-        The value is what a work explains beyond what a plain colour under the same light explains (a
-        plain work explains any plain patch), weighed by how picture-like the place is."""
+    def pairs(self, frame_bgr: np.ndarray, places: list[Place]) -> list[Pair]:
+        """Each place's best few works, best value first. The value is what a work explains beyond what
+        a plain colour under the same light explains (a plain work explains any plain patch), weighed by
+        how picture-like the place is; beside it, how well the place's edges lie on the work's."""
         shortlists, thumbs, views = [], [], []
         for k, p in enumerate(places):
             short = [int(i) for i in np.argsort(-p.scores)[: self.s.refine] if p.scores[i] > 0]
@@ -249,17 +258,22 @@ class Recognizer:
         if not shortlists:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
-        every = explained_fractions(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
+        thumbs, views = np.concatenate(thumbs), np.concatenate(views)
+        every = explained_fractions(thumbs, views, self.s.pixel_tolerance)
+        edges = edge_agreement(thumbs, views)
+        ranks = rank_agreement(thumbs, views)
         out, start = [], 0
         for k, short in shortlists:
             fractions = every[start:start + len(short) + 1]
+            agree = edges[start:start + len(short)]
+            ordered = ranks[start:start + len(short)]
             start += len(short) + 1
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
             # The global similarity weighs in too: it sees absolute colour, which the light fit forgives.
             weight = places[k].weight ** self.s.place_weight
-            out += [(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k)
-                    for g, f, i in zip(gain, fractions, short)]
-        return sorted(out, reverse=True)
+            out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
+                         float(e), float(o)) for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
+        return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed) -> Recognition:
         """Low texture: align each candidate's thumbnail to each candidate place, and accept the work
@@ -268,25 +282,22 @@ class Recognizer:
         pairs = self.pairs(frame_bgr, places)
         if not pairs:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
-        candidates = [(self.ids[i], round(v, 4), round(f, 4)) for v, f, i, _ in pairs[:4]]
+        candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks))
+                      for p in pairs[:4]]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
         if grained is not None:
             return grained
-        value, f1, first, k = pairs[0]
-        second = max((v for v, _, i, _ in pairs if i != first), default=0.0)
-        quad = places[k].quad.tolist()
-        if not found or first in self.grain:
+        best = pairs[0]
+        quad = places[best.place].quad.tolist()
+        if not found or best.work in self.grain:
             # No outline found, or a grainy work that failed its check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
-        least = self.s.textured_least if self.textured[first] else self.s.explained_least
-        margin = value - second
-        # Enough value and clearly above any other work, or a little less value with no rival at all.
-        sure = (value >= self.s.explained_accept and margin >= self.s.explained_margin) or (
-            value >= self.s.explained_alone and margin >= self.s.explained_alone_margin)
-        if sure and f1 >= least:
-            conf = min(1.0, (value - second) / (2 * self.s.explained_margin)) * f1
-            return Recognition(self.ids[first], round(conf, 3), "global", elapsed(), quad, candidates)
-        return Recognition(None, round(f1 * 0.5, 3), "none", elapsed(), quad, candidates)
+        x = features([Candidate.of(c) for c in candidates], bool(self.textured[best.work]))
+        p = self.s.verifier.probability(x)
+        if p >= self.s.verifier.threshold:
+            return Recognition(self.ids[best.work], round(p, 3), "global", elapsed(), quad, candidates)
+        # A rejected pair keeps its (non-zero) score: 0 says that no pair could be scored at all.
+        return Recognition(None, max(round(p, 3), 0.001), "none", elapsed(), quad, candidates)
 
     def _by_grain(self, frame_bgr, places: list[Place], pairs, candidates, elapsed) -> Recognition | None:
         """A grainy work among the best pairs whose grain is found in one of the places: a noise-like
@@ -294,7 +305,7 @@ class Recognizer:
         as well as the work itself (so colour alone cannot tell it from a like-coloured texture). Its
         own place first, then the others: a visitor may have pulled a side out of shape (off the work's
         aspect) while the grain still lies within a cell's shift of where that place puts it."""
-        best = [(i, k) for _, _, i, k in pairs[: self.s.grain_tried] if i in self.grain]
+        best = [(p.work, p.place) for p in pairs[: self.s.grain_tried] if p.work in self.grain]
         works = list(dict.fromkeys(i for i, _ in best))
         tried = list(dict.fromkeys(best + [(i, k) for i in works for k in range(len(places))]))
         views: dict[int, np.ndarray] = {}

@@ -1,0 +1,79 @@
+"""The low-texture decision: is the best (work, place) pair the work, or nothing? A logistic score
+of what the pair's comparisons measured, learnt across the two view renderers
+(benchmarks/crossval_recognition.py fits it on one renderer's views and reports it on the other's).
+
+The measurements, each from another angle, so that what one forgives another catches:
+- value and margin: what the work explains of its place beyond a plain colour, and by how much
+  more than any other work (light.explained_fractions: a fitted light, cast and tone curve);
+- explained: the fraction of the place it explains;
+- edges: whether the place's edges lie where the work's do (light.edge_agreement; cast-free);
+- ranks: whether each colour channel orders the pixels as the work's does (light.rank_agreement:
+  colour constancy by each picture's own statistics, whatever the cast or gamma);
+- textured: a busy work whose keypoints were not verified must explain more.
+A plain work has no edges or order to agree on: those terms then count as absent (their own flags).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
+            "textured_explained")
+MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One compared pair as Recognition.candidates lists it: work id, value, explained fraction, edge
+    and rank agreement (None: a plain work)."""
+    work: str
+    value: float
+    explained: float
+    edges: float | None
+    ranks: float | None
+
+    @staticmethod
+    def of(row) -> Candidate:
+        return Candidate(str(row[0]), float(row[1]), float(row[2]), row[3], row[4])
+
+
+def features(candidates: list[Candidate], textured: bool) -> np.ndarray:
+    """The measurements of the first candidate (see FEATURES), beside the best other work's value."""
+    first = candidates[0]
+    second = max((c.value for c in candidates if c.work != first.work), default=0.0)
+    margin = first.value - second
+    edges = 0.0 if first.edges is None else first.edges
+    ranks = 0.0 if first.ranks is None else first.ranks
+    return np.float64([first.value, margin, min(margin, MARGIN_CAP), first.explained, edges, first.edges is None,
+                       ranks, first.ranks is None, textured, textured * first.explained])
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """p = sigmoid(weights . features + bias); the work is accepted when p >= threshold.
+    Fitted on renderer 2's views (benchmarks/crossval_recognition.py --fit), held out on renderer 1's."""
+    weights: tuple = (4.753, 4.332, 4.135, 0.467, 5.631, 2.35, 4.139, 0.0, 0.278, 0.004)
+    bias: float = -5.566
+    threshold: float = 0.83
+
+    def probability(self, x: np.ndarray) -> float:
+        return float(1.0 / (1.0 + np.exp(-(np.float64(self.weights) @ x + self.bias))))
+
+
+def fit(x: np.ndarray, y: np.ndarray, ridge: float = 0.1, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Logistic regression by Newton's method (IRLS) with a little ridge: (weights, bias)."""
+    a = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(a.shape[1])
+    penalty = ridge * np.eye(a.shape[1])
+    penalty[-1, -1] = 0.0  # the bias is not pulled towards 0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        grad = a.T @ (p - y) + penalty @ w
+        hess = (a * (p * (1 - p))[:, None]).T @ a + penalty + 1e-9 * np.eye(a.shape[1])
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
