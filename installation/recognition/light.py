@@ -217,6 +217,14 @@ def edge_agreement(thumbs: np.ndarray, views: np.ndarray) -> np.ndarray:
     return np.where(flat, np.nan, corr)
 
 
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Each value's rank along the last axis (float32): one sort and a scatter, not two sorts."""
+    order = np.argsort(values, axis=-1)
+    ranks = np.empty(values.shape, np.float32)
+    np.put_along_axis(ranks, order, np.arange(values.shape[-1], dtype=np.float32), axis=-1)
+    return ranks
+
+
 def rank_agreement(thumbs: np.ndarray, views: np.ndarray) -> np.ndarray:
     """For K works and the view aligned to each, the rank correlation of the view's values with the
     work's, per channel, averaged over the channels that vary in the work (NaN where none does):
@@ -226,8 +234,7 @@ def rank_agreement(thumbs: np.ndarray, views: np.ndarray) -> np.ndarray:
     r, k = _RING, len(thumbs)
     work = thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1).astype(np.float32)
     seen = views[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1).astype(np.float32)
-    rw = np.argsort(np.argsort(work, axis=2, kind="stable"), axis=2).astype(np.float32)
-    rs = np.argsort(np.argsort(seen, axis=2, kind="stable"), axis=2).astype(np.float32)
+    rw, rs = _ranks(work), _ranks(seen)
     rw -= rw.mean(2, keepdims=True)
     rs -= rs.mean(2, keepdims=True)
     corr = (rw * rs).sum(2) / np.sqrt((rw * rw).sum(2) * (rs * rs).sum(2) + 1e-9)  # (K, 3)

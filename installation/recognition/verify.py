@@ -39,15 +39,20 @@ class Candidate:
         return Candidate(str(row[0]), float(row[1]), float(row[2]), row[3], row[4])
 
 
-def features(candidates: list[Candidate], textured: bool) -> np.ndarray:
-    """The measurements of the first candidate (see FEATURES), beside the best other work's value."""
-    first = candidates[0]
+def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.ndarray:
+    """The measurements of one candidate (see FEATURES), beside the best other work's value."""
+    first = candidates[which]
     second = max((c.value for c in candidates if c.work != first.work), default=0.0)
     margin = first.value - second
     edges = 0.0 if first.edges is None else first.edges
     ranks = 0.0 if first.ranks is None else first.ranks
     return np.float64([first.value, margin, min(margin, MARGIN_CAP), first.explained, edges, first.edges is None,
                        ranks, first.ranks is None, textured, textured * first.explained])
+
+
+def every_pair(candidates: list[Candidate], textured: list[bool]) -> np.ndarray:
+    """(N, len(FEATURES)): each candidate's measurements; `textured[k]` for candidate k's work."""
+    return np.stack([features(candidates, textured[k], k) for k in range(len(candidates))])
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,16 @@ class Verifier:
     bias: float = -5.566
     threshold: float = 0.83
 
-    def probability(self, x: np.ndarray) -> float:
-        return float(1.0 / (1.0 + np.exp(-(np.float64(self.weights) @ x + self.bias))))
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """Of one measurement row (a 0-d array) or of each row of a matrix."""
+        return 1.0 / (1.0 + np.exp(-(x @ np.float64(self.weights) + self.bias)))
+
+    def best(self, candidates: list[Candidate], textured: list[bool]) -> tuple[int, float]:
+        """The candidate the verifier believes most (its index) and how much: the best pair by value
+        may be a frame's place while the work's own place, a little lower in value, agrees better."""
+        p = self.probability(every_pair(candidates, textured))
+        k = int(np.argmax(p))
+        return k, float(p[k])
 
 
 def fit(x: np.ndarray, y: np.ndarray, ridge: float = 0.1, steps: int = 50) -> tuple[np.ndarray, float]:
