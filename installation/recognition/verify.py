@@ -59,9 +59,9 @@ def every_pair(candidates: list[Candidate], textured: list[bool]) -> np.ndarray:
 class Verifier:
     """p = sigmoid(weights . features + bias); the work is accepted when p >= threshold.
     Fitted on renderer 2's views (benchmarks/crossval_recognition.py --fit), held out on renderer 1's."""
-    weights: tuple = (4.753, 4.332, 4.135, 0.467, 5.631, 2.35, 4.139, 0.0, 0.278, 0.004)
-    bias: float = -5.566
-    threshold: float = 0.83
+    weights: tuple = (3.858, 5.361, 5.388, 0.564, 4.384, 1.552, 4.15, 0.0, 0.135, -1.183)
+    bias: float = -4.568
+    threshold: float = 0.87
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Of one measurement row (a 0-d array) or of each row of a matrix."""
