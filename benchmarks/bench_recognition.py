@@ -217,7 +217,7 @@ def main() -> int:
 
 def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
     """What crossval_recognition.py needs to decide a view again under other global thresholds
-    (with, for each candidate, whether it is a textured work: those need textured_least)."""
+    (with, for each candidate, whether it is a textured work: those must explain more)."""
     cands = [list(c) for c in (r.candidates or []) if len(c) == 5]
     textured = [bool(recognizer.textured[recognizer.ids.index(c[0])]) for c in cands]
     return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from installation.recognition import RecognizerSettings
-from installation.recognition.verify import FEATURES, Candidate, Verifier, features, fit
+from installation.recognition.verify import FEATURES, Candidate, Verifier, every_pair, fit
 
 def decidable(rec: dict) -> bool:
     """A view whose first pair the verifier scored (not keypoints or grain; not a view with no outline
@@ -43,16 +43,18 @@ def decidable(rec: dict) -> bool:
         rec["method"] == "none" and rec["confidence"] == 0.0)
 
 
-def measured(rec: dict):
-    return features([Candidate.of(c) for c in rec["candidates"]], rec.get("textured", [False])[0])
+def measured(rec: dict) -> np.ndarray:
+    """Every pair's measurements (verify.every_pair), in the record's order."""
+    return every_pair([Candidate.of(c) for c in rec["candidates"]], rec["textured"])
 
 
-def decide(rec: dict, v: Verifier, x=None) -> str | None:
+def decide(rec: dict, v: Verifier) -> str | None:
     if rec["method"] in ("keypoints", "grain"):
         return rec["got"]
     if not decidable(rec):
         return None
-    return rec["candidates"][0][0] if v.probability(measured(rec) if x is None else x) >= v.threshold else None
+    k, p = v.best([Candidate.of(c) for c in rec["candidates"]], rec["textured"])
+    return rec["candidates"][k][0] if p >= v.threshold else None
 
 
 def score(records: list[dict], v: Verifier) -> dict:
@@ -73,11 +75,11 @@ def score(records: list[dict], v: Verifier) -> dict:
 
 
 def tune(records: list[dict], max_wrong: float, max_fp: float) -> Verifier | None:
-    """Fit the logistic weights on the views the verifier decides (right work first: 1; a wrong work
-    first or no work in view: 0), then the threshold with the most right answers within the limits."""
+    """Fit the logistic weights on every pair of the views the verifier decides (the right work: 1; any
+    other work, or any work where none is in view: 0), then the threshold with the most right answers within the limits."""
     rows = [r for r in records if decidable(r)]
-    x = np.stack([measured(r) for r in rows])
-    y = np.float64([r["candidates"][0][0] == r["truth"] for r in rows])
+    x = np.concatenate([measured(r) for r in rows])
+    y = np.float64([c[0] == r["truth"] for r in rows for c in r["candidates"]])
     weights, bias = fit(x, y)
     best, best_key = None, None
     for threshold in np.round(np.arange(0.30, 0.99, 0.01), 2):
