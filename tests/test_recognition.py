@@ -336,3 +336,65 @@ def test_a_work_a_quarter_of_the_frame_across_has_its_quadrilateral():
         size = np.ptp(corners, 0).max()
         found += any(np.abs(q - corners).max() < 0.08 * size for q, _ in find_quads(frame))
     assert found >= 5
+
+
+def _mask(quad, hw=(480, 640)):
+    m = np.zeros(hw, np.uint8)
+    cv2.fillPoly(m, [np.int32(np.round(quad))], 1)
+    return m
+
+
+def test_a_frames_inner_edge_is_a_candidate_place():
+    """A wide frame and a mat around a work on a brick wall (renderer 2): the work's own outline is
+    among the candidates (nested in the frame's), within a few pixels."""
+    from installation.camera import synthetic2
+    from installation.recognition.quads import nested_quads
+
+    found = 0
+    for seed in range(12):
+        art = synthetic2.artwork2(seed, "grid")
+        frame, corners = synthetic2.render_view(art, 400 + seed, synthetic2.Scene2(frames=1.0, visitor=0.0, glare=0.0))
+        truth = _mask(corners)
+        best = max(((_mask(q) & truth).sum() / max((_mask(q) | truth).sum(), 1) for q, _ in find_quads(frame)),
+                   default=0.0)
+        found += best > 0.85
+    assert found >= 10, found
+    # Directly: a square frame 20 px wide around a 100 px work, seen square on.
+    img = np.full((240, 320, 3), 200, np.uint8)
+    cv2.rectangle(img, (100, 60), (239, 199), (40, 40, 40), -1)
+    img[80:180, 120:220] = (30, 160, 220)
+    inner = nested_quads(img, np.float32([[100, 60], [240, 60], [240, 200], [100, 200]]))
+    assert any(np.abs(q - np.float32([[120, 80], [220, 80], [220, 180], [120, 180]])).max() <= 2.5 for q in inner), inner
+
+
+def test_rank_and_edge_agreement_forgive_a_cast_and_gamma_but_not_another_work():
+    from installation.camera.synthetic2 import artwork2
+    from installation.recognition.light import edge_agreement, rank_agreement
+
+    work = cv2.resize(artwork2(3, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    other = cv2.resize(artwork2(8, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    cast = np.clip(255 * (work / 255.0 * np.float32([0.7, 1.0, 1.35])) ** 1.4, 0, 255).astype(np.uint8)
+    thumbs = np.stack([work, work])
+    ranks = rank_agreement(thumbs, np.stack([cast, other]))
+    edges = edge_agreement(thumbs, np.stack([cast, other]))
+    assert ranks[0] > 0.85 and ranks[0] - ranks[1] > 0.3, ranks  # < 1: clipping and rounding to 8 bits
+    assert edges[0] > 0.9 and edges[0] - edges[1] > 0.3, edges
+    plain = np.full_like(work, 120)
+    assert np.isnan(edge_agreement(plain[None], plain[None])[0])  # a plain work has no edges to agree on
+
+
+def test_verifier_fit_learns_a_rule_and_the_shipped_one_prefers_a_clear_match():
+    from installation.recognition.verify import Candidate, FEATURES, Verifier, every_pair, fit
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, len(FEATURES)))
+    y = (x[:, 0] + 2 * x[:, 4] > 0).astype(float)
+    weights, bias = fit(x, y)
+    assert np.mean(((x @ weights + bias) > 0) == y) > 0.97
+    v = Verifier()
+    clear = [Candidate("a", 0.5, 0.9, 0.9, 0.95), Candidate("b", 0.05, 0.3, 0.1, 0.2)]
+    vague = [Candidate("a", 0.12, 0.5, 0.1, 0.3), Candidate("b", 0.11, 0.5, 0.1, 0.3)]
+    k, p = v.best(clear, [False, False])
+    assert k == 0 and p >= v.threshold
+    assert v.best(vague, [False, False])[1] < v.threshold
+    assert every_pair(clear, [False, True]).shape == (2, len(FEATURES))

@@ -2,10 +2,11 @@
 
 features    what is kept of a catalog work (global description, ORB keypoints, thumbnails)
 geometry    small helpers on quadrilaterals (corner order, shape, aspect, plausibility)
-quads       finding the picture in a frame (candidate quadrilaterals) and rectifying it
+quads       finding the picture in a frame (candidate quadrilaterals, those nested in a frame) and rectifying it
 light       colour under a gallery's light: colour layouts, alignment, explained fractions
 grain       the fine detail of a textured work
 keypoints   the catalog's keypoint index, homographies, guided matching
+verify      the low-texture decision: a logistic score learnt across the two view renderers
 recognizer  RecognizerSettings, Recognition, Recognizer: the decision
 """
 
