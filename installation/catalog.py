@@ -13,13 +13,12 @@ from typing import Literal, Optional
 
 import cv2
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engines.errors import Art2MusError
 from engines.options import GenerationOptions
 from engines.preprocess import read_bgr
-from installation.config import YAML_ERRORS
+from installation.config import read_yaml
 from installation.recognition import FEATURE_VERSION, ArtworkFeatures, compute_features
 
 log = logging.getLogger(__name__)
@@ -70,14 +69,7 @@ def _read_info(folder: Path) -> dict[str, ArtworkInfo]:
     path = folder / "catalog.yaml"
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as exc:
-        raise Art2MusError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except YAML_ERRORS as exc:
-        raise Art2MusError(f"{path} is not valid YAML: {str(exc)[:300]}") from None
-    except OSError as exc:
-        raise Art2MusError(f"{path} cannot be read ({exc.strerror}); check its permissions") from None
+    data = read_yaml(path, str(path)) or {}
     works = data.get("artworks", {}) if isinstance(data, dict) else None
     if not isinstance(works, dict):
         raise Art2MusError(f"{path}: expected 'artworks:' mapping artwork ids to title/artist/year/generation")

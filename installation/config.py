@@ -21,6 +21,19 @@ YAML_ERRORS = (yaml.YAMLError, RecursionError, ValueError, KeyError, IndexError,
                OverflowError)
 
 
+def read_yaml(path: Path, what: str):
+    """The parsed YAML of `path`; `what` names the file in the error (e.g. "config file x.yaml"). A file that
+    is not UTF-8, cannot be read or is not valid YAML is an Art2MusError saying which and what to do."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise Art2MusError(f"{what} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise Art2MusError(f"{what} cannot be read ({exc.strerror}); check its permissions") from None
+    except YAML_ERRORS as exc:
+        raise Art2MusError(f"{what} is not valid YAML: {str(exc)[:300]}") from None
+
+
 class Section(BaseModel):
     # inf and nan are never a sensible timeout, level or rate
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -216,12 +229,4 @@ def load_config(path: str | Path | None = None) -> Config:
         raise Art2MusError(f"config file {str(p)!r} is a folder; pass --config with a YAML file")
     if not p.is_file():
         raise Art2MusError(f"config file {str(p)!r} does not exist; pass --config with an existing YAML file")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise Art2MusError(f"config file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise Art2MusError(f"config file {p} cannot be read ({exc.strerror}); check its permissions") from None
-    except YAML_ERRORS as exc:
-        raise Art2MusError(f"config file {p} is not valid YAML: {str(exc)[:300]}") from None
-    return parse_config(data, str(p))
+    return parse_config(read_yaml(p, f"config file {p}"), str(p))

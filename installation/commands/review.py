@@ -28,5 +28,9 @@ def run(cfg: Config, args) -> int:
     if not 0 <= args.port <= 65535:
         raise Art2MusError(f"--port {args.port!r} must be 0..65535")
     serve(ReviewSettings(Path(playlists).expanduser(), Path(catalog) if catalog else None, cfg.model, args.bundle),
-          args.port)
+          args.port, on_ready=_announce)
     return 0
+
+
+def _announce(url: str) -> None:
+    print(f"review page: {url}  (Ctrl-C to stop)", flush=True)

@@ -20,6 +20,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -261,10 +262,10 @@ def start_server(settings: ReviewSettings, port: int = 0):
     return server, f"http://{HOST}:{server.server_port}/"
 
 
-def serve(settings: ReviewSettings, port: int) -> None:
-    """Serves until Ctrl-C."""
+def serve(settings: ReviewSettings, port: int, on_ready: Callable[[str], None] = lambda url: None) -> None:
+    """Serves until Ctrl-C; calls on_ready(url) once the page is listening."""
     server, url = start_server(settings, port)
-    print(f"review page: {url}  (Ctrl-C to stop)", flush=True)
+    on_ready(url)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
