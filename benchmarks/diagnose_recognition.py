@@ -1,0 +1,91 @@
+"""Where the recogniser loses the views it misses: for each miss, is the work's own outline among the
+candidate quadrilaterals (find_quads), among the places compared in detail (Recognizer.places), and
+how does the right work rank there? The renderers give each view's true corners.
+
+    python3 benchmarks/diagnose_recognition.py [--renderer 1|2] [--views 150] [--seed 7]
+
+Rows: right; "no good quad" (no candidate within IoU 0.8 of the work's outline); "good quad not in
+places" (a candidate, but not among the places compared in detail); "in places, work rank R" (the
+place is compared; the right work is the R-th most alike there: 0 means the decision rejected it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from installation.camera import synthetic, synthetic2
+from installation.catalog import load_catalog
+from installation.recognition import Recognizer, find_quads
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_recognition import Renderer  # noqa: E402
+
+GOOD_IOU = 0.8
+
+
+def _mask(quad: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    m = np.zeros(hw, np.uint8)
+    cv2.fillPoly(m, [np.int32(np.round(quad))], 1)
+    return m
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--renderer", type=int, choices=(1, 2), default=2)
+    p.add_argument("--works", type=int, default=100)
+    p.add_argument("--views", type=int, default=150)
+    p.add_argument("--seed", type=int, default=7)
+    args = p.parse_args()
+    cv2.setNumThreads(1)
+    ren = Renderer(args.renderer, 0.5)
+    works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (wid, _, art) in enumerate(works):
+            cv2.imwrite(str(Path(tmp) / f"{wid}.png"), ren.catalog_image(art, k))
+        recognizer = Recognizer(load_catalog(tmp).features)
+    rng = np.random.default_rng(args.seed)
+    tally: collections.Counter = collections.Counter()
+    for k in range(args.views):
+        i = int(rng.integers(0, args.works))
+        wid, kind, art = works[i]
+        if args.renderer == 2:
+            frame, corners = synthetic2.render_view(art, 9000 + k, ren.settings2)
+        else:
+            frame, corners = synthetic.view_with_truth(art, 9000 + k, ren.settings1)
+        r = recognizer.recognize(frame)
+        if r.artwork_id == wid:
+            tally["right"] += 1
+            continue
+        outcome = "none" if r.artwork_id is None else "wrong"
+        hw = frame.shape[:2]
+        truth = _mask(corners, hw)
+        found = find_quads(frame)
+        if not any(_iou(_mask(q, hw), truth) > GOOD_IOU for q, _ in found):
+            tally[(outcome, "no good quad")] += 1
+            continue
+        places = recognizer.places(frame, found)
+        good = [pl for pl in places if _iou(_mask(pl.quad, hw), truth) > GOOD_IOU]
+        if not good:
+            tally[(outcome, "good quad not in places")] += 1
+            continue
+        rank = int((good[0].scores > good[0].scores[i]).sum())
+        tally[(outcome, f"in places, work rank {min(rank, 4)}")] += 1
+    print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
+    for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
+        print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
