@@ -97,6 +97,34 @@ def test_play_through_jack_is_gapless_level_and_click_free(tmp_path, jack_server
     assert rms.min() > 0.01
 
 
+def test_silence_after_the_stop_fade_is_not_an_underrun(tmp_path):
+    """On SIGTERM the process fades out and lets the ring run empty; a loaded machine may take blocks to close
+    the sink after that, and those empty blocks are the silence asked for, not underruns. An empty ring while
+    playing still is one."""
+    from installation.audio.mixer import Clip, Library
+    from installation.audio.process import AudioProcess
+    from installation.config import AudioConfig
+
+    cfg = AudioConfig(sink=f"file:{tmp_path / 'out.wav'}", sample_rate=8000, channels=1, block=256,
+                      buffer_seconds=0.2, stop_fade_seconds=0.2)
+    proc = AudioProcess(cfg, library=Library(), realtime=True)
+    proc.mixer.set_artwork("a")
+    proc.mixer.add_clip(Clip(tone(440, 0.3, 3.0, rate=8000), "a", "fresh", "a-440"))
+    proc.fill()
+    proc.sink.open()
+    try:
+        proc._fade_out(True, np.zeros((256, 1), np.float32))
+        assert proc.sink.stats.drained and proc.sink.stats.underruns == 0
+        time.sleep(0.3)  # the late close: about 9 empty blocks pulled
+        assert proc.sink.stats.underruns == 0, "the silence after the stop fade counted as underruns"
+        frames = proc.sink.stats.frames
+        proc.sink.stats.drained = False  # the same empty ring while playing is an underrun
+        time.sleep(0.2)
+        assert proc.sink.stats.underruns > 0 and proc.sink.stats.frames > frames
+    finally:
+        proc.sink.close()
+
+
 def test_play_refuses_a_broken_clip_and_plays_the_rest(tmp_path):
     good, nan, junk = tmp_path / "good.wav", tmp_path / "nan.wav", tmp_path / "junk.wav"
     sf.write(good, tone(440, 0.3, 1.0), 16000)

@@ -255,6 +255,7 @@ class AudioProcess:
                 time.sleep(self.cfg.block / self.cfg.sample_rate / 2)
             else:
                 self.sink.pull(buf)
+        self.sink.stats.drained = self.mixer.silent and not self.ring.filled
 
 
 class Receiver(threading.Thread):

@@ -66,6 +66,13 @@ class CallbackStats:
         self.count = 0
         self.underruns = 0
         self.frames = 0
+        # set once the stop fade has played out: the ring then runs empty on purpose until the sink
+        # closes (a loaded machine may take a few blocks to get there), which is not an underrun
+        self.drained = False
+
+    def miss(self) -> None:
+        if not self.drained:
+            self.underruns += 1
 
     def add(self, seconds: float) -> None:
         self.durations[self.count % self.durations.size] = seconds
@@ -136,9 +143,9 @@ class DeviceSink:
         n = self.ring.read_into(outdata)
         if n < frames:
             outdata[n:] = 0.0
-            self.stats.underruns += 1
+            self.stats.miss()
         elif status.output_underflow:
-            self.stats.underruns += 1
+            self.stats.miss()
         self.stats.frames += frames
         self.stats.add(time.perf_counter() - start)
 
@@ -193,7 +200,7 @@ class FileSink:
             late = time.monotonic() - next_t
             if late > STALL_RESYNC_SECONDS:  # the process was stopped (SIGSTOP, a swap storm): a sound
                 next_t += late              # card's clock would not replay the missed time either
-                self.stats.underruns += 1
+                self.stats.miss()
             time.sleep(max(0.0, next_t - time.monotonic()))
 
     def pull(self, buf: np.ndarray) -> None:
@@ -201,7 +208,7 @@ class FileSink:
         n = self.ring.read_into(buf)
         if n < buf.shape[0]:
             buf[n:] = 0.0
-            self.stats.underruns += 1
+            self.stats.miss()
         self._file.write(buf)
         self.stats.frames += buf.shape[0]
         if self.stats.frames - self._flushed >= self.rate:  # once a second: the header then says what was
