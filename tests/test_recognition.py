@@ -369,18 +369,18 @@ def test_a_frames_inner_edge_is_a_candidate_place():
 
 def test_rank_and_edge_agreement_forgive_a_cast_and_gamma_but_not_another_work():
     from installation.camera.synthetic2 import artwork2
-    from installation.recognition.light import edge_agreement, rank_agreement
+    from installation.recognition.light import WorkStructure, edge_agreement, rank_agreement
 
     work = cv2.resize(artwork2(3, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
     other = cv2.resize(artwork2(8, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
     cast = np.clip(255 * (work / 255.0 * np.float32([0.7, 1.0, 1.35])) ** 1.4, 0, 255).astype(np.uint8)
-    thumbs = np.stack([work, work])
+    thumbs = WorkStructure.of(np.stack([work, work]))
     ranks = rank_agreement(thumbs, np.stack([cast, other]))
     edges = edge_agreement(thumbs, np.stack([cast, other]))
     assert ranks[0] > 0.85 and ranks[0] - ranks[1] > 0.3, ranks  # < 1: clipping and rounding to 8 bits
     assert edges[0] > 0.9 and edges[0] - edges[1] > 0.3, edges
     plain = np.full_like(work, 120)
-    assert np.isnan(edge_agreement(plain[None], plain[None])[0])  # a plain work has no edges to agree on
+    assert np.isnan(edge_agreement(WorkStructure.of(plain[None]), plain[None])[0])  # a plain work has no edges to agree on
 
 
 def test_verifier_fit_learns_a_rule_and_the_shipped_one_prefers_a_clear_match():

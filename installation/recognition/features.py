@@ -52,6 +52,10 @@ HOG_NOISE = 8.0  # Sobel magnitude (Lab L units) below which a gradient is senso
 HOG_FLOOR = 20.0  # norm under which a description keeps its small length: a flat work has no structure
 
 
+# Each pixel's HOG cell (4 x 4 cells of SIDE / 4 pixels) times the 8 orientation bins: one bincount for all cells.
+_HOG_CELL = ((np.arange(SIDE)[:, None] // (SIDE // 4)) * 4 + np.arange(SIDE)[None, :] // (SIDE // 4)) * 8
+
+
 def _hog(lum: np.ndarray) -> np.ndarray:
     gx = cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)
@@ -59,13 +63,8 @@ def _hog(lum: np.ndarray) -> np.ndarray:
     mag[mag < HOG_NOISE] = 0.0
     mag[:2], mag[-2:], mag[:, :2], mag[:, -2:] = 0.0, 0.0, 0.0, 0.0  # a picture frame's border is not the work
     bins = (np.mod(ang, np.pi) / np.pi * 8).astype(np.int32) % 8
-    cells = SIDE // 4
-    hist = np.zeros((4, 4, 8), np.float32)
-    for cy in range(4):
-        for cx in range(4):
-            sl = (slice(cy * cells, (cy + 1) * cells), slice(cx * cells, (cx + 1) * cells))
-            hist[cy, cx] = np.bincount(bins[sl].ravel(), mag[sl].ravel(), minlength=8)
-    v = np.sqrt(hist.ravel())  # Hellinger-style: tames strong edges
+    hist = np.bincount((_HOG_CELL + bins).ravel(), mag.ravel(), minlength=128)
+    v = np.sqrt(hist.astype(np.float32))  # Hellinger-style: tames strong edges
     return v / max(float(np.linalg.norm(v)), HOG_FLOOR)
 
 

@@ -5,6 +5,8 @@ explains under a robustly fitted light.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -39,9 +41,14 @@ class ColourLayouts:
 
     def distance(self, view_cells: np.ndarray, works: np.ndarray) -> np.ndarray:
         """Of the view (3, P) to the given works (indices)."""
-        q = view_cells.astype(np.float32)  # (3, P)
+        return self.distances(view_cells[None], np.asarray(works), np.zeros(len(works), np.intp))
+
+    def distances(self, views: np.ndarray, works: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """Of views (V, 3, P) to works, pair by pair: work `works[k]` with view `which[k]` (one call for
+        every place of a frame: the same fits, less per-call overhead)."""
+        q = views.astype(np.float32)[which]  # (K, 3, P)
         colours = self.works[works]
-        rhs = self.basis[works] @ q.reshape(-1)  # (N, 3)
+        rhs = (self.basis[works] @ q.reshape(len(q), -1)[..., None])[..., 0]  # (K, 3)
         light = (self.inverse[works] @ rhs[..., None])[..., 0]
         light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
         light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)
@@ -49,9 +56,9 @@ class ColourLayouts:
                          + light[:, 2, None, None] * self.xy[1])
         cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), *LAYOUT_CAST)
         diff = np.abs(lit * cast[:, :, None] - q)
-        cells = diff[:, 0] + diff[:, 1] + diff[:, 2]  # (N, P)
+        cells = diff[:, 0] + diff[:, 1] + diff[:, 2]  # (K, P)
         kept = np.partition(cells, self.kept - 1, axis=1)[:, : self.kept]
-        return kept.mean(axis=1) / (3 * q.mean() + 0.05)
+        return kept.mean(axis=1) / (3 * q.mean((1, 2)) + 0.05)
 
 
 def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray) -> np.ndarray:
@@ -200,21 +207,7 @@ def _log_edges(images: np.ndarray) -> np.ndarray:
         gx, gy = cv2.Sobel(logs, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(logs, cv2.CV_32F, 0, 1, ksize=3)
         mag = np.sqrt(gx * gx + gy * gy).sum(2)
         out.append(cv2.GaussianBlur(mag, (0, 0), 1.0)[_RING:-_RING, _RING:-_RING].ravel())
-    return np.stack(out)
-
-
-def edge_agreement(thumbs: np.ndarray, views: np.ndarray) -> np.ndarray:
-    """For K works and the view aligned to each, how well the view's edges lie where the work's do: the
-    correlation of their log-gradient maps, in [-1, 1] (NaN for a work with no edges, where it says
-    nothing: see EDGE_PEAKED). Independent of what the light fit forgives: an unknown work of like colours explains
-    many pixels under a fitted light and cast, but its edges lie elsewhere. A visitor or glare adds
-    edges and lowers it only in part."""
-    work, seen = _log_edges(thumbs), _log_edges(views)
-    flat = np.percentile(work, 95, axis=1) < EDGE_PEAKED * (np.median(work, axis=1) + 1e-3)
-    work = work - work.mean(1, keepdims=True)
-    seen = seen - seen.mean(1, keepdims=True)
-    corr = (work * seen).sum(1) / np.sqrt((work * work).sum(1) * (seen * seen).sum(1) + 1e-9)
-    return np.where(flat, np.nan, corr)
+    return np.stack(out) if out else np.zeros((0, (images.shape[1] - 2 * _RING) * (images.shape[2] - 2 * _RING)), np.float32)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -225,18 +218,55 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def rank_agreement(thumbs: np.ndarray, views: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class WorkStructure:
+    """What edge and rank agreement need of works' thumbnails ((K, THUMB, THUMB, 3)): computed once per
+    catalog work (it depends on the work alone), then taken for the works compared with a frame."""
+    edges: np.ndarray  # (K, P) log-edge map, centred
+    flat: np.ndarray  # (K,) no edges to agree on (see EDGE_PEAKED)
+    ranks: np.ndarray  # (K, 3, P) each channel's ranks, centred
+    varies: np.ndarray  # (K, 3) the channels that vary in the work
+
+    @staticmethod
+    def of(thumbs: np.ndarray) -> WorkStructure:
+        edges = _log_edges(thumbs)
+        flat = np.percentile(edges, 95, axis=1) < EDGE_PEAKED * (np.median(edges, axis=1) + 1e-3)
+        work = _channels(thumbs)
+        ranks = _ranks(work)
+        return WorkStructure(edges - edges.mean(1, keepdims=True), flat, ranks - ranks.mean(2, keepdims=True),
+                             work.std(2) > 4.0)  # a channel flat in the work orders only noise
+
+    def take(self, idx) -> WorkStructure:
+        return WorkStructure(self.edges[idx], self.flat[idx], self.ranks[idx], self.varies[idx])
+
+
+def _channels(images: np.ndarray) -> np.ndarray:
+    """(K, THUMB, THUMB, 3) uint8 -> (K, 3, P) float32 without the ring."""
+    r = _RING
+    inner = images[:, r:-r, r:-r]
+    return inner.reshape(len(images), inner.shape[1] * inner.shape[2], 3).transpose(0, 2, 1).astype(np.float32)
+
+
+def edge_agreement(work: WorkStructure, views: np.ndarray) -> np.ndarray:
+    """For K works and the view aligned to each, how well the view's edges lie where the work's do: the
+    correlation of their log-gradient maps, in [-1, 1] (NaN for a work with no edges, where it says
+    nothing: see EDGE_PEAKED). Independent of what the light fit forgives: an unknown work of like colours explains
+    many pixels under a fitted light and cast, but its edges lie elsewhere. A visitor or glare adds
+    edges and lowers it only in part."""
+    seen = _log_edges(views)
+    seen = seen - seen.mean(1, keepdims=True)
+    corr = (work.edges * seen).sum(1) / np.sqrt((work.edges * work.edges).sum(1) * (seen * seen).sum(1) + 1e-9)
+    return np.where(work.flat, np.nan, corr)
+
+
+def rank_agreement(work: WorkStructure, views: np.ndarray) -> np.ndarray:
     """For K works and the view aligned to each, the rank correlation of the view's values with the
     work's, per channel, averaged over the channels that vary in the work (NaN where none does):
     colour constancy by each picture's own statistics. Any cast, exposure or tone curve that keeps
     each channel's order (a light, a white balance, a gamma) leaves it at 1; a work of other colours
     in the same layout orders its channels otherwise."""
-    r, k = _RING, len(thumbs)
-    work = thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1).astype(np.float32)
-    seen = views[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1).astype(np.float32)
-    rw, rs = _ranks(work), _ranks(seen)
-    rw -= rw.mean(2, keepdims=True)
+    rs = _ranks(_channels(views))
     rs -= rs.mean(2, keepdims=True)
+    rw, varies = work.ranks, work.varies
     corr = (rw * rs).sum(2) / np.sqrt((rw * rw).sum(2) * (rs * rs).sum(2) + 1e-9)  # (K, 3)
-    varies = work.std(2) > 4.0  # a channel flat in the work orders only noise
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)

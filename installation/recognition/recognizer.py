@@ -46,8 +46,8 @@ from installation.recognition.features import (
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
 from installation.recognition.grain import grain_found, grain_of
 from installation.recognition.keypoints import GUIDE_FROM, VOTE_DISTANCE, _guided, _homography, _keypoint_index
-from installation.recognition.light import (ColourLayouts, _align, _main_axis, edge_agreement, explained_fractions,
-                                            rank_agreement)
+from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
+                                            explained_fractions, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
 from installation.recognition.verify import Candidate, Verifier
 
@@ -130,16 +130,25 @@ class Recognizer:
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.textured = np.array([len(features[i].descriptors) >= self.s.textured_work for i in self.ids], bool)
         self.thumb_axes = [_main_axis(features[i].thumb) for i in self.ids]
+        self.structure = WorkStructure.of(np.stack([features[i].thumb for i in self.ids]) if self.ids
+                                          else np.zeros((0, THUMB, THUMB, 3), np.uint8))
         grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
         self.grain = {k: g for k, g in grains.items() if g is not None}
 
-    def global_scores(self, g: Global, works: np.ndarray) -> np.ndarray:
-        """Similarity in [0, 1] of a description to the given catalog works (indices); the others score 0."""
-        scores = np.zeros(len(self.ids), np.float32)
-        structure = 0.5 * (self.lum[works] @ g.lum) + 0.5 * (self.hog[works] @ g.hog)
-        colour_dist = self.colour.distance(g.colour.reshape(3, 64), works)
+    def global_scores(self, described: list[Global], shaped: list[np.ndarray]) -> np.ndarray:
+        """(places, works): the similarity in [0, 1] of each place's description to the catalog works
+        given for it (indices, `shaped[k]`); the other works score 0. One call for every place."""
+        scores = np.zeros((len(described), len(self.ids)), np.float32)
+        works = np.concatenate(shaped).astype(np.intp) if shaped else np.zeros(0, np.intp)
+        if not len(works):
+            return scores
+        which = np.repeat(np.arange(len(shaped)), [len(s) for s in shaped])
+        lum, hog = np.stack([g.lum for g in described]), np.stack([g.hog for g in described])
+        structure = 0.5 * np.einsum("kd,kd->k", self.lum[works], lum[which]) \
+            + 0.5 * np.einsum("kd,kd->k", self.hog[works], hog[which])
+        colour_dist = self.colour.distances(np.stack([g.colour.reshape(3, 64) for g in described]), works, which)
         w = self.s.structure_weight
-        scores[works] = (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
+        scores[which, works] = (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
         return scores
 
     def _explained(self, crop: np.ndarray, idx: list[int], plain: np.ndarray | None = None) -> np.ndarray:
@@ -227,16 +236,16 @@ class Recognizer:
         if not found:
             found = [(_central(frame_bgr), 0.5)]
         biggest = max(cv2.contourArea(q) for q, _ in found)
-        out = []
+        weights, shaped, described = [], [], []
         for quad, quality in found:
-            weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
+            weights.append((cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight)
             # Only works of about the place's shape are compared (a quarter of the catalog, or so).
-            shaped = np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)
-            if len(shaped):
-                scores = self.global_scores(describe(rectify(frame_bgr, quad)), shaped)
-            else:
-                scores = np.zeros(len(self.ids), np.float32)
-            out.append(Place(quad, weight, scores))
+            shaped.append(np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance))
+            described.append(describe(rectify(frame_bgr, quad)) if len(shaped[-1]) else None)
+        kept = [k for k, g in enumerate(described) if g is not None]
+        scores = np.zeros((len(found), len(self.ids)), np.float32)
+        scores[kept] = self.global_scores([described[k] for k in kept], [shaped[k] for k in kept])
+        out = [Place(quad, weight, row) for (quad, _), weight, row in zip(found, weights, scores)]
         out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
         return out[: self.s.places]
 
@@ -260,14 +269,18 @@ class Recognizer:
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
         thumbs, views = np.concatenate(thumbs), np.concatenate(views)
         every = explained_fractions(thumbs, views, self.s.pixel_tolerance)
-        edges = edge_agreement(thumbs, views)
-        ranks = rank_agreement(thumbs, views)
-        out, start = [], 0
+        # Edges and ranks of the works' views only (not the plain pictures'), against the works' own, kept.
+        compared = [i for _, short in shortlists for i in short]
+        not_plain = np.concatenate([np.arange(len(short)) + start for (_, short), start in
+                                    zip(shortlists, np.cumsum([0] + [len(s) + 1 for _, s in shortlists]))])
+        structure = self.structure.take(compared)
+        edges = edge_agreement(structure, views[not_plain])
+        ranks = rank_agreement(structure, views[not_plain])
+        out, start, at = [], 0, 0
         for k, short in shortlists:
             fractions = every[start:start + len(short) + 1]
-            agree = edges[start:start + len(short)]
-            ordered = ranks[start:start + len(short)]
-            start += len(short) + 1
+            agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
+            start, at = start + len(short) + 1, at + len(short)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
             # The global similarity weighs in too: it sees absolute colour, which the light fit forgives.
             weight = places[k].weight ** self.s.place_weight
