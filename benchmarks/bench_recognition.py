@@ -221,7 +221,7 @@ def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
     cands = [list(c) for c in (r.candidates or []) if len(c) == 5]
     textured = [bool(recognizer.textured[recognizer.ids.index(c[0])]) for c in cands]
     return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,
-            "candidates": cands, "textured": textured}
+            "candidates": cands, "textured": textured, "checks": [list(c) for c in r.checks or []]}
 
 
 def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:

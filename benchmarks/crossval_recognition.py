@@ -12,6 +12,15 @@ the one with the most right answers within --max-wrong and --max-fp on that set;
 both sets, by kind, and printed as a Verifier(...) to ship. Keypoint and grain decisions do not
 depend on it and stay as they were; the pairs' measurements themselves are not re-fitted here.
 
+    python3 benchmarks/crossval_recognition.py --keypoints r1.jsonl r2.jsonl
+
+does the same for the rule that accepts a keypoint match of few inliers (RecognizerSettings
+keypoint_explained, keypoint_ranks, keypoint_min_ranks): every such match the recogniser weighed is
+counted right (its work is the view's) or wrong (another work, or any where none is in view) under
+each setting of a small grid; the setting with the most right matches and no more wrong ones than
+the least any setting allows is chosen on one set and reported on the other. Per match, not per
+view: a view whose match is refused goes on to the low-texture decision, which the dump cannot replay.
+
     python3 benchmarks/bench_recognition.py --renderer N --visits 200 --dump-visits vN.jsonl [...]
     python3 benchmarks/crossval_recognition.py --visits v1.jsonl v2.jsonl
 
@@ -162,16 +171,63 @@ def crossval_visits(first: str, second: str) -> None:
             print(visit_line(f"on {test} (held out)", replay_visits(sets[test], best)))
 
 
+KEYPOINT_GRID = {"keypoint_explained": [0.4, 0.5, 0.6], "keypoint_ranks": [0.3, 0.4, 0.5, 0.6, 2.0],
+                 "keypoint_min_ranks": [-1.0, 0.0, 0.15]}  # ranks 2.0: the rank rule off; min -1.0: no floor
+
+
+def keypoint_matches(records: list[dict]) -> list[tuple[bool, float, float]]:
+    """(right, explained, ranks) of every few-inlier keypoint match weighed in the dumped views."""
+    return [(c[0] == rec["truth"], c[2], np.nan if c[3] is None else c[3]) for rec in records
+            for c in rec.get("checks", [])]
+
+
+def keypoint_count(matches, setting: dict) -> collections.Counter:
+    t = collections.Counter()
+    for right, explained, ranks in matches:
+        accepted = (explained >= setting["keypoint_explained"] or ranks >= setting["keypoint_ranks"]) \
+            and not ranks < setting["keypoint_min_ranks"]
+        t["right" if right else "wrong"] += accepted
+        t["matches right" if right else "matches wrong"] += 1
+    return t
+
+
+def keypoint_line(name: str, t) -> str:
+    return (f"  {name:<26} accepted right {t['right']} of {t['matches right']}, "
+            f"wrong {t['wrong']} of {t['matches wrong']}")
+
+
+def crossval_keypoints(first: str, second: str) -> None:
+    sets = {Path(f).stem: keypoint_matches([json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()])
+            for f in (first, second)}
+    shipped = {k: getattr(RecognizerSettings(), k) for k in KEYPOINT_GRID}
+    for name, matches in sets.items():
+        print(keypoint_line(f"{name} shipped", keypoint_count(matches, shipped)))
+    grid = [dict(zip(KEYPOINT_GRID, values)) for values in itertools.product(*KEYPOINT_GRID.values())]
+    for train, test in itertools.permutations(sets, 2):
+        counts = [keypoint_count(sets[train], g) for g in grid]
+        least = min(t["wrong"] for t in counts)
+        # The most right within the least wrong; among equals, the strictest (highest thresholds).
+        k = max((k for k, t in enumerate(counts) if t["wrong"] == least),
+                key=lambda k: (counts[k]["right"], *grid[k].values()))
+        print(f"keypoint rule tuned on {train}: {grid[k]}")
+        print(keypoint_line(f"on {train} (tuned)", counts[k]))
+        print(keypoint_line(f"on {test} (held out)", keypoint_count(sets[test], grid[k])))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("first")
     p.add_argument("second")
     p.add_argument("--visits", action="store_true", help="the files are --dump-visits files: tune VisitEvidence")
+    p.add_argument("--keypoints", action="store_true", help="tune the few-inlier keypoint rule (--dump files)")
     p.add_argument("--max-wrong", type=float, default=0.003)
     p.add_argument("--max-fp", type=float, default=0.015)
     args = p.parse_args()
     if args.visits:
         crossval_visits(args.first, args.second)
+        return 0
+    if args.keypoints:
+        crossval_keypoints(args.first, args.second)
         return 0
     sets = {Path(f).stem: [json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()]
             for f in (args.first, args.second)}

@@ -93,6 +93,24 @@ def _hung(art: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return frame.astype(np.uint8), H
 
 
+def test_a_few_inlier_keypoint_match_under_a_strong_cast_is_taken_by_its_order_not_by_an_unknown_work(recognizer):
+    """A match of 15 inliers must be more than chance: under a strong cast and another gamma the light fit
+    explains little of the work (the old rule refused it), but every channel still orders its pixels as the
+    work's does; an unknown busy work at the same place does neither and is refused."""
+    corners = np.float32([[200, 120], [440, 130], [430, 360], [210, 350]])
+    work = recognizer.ids.index(f"work-{BUSY[0]}")
+    for seed, taken in ((BUSY[0], True), (9999, False)):
+        frame, _ = _hung(artwork(seed), corners)
+        cast = np.clip(255 * (frame / 255.0) ** 1.5 * np.float32([0.45, 1.0, 1.6]), 0, 255).astype(np.uint8)
+        match = recognizer._keypoint_match(cast, [(15, corners, work)])
+        (_, inliers, explained, ranks), = match.weighed
+        assert inliers == 15 and explained < recognizer.s.keypoint_explained, match.weighed
+        if taken:
+            assert match.work == work and match.inliers == 15 and ranks >= recognizer.s.keypoint_ranks
+        else:
+            assert match.inliers == 0 and ranks < recognizer.s.keypoint_min_ranks
+
+
 def test_a_work_cut_by_the_frame_keeps_its_own_corners():
     """A corner beyond the frame's edge is where the work's own sides meet, not where the frame cuts
     them (a quadrilateral clipped at the frame squashes the picture)."""

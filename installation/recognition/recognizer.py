@@ -61,7 +61,9 @@ class RecognizerSettings:
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 10  # RANSAC inliers for a keypoint verification ...
     sure_inliers: int = 40  # ... below which the matched picture must also be explained (keypoint_explained)
-    keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain
+    keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain ...
+    keypoint_ranks: float = 0.4  # ... or its rank agreement (a strong cast defeats the light fit, not the order)
+    keypoint_min_ranks: float = 0.0  # a few-inlier match whose channels order its picture otherwise is none
     textured_work: int = 300  # a catalog work with this many keypoints (of 600) is recognised by keypoints only
     refine: int = 3  # works aligned in detail onto each place for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
@@ -91,6 +93,16 @@ class Pair:
 
 
 @dataclass(frozen=True)
+class KeypointMatch:
+    """The catalog work keypoints verified (inliers 0: none), and what was measured of each
+    few-inlier match weighed on the way: (work id, inliers, explained, ranks)."""
+    work: int
+    inliers: int
+    quad: np.ndarray | None
+    weighed: list
+
+
+@dataclass(frozen=True)
 class Place:
     """A candidate quadrilateral, how picture-like it is, and its global similarity to every work."""
     quad: np.ndarray
@@ -114,6 +126,7 @@ class Recognition:
     seconds: float
     quad: list | None = None
     candidates: list | None = None
+    checks: list | None = None  # few-inlier keypoint matches weighed: (work, inliers, explained, ranks)
 
 
 class Recognizer:
@@ -214,19 +227,27 @@ class Recognizer:
         return [int(i) for p in places[:2] for i in
                 [i for i in np.argsort(-p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
 
-    def _keypoint_match(self, frame_bgr: np.ndarray, checked: list) -> tuple[int, int, np.ndarray | None]:
+    def _keypoint_match(self, frame_bgr: np.ndarray, checked: list) -> KeypointMatch:
         """The catalog work best verified by keypoints: (work, inliers, quad), or inliers 0. A match
-        with few inliers must also explain the picture where its homography puts it: an unknown busy
-        work shares a dozen chance keypoints with some catalog work, but not its picture."""
+        with few inliers must also explain the picture where its homography puts it, or order each
+        colour channel as the work does (whatever the cast): an unknown busy work shares a dozen chance
+        keypoints with some catalog work, but not its picture. Both rules were set on one renderer's
+        views and hold on the other's (benchmarks/crossval_recognition.py --keypoints)."""
+        weighed = []  # what was measured of each few-inlier match (the benchmark replays the rule on them)
         for inliers, quad, i in checked:
             if inliers < self.s.min_inliers:
                 break
             if inliers >= self.s.sure_inliers:
-                return i, inliers, quad
+                return KeypointMatch(i, inliers, quad, weighed)
             crop = rectify(frame_bgr, quad, THUMB)
-            if self._explained(crop, [i])[0] >= self.s.keypoint_explained:
-                return i, inliers, quad
-        return -1, 0, None
+            thumbs, views = self._aligned(crop, [i])
+            explained = float(explained_fractions(thumbs, views, self.s.pixel_tolerance)[0])
+            ranks = float(rank_agreement(self.structure.take([i]), views)[0])
+            weighed.append((self.ids[i], int(inliers), round(explained, 4), _rounded(ranks)))
+            if (explained >= self.s.keypoint_explained or ranks >= self.s.keypoint_ranks) \
+                    and not ranks < self.s.keypoint_min_ranks:  # NaN (a plain picture): no say
+                return KeypointMatch(i, inliers, quad, weighed)
+        return KeypointMatch(-1, 0, None, weighed)
 
     def places(self, frame_bgr: np.ndarray, found: list[tuple[np.ndarray, float]]) -> list[Place]:
         """The candidate quadrilaterals that look most like a catalog work, best first. The whole
@@ -364,10 +385,12 @@ class Recognizer:
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
         checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c[0])
-        work, inliers, quad = self._keypoint_match(frame_bgr, checked)
-        if inliers:
-            return self._by_keypoints(inliers, quad, work, elapsed)
-        return self._decide_global(frame_bgr, places, bool(found), elapsed)
+        match = self._keypoint_match(frame_bgr, checked)
+        if match.inliers:
+            r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed)
+        else:
+            r = self._decide_global(frame_bgr, places, bool(found), elapsed)
+        return replace(r, checks=match.weighed) if match.weighed else r
 
     def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed) -> Recognition:
         conf = min(1.0, inliers / self.s.sure_inliers)
