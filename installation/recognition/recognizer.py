@@ -57,7 +57,7 @@ class RecognizerSettings:
     voted: int = 2  # works checked by keypoints: the most voted over the whole catalog ...
     min_votes: int = 5  # ... with at least this many votes ...
     described: int = 2  # ... and the first two textured works among the four most like each of the two best places
-    places: int = 3  # candidate quadrilaterals compared in detail
+    places: int = 4  # candidate quadrilaterals compared in detail
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 10  # RANSAC inliers for a keypoint verification ...
     sure_inliers: int = 40  # ... below which the matched picture must also be explained (keypoint_explained)
@@ -65,7 +65,7 @@ class RecognizerSettings:
     keypoint_ranks: float = 0.4  # ... or its rank agreement (a strong cast defeats the light fit, not the order)
     keypoint_min_ranks: float = 0.0  # a few-inlier match whose channels order its picture otherwise is none
     textured_work: int = 300  # a catalog work with this many keypoints (of 600) is recognised by keypoints only
-    refine: int = 3  # works aligned in detail onto each place for a low-texture view
+    refine: int = 4  # works aligned in detail onto each place for a low-texture view
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
     area_weight: float = 0.0  # how strongly a larger candidate quadrilateral is preferred (a frame is larger than its work)
     quality_weight: float = 1.0  # how strongly one whose sides lie on edges is preferred
