@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURE_VERSION = 6  # cached catalog features: bump when compute_features changes
+FEATURE_VERSION = 7  # cached catalog features: bump when compute_features changes
 SIDE = 32  # rectified size for the global description
 ORB_FEATURES_CATALOG = 600
 ORB_FEATURES_FRAME = 800
 WORK_SIDE = 400  # catalog images are described at this longest side
-THUMB = 48  # side of the square thumbnails aligned to a low-texture view
+THUMB = 64  # side of the square thumbnails aligned to a low-texture view (at 48 a grid's thin lines fade to grey)
 GRAIN = 128  # side of the square a work's fine detail (its grain) is compared at
 FRAME_WIDTH = 640  # frames are recognised at this width (the benchmark's, and the camera's default)
 
