@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import itertools
 import json
 import sys
@@ -182,10 +183,10 @@ def keypoint_matches(records: list[dict]) -> list[tuple[bool, float, float]]:
 
 
 def keypoint_count(matches, setting: dict) -> collections.Counter:
+    rule = dataclasses.replace(RecognizerSettings(), **setting)
     t = collections.Counter()
     for right, explained, ranks in matches:
-        accepted = (explained >= setting["keypoint_explained"] or ranks >= setting["keypoint_ranks"]) \
-            and not ranks < setting["keypoint_min_ranks"]
+        accepted = rule.keypoint_accepts(explained, ranks)
         t["right" if right else "wrong"] += accepted
         t["matches right" if right else "matches wrong"] += 1
     return t

@@ -100,29 +100,51 @@ def test_play_through_jack_is_gapless_level_and_click_free(tmp_path, jack_server
 def test_silence_after_the_stop_fade_is_not_an_underrun(tmp_path):
     """On SIGTERM the process fades out and lets the ring run empty; a loaded machine may take blocks to close
     the sink after that, and those empty blocks are the silence asked for, not underruns. An empty ring while
-    playing still is one."""
+    playing, or the fade's own frames coming late, still are."""
+    from installation.audio.sinks import FileSink, RingBuffer
+
+    ring = RingBuffer(1024, 1)
+    sink = FileSink(tmp_path / "sink.wav", 8000, 1, 256, ring, realtime=False)
+    sink.open()
+    buf = np.zeros((256, 1), np.float32)
+    try:
+        sink.pull(buf)  # playing, nothing in the ring
+        assert sink.stats.underruns == 1
+        ring.write(np.ones((384, 1), np.float32))  # the fade's last frames: a block and a half
+        sink.stats.last_frame = ring.written
+        sink.pull(buf)
+        sink.pull(buf)  # half the fade's end, then silence
+        for _ in range(8):  # the sink closed late
+            sink.pull(buf)
+        assert sink.stats.underruns == 1 and sink.stats.frames == 256 * 11
+        sink.stats.last_frame = ring.written + 256  # a fade frame not yet in the ring when pulled is late
+        sink.pull(buf)
+        assert sink.stats.underruns == 2
+    finally:
+        sink.close()
+
+
+def test_the_stop_fade_marks_where_the_ring_may_run_empty(tmp_path):
+    """run() until stopped: the whole fade is played, then the ring's end is marked, and no underrun counted."""
     from installation.audio.mixer import Clip, Library
     from installation.audio.process import AudioProcess
     from installation.config import AudioConfig
 
     cfg = AudioConfig(sink=f"file:{tmp_path / 'out.wav'}", sample_rate=8000, channels=1, block=256,
-                      buffer_seconds=0.2, stop_fade_seconds=0.2)
+                      buffer_seconds=1.0, stop_fade_seconds=0.2)
     proc = AudioProcess(cfg, library=Library(), realtime=True)
     proc.mixer.set_artwork("a")
     proc.mixer.add_clip(Clip(tone(440, 0.3, 3.0, rate=8000), "a", "fresh", "a-440"))
-    proc.fill()
-    proc.sink.open()
-    try:
-        proc._fade_out(True, np.zeros((256, 1), np.float32))
-        assert proc.sink.stats.drained and proc.sink.stats.underruns == 0
-        time.sleep(0.3)  # the late close: about 9 empty blocks pulled
-        assert proc.sink.stats.underruns == 0, "the silence after the stop fade counted as underruns"
-        frames = proc.sink.stats.frames
-        proc.sink.stats.drained = False  # the same empty ring while playing is an underrun
-        time.sleep(0.2)
-        assert proc.sink.stats.underruns > 0 and proc.sink.stats.frames > frames
-    finally:
-        proc.sink.close()
+    player = threading.Thread(target=proc.run)
+    player.start()
+    time.sleep(0.5)
+    proc.stop.set()
+    player.join(timeout=10)
+    assert not player.is_alive()
+    stats = proc.sink.stats
+    assert stats.last_frame == proc.ring.written == proc.ring.read, (stats.last_frame, proc.ring.written)
+    assert stats.underruns == 0 and stats.frames >= stats.last_frame
+    assert sf.info(str(tmp_path / "out.wav")).frames == stats.frames
 
 
 def test_play_refuses_a_broken_clip_and_plays_the_rest(tmp_path):

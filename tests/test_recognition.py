@@ -102,13 +102,30 @@ def test_a_few_inlier_keypoint_match_under_a_strong_cast_is_taken_by_its_order_n
     for seed, taken in ((BUSY[0], True), (9999, False)):
         frame, _ = _hung(artwork(seed), corners)
         cast = np.clip(255 * (frame / 255.0) ** 1.5 * np.float32([0.45, 1.0, 1.6]), 0, 255).astype(np.uint8)
-        match = recognizer._keypoint_match(cast, [(15, corners, work)])
+        match = recognizer.keypoint_match(cast, [(15, corners, work)])
         (_, inliers, explained, ranks), = match.weighed
         assert inliers == 15 and explained < recognizer.s.keypoint_explained, match.weighed
         if taken:
             assert match.work == work and match.inliers == 15 and ranks >= recognizer.s.keypoint_ranks
         else:
             assert match.inliers == 0 and ranks < recognizer.s.keypoint_min_ranks
+
+
+def test_every_places_global_scores_in_one_call_are_each_places_own(recognizer):
+    """The batched scores (one call for every place of a frame) give each place what it gets alone, 0 for the
+    works not given for it."""
+    from installation.recognition import describe
+
+    frame = view(artwork(LOW_TEXTURE[0]), 41)
+    quads = [np.float32([[100, 80], [540, 80], [540, 400], [100, 400]]), np.float32([[0, 0], [200, 0], [200, 150], [0, 150]])]
+    described = [describe(rectify(frame, q)) for q in quads]
+    n = len(recognizer.ids)
+    shaped = [np.arange(n), np.arange(0, n, 2)]
+    together = recognizer.global_scores(described, shaped)
+    for k in range(2):
+        alone = recognizer.global_scores([described[k]], [shaped[k]])[0]
+        np.testing.assert_allclose(together[k], alone, rtol=1e-5, atol=1e-6)
+    assert (together[1][1::2] == 0).all() and (together[0] > 0).all()
 
 
 def test_a_work_cut_by_the_frame_keeps_its_own_corners():

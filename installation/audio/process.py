@@ -217,6 +217,7 @@ class AudioProcess:
         """Plays until `stop` is set (then fades out), or with `until_silent` until nothing is left.
         `publish(snapshot_fn)` is called every turn of the loop (it decides when a heartbeat is due)."""
         self.fill()  # before the stream starts: its first callbacks find audio waiting
+        self.sink.stats.last_frame = None
         self.sink.open()
         period = self.cfg.block / self.cfg.sample_rate
         watch = [self.sink.stats.frames, time.monotonic()]
@@ -251,11 +252,12 @@ class AudioProcess:
         while time.monotonic() < deadline and (not self.mixer.silent or self.ring.filled):
             if self.ring.free >= self.cfg.block and not self.mixer.silent:
                 self._push_block()
+            if self.mixer.silent and self.sink.stats.last_frame is None:
+                self.sink.stats.last_frame = self.ring.written  # the fade is all in the ring: nothing follows
             if paced:
                 time.sleep(self.cfg.block / self.cfg.sample_rate / 2)
             else:
                 self.sink.pull(buf)
-        self.sink.stats.drained = self.mixer.silent and not self.ring.filled
 
 
 class Receiver(threading.Thread):

@@ -66,12 +66,14 @@ class CallbackStats:
         self.count = 0
         self.underruns = 0
         self.frames = 0
-        # set once the stop fade has played out: the ring then runs empty on purpose until the sink
-        # closes (a loaded machine may take a few blocks to get there), which is not an underrun
-        self.drained = False
+        # The ring's total written frames once the stop fade was all written (None while playing): past
+        # it the ring runs empty on purpose until the sink closes, however late a loaded machine gets
+        # there, which is not an underrun. Every frame before it that comes late still is one.
+        self.last_frame: int | None = None
 
-    def miss(self) -> None:
-        if not self.drained:
+    def miss(self, read: int) -> None:
+        """An empty or late block, `read` frames into the ring."""
+        if self.last_frame is None or read < self.last_frame:
             self.underruns += 1
 
     def add(self, seconds: float) -> None:
@@ -143,9 +145,9 @@ class DeviceSink:
         n = self.ring.read_into(outdata)
         if n < frames:
             outdata[n:] = 0.0
-            self.stats.miss()
+            self.stats.miss(self.ring.read)
         elif status.output_underflow:
-            self.stats.miss()
+            self.stats.miss(self.ring.read - n)
         self.stats.frames += frames
         self.stats.add(time.perf_counter() - start)
 
@@ -200,7 +202,7 @@ class FileSink:
             late = time.monotonic() - next_t
             if late > STALL_RESYNC_SECONDS:  # the process was stopped (SIGSTOP, a swap storm): a sound
                 next_t += late              # card's clock would not replay the missed time either
-                self.stats.miss()
+                self.stats.miss(self.ring.read)
             time.sleep(max(0.0, next_t - time.monotonic()))
 
     def pull(self, buf: np.ndarray) -> None:
@@ -208,7 +210,7 @@ class FileSink:
         n = self.ring.read_into(buf)
         if n < buf.shape[0]:
             buf[n:] = 0.0
-            self.stats.miss()
+            self.stats.miss(self.ring.read)
         self._file.write(buf)
         self.stats.frames += buf.shape[0]
         if self.stats.frames - self._flushed >= self.rate:  # once a second: the header then says what was

@@ -39,16 +39,12 @@ class ColourLayouts:
         self.inverse = np.linalg.inv(gram).astype(np.float32)
         self.kept = max(1, int(trim * cells))
 
-    def distance(self, view_cells: np.ndarray, works: np.ndarray) -> np.ndarray:
-        """Of the view (3, P) to the given works (indices)."""
-        return self.distances(view_cells[None], np.asarray(works), np.zeros(len(works), np.intp))
-
     def distances(self, views: np.ndarray, works: np.ndarray, which: np.ndarray) -> np.ndarray:
         """Of views (V, 3, P) to works, pair by pair: work `works[k]` with view `which[k]` (one call for
         every place of a frame: the same fits, less per-call overhead)."""
         q = views.astype(np.float32)[which]  # (K, 3, P)
         colours = self.works[works]
-        rhs = (self.basis[works] @ q.reshape(len(q), -1)[..., None])[..., 0]  # (K, 3)
+        rhs = (self.basis[works] @ q.reshape(len(q), 3 * q.shape[2])[..., None])[..., 0]  # (K, 3)
         light = (self.inverse[works] @ rhs[..., None])[..., 0]
         light[:, 0] = np.clip(light[:, 0], 0.5, 1.6)
         light[:, 1:] = np.clip(light[:, 1:], -0.6, 0.6)

@@ -79,6 +79,14 @@ class RecognizerSettings:
     grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
 
+    def keypoint_accepts(self, explained: float, ranks: float) -> bool:
+        """Whether a few-inlier keypoint match is the work: it explains its picture under a fitted light,
+        or its colour channels order the picture's pixels as the work's do (the mean rank correlation over
+        the channels that vary; a strong cast defeats the light fit, not the order), and in no case the
+        reverse order. NaN ranks (a plain picture) leave it to what is explained."""
+        return (explained >= self.keypoint_explained or ranks >= self.keypoint_ranks) \
+            and not ranks < self.keypoint_min_ranks
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -227,12 +235,11 @@ class Recognizer:
         return [int(i) for p in places[:2] for i in
                 [i for i in np.argsort(-p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
 
-    def _keypoint_match(self, frame_bgr: np.ndarray, checked: list) -> KeypointMatch:
-        """The catalog work best verified by keypoints: (work, inliers, quad), or inliers 0. A match
-        with few inliers must also explain the picture where its homography puts it, or order each
-        colour channel as the work does (whatever the cast): an unknown busy work shares a dozen chance
-        keypoints with some catalog work, but not its picture. Both rules were set on one renderer's
-        views and hold on the other's (benchmarks/crossval_recognition.py --keypoints)."""
+    def keypoint_match(self, frame_bgr: np.ndarray, checked: list) -> KeypointMatch:
+        """The catalog work best verified by keypoints (inliers 0: none). A match with few inliers must
+        also look like the work where its homography puts it (RecognizerSettings.keypoint_accepts): an
+        unknown busy work shares a dozen chance keypoints with some catalog work, but not its picture.
+        The rule was set on one renderer's views and holds on the other's (crossval_recognition.py --keypoints)."""
         weighed = []  # what was measured of each few-inlier match (the benchmark replays the rule on them)
         for inliers, quad, i in checked:
             if inliers < self.s.min_inliers:
@@ -244,8 +251,7 @@ class Recognizer:
             explained = float(explained_fractions(thumbs, views, self.s.pixel_tolerance)[0])
             ranks = float(rank_agreement(self.structure.take([i]), views)[0])
             weighed.append((self.ids[i], int(inliers), round(explained, 4), _rounded(ranks)))
-            if (explained >= self.s.keypoint_explained or ranks >= self.s.keypoint_ranks) \
-                    and not ranks < self.s.keypoint_min_ranks:  # NaN (a plain picture): no say
+            if self.s.keypoint_accepts(explained, ranks):
                 return KeypointMatch(i, inliers, quad, weighed)
         return KeypointMatch(-1, 0, None, weighed)
 
@@ -385,7 +391,7 @@ class Recognizer:
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
         checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c[0])
-        match = self._keypoint_match(frame_bgr, checked)
+        match = self.keypoint_match(frame_bgr, checked)
         if match.inliers:
             r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed)
         else:
