@@ -10,7 +10,7 @@
    and described globally (luminance layout, HOG, colour layout under a fitted light), and a catalog
    work is only considered for a place of about its own aspect ratio. The textured works most like
    the best places are verified by keypoints too; a match with few inliers must also explain its
-   picture (4).
+   picture (4) or order its colours as the work does (whatever the cast; keypoint_accepts).
 3. Grain: a noise-like texture too faint or blurred for keypoints (a plain colour explains it nearly as
    well as the work, so colour cannot tell it from a like-coloured texture) is found by its fine
    detail: band-passed cells of the work looked for, each within a few pixels, in a place's view.
