@@ -46,6 +46,11 @@ import numpy as np
 from installation.recognition import RecognizerSettings
 from installation.recognition.verify import FEATURES, Candidate, Verifier, every_pair, fit
 
+def read_dump(path: str) -> list[dict]:
+    """The records of a bench_recognition.py --dump or --dump-visits file (JSON lines)."""
+    return [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+
+
 def decidable(rec: dict) -> bool:
     """A view whose first pair the verifier scored (not keypoints or grain; not a view with no outline
     or whose best work is grainy: confidence 0)."""
@@ -151,7 +156,7 @@ def visit_line(name: str, t) -> str:
 def crossval_visits(first: str, second: str) -> None:
     from installation.camera.debounce import VisitEvidence
 
-    sets = {Path(f).stem: [json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()] for f in (first, second)}
+    sets = {Path(f).stem: read_dump(f) for f in (first, second)}
     for name, visits in sets.items():
         print(visit_line(f"{name} k of n alone", replay_visits(visits, None)))
         print(visit_line(f"{name} default evidence", replay_visits(visits, VisitEvidence())))
@@ -198,8 +203,7 @@ def keypoint_line(name: str, t) -> str:
 
 
 def crossval_keypoints(first: str, second: str) -> None:
-    sets = {Path(f).stem: keypoint_matches([json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()])
-            for f in (first, second)}
+    sets = {Path(f).stem: keypoint_matches(read_dump(f)) for f in (first, second)}
     shipped = {k: getattr(RecognizerSettings(), k) for k in KEYPOINT_GRID}
     for name, matches in sets.items():
         print(keypoint_line(f"{name} shipped", keypoint_count(matches, shipped)))
@@ -230,8 +234,7 @@ def main() -> int:
     if args.keypoints:
         crossval_keypoints(args.first, args.second)
         return 0
-    sets = {Path(f).stem: [json.loads(x) for x in Path(f).read_text().splitlines() if x.strip()]
-            for f in (args.first, args.second)}
+    sets = {Path(f).stem: read_dump(f) for f in (args.first, args.second)}
     current = RecognizerSettings().verifier
     print("shipped:", current)
     for name, records in sets.items():

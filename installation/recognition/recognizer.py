@@ -172,12 +172,6 @@ class Recognizer:
         scores[which, works] = (1 - w + w * np.clip(structure, 0, 1)) * np.exp(-np.log(2) * colour_dist / self.s.colour_scale)
         return scores
 
-    def _explained(self, crop: np.ndarray, idx: list[int], plain: np.ndarray | None = None) -> np.ndarray:
-        """The fraction of the rectified view that each work (then a plain picture, if given) explains
-        once its thumbnail is aligned onto it and the gallery's light (level and slope across the
-        picture) and a mild colour cast are fitted."""
-        return explained_fractions(*self._aligned(crop, idx, plain), self.s.pixel_tolerance)
-
     def _aligned(self, crop: np.ndarray, idx: list[int], plain: np.ndarray | None = None):
         """The works' thumbnails (then the plain picture) and the view aligned onto each, stacked."""
         extra = [] if plain is None else [plain]
@@ -280,7 +274,7 @@ class Recognizer:
         """Each place's best few works, best value first. The value is what a work explains beyond what
         a plain colour under the same light explains (a plain work explains any plain patch), weighed by
         how picture-like the place is; beside it, how well the place's edges lie on the work's."""
-        shortlists, thumbs, views = [], [], []
+        shortlists, thumbs, views, work_views = [], [], [], []
         for k, p in enumerate(places):
             short = [int(i) for i in np.argsort(-p.scores)[: self.s.refine] if p.scores[i] > 0]
             if not short:
@@ -291,18 +285,16 @@ class Recognizer:
             shortlists.append((k, short))
             thumbs.append(t)
             views.append(v)
+            work_views.append(v[:-1])  # the plain picture (last) has no edges or order of a work's
         if not shortlists:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
-        thumbs, views = np.concatenate(thumbs), np.concatenate(views)
-        every = explained_fractions(thumbs, views, self.s.pixel_tolerance)
-        # Edges and ranks of the works' views only (not the plain pictures'), against the works' own, kept.
-        compared = [i for _, short in shortlists for i in short]
-        not_plain = np.concatenate([np.arange(len(short)) + start for (_, short), start in
-                                    zip(shortlists, np.cumsum([0] + [len(s) + 1 for _, s in shortlists]))])
-        structure = self.structure.take(compared)
-        edges = edge_agreement(structure, views[not_plain])
-        ranks = rank_agreement(structure, views[not_plain])
+        every = explained_fractions(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
+        # Edges and ranks of the works' views against the works' own, computed once per work.
+        structure = self.structure.take([i for _, short in shortlists for i in short])
+        work_views = np.concatenate(work_views)
+        edges = edge_agreement(structure, work_views)
+        ranks = rank_agreement(structure, work_views)
         out, start, at = [], 0, 0
         for k, short in shortlists:
             fractions = every[start:start + len(short) + 1]
