@@ -112,9 +112,21 @@ def settings_from(pairs: list[str]) -> RecognizerSettings:
     for pair in pairs:
         name, _, value = pair.partition("=")
         if name not in fields:
-            raise SystemExit(f"--set {pair}: no RecognizerSettings field {name!r}; fields: {', '.join(fields)}")
-        changes[name] = type(getattr(RecognizerSettings(), name))(value)
-    return RecognizerSettings(**changes)
+            _refuse(f"--set {pair}: no RecognizerSettings field {name!r}; fields: {', '.join(fields)}")
+        try:
+            changes[name] = type(getattr(RecognizerSettings(), name))(value)
+        except ValueError:
+            _refuse(f"--set {pair}: {name} takes a {type(getattr(RecognizerSettings(), name)).__name__}")
+    try:
+        return RecognizerSettings(**changes)
+    except ValueError as e:
+        _refuse(f"--set: {e}")
+
+
+def _refuse(line: str) -> None:
+    """Bad input: one line and exit 2."""
+    print(line, file=sys.stderr)
+    raise SystemExit(2)
 
 
 def main() -> int:

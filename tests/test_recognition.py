@@ -28,6 +28,7 @@ from installation.recognition import (
     rectify,
 )
 from installation.camera.synthetic import ViewSettings, artwork, view, view_with_truth
+from installation.recognition.light import _align, _main_axis, _mild
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = [0, 6, 12, 18]  # seeds whose kind is 'busy'
@@ -256,6 +257,31 @@ def test_explained_fraction_fits_light_and_cast_but_not_another_work():
     assert fractions[0] > 0.95  # the same work under uneven, tinted light
     assert 0.7 < fractions[1] < 0.95  # ... all of it but the visitor
     assert fractions[2] < 0.5  # another work
+
+
+def test_a_place_a_little_off_its_work_is_aligned_onto_it_by_a_homography_within_its_margin():
+    """A found quadrilateral whose corners miss the work's by 8-13 pixels each way (a keystone no shift
+    undoes) is aligned onto the work by a homography that may reach into the place's surroundings (the
+    margin); a shift explains less of it. A warp that would move a corner further than the margin is
+    no alignment: the place is compared as found."""
+    work = cv2.resize(artwork(2), (240, 180), interpolation=cv2.INTER_AREA)  # hard-edge
+    frame = np.full((480, 640, 3), (150, 160, 170), np.uint8)
+    true = np.float32([[200, 150], [440, 160], [430, 340], [205, 330]])
+    H = cv2.getPerspectiveTransform(np.float32([[0, 0], [240, 0], [240, 180], [0, 180]]), true)
+    cv2.warpPerspective(work, H, (640, 480), frame, borderMode=cv2.BORDER_TRANSPARENT)
+    off = true + np.float32([[12, -9], [-8, 11], [13, 9], [-10, -12]])
+    thumb = cv2.resize(work, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    axis = _main_axis(thumb)
+    shifted = _align(thumb, axis, rectify(frame, off, THUMB))
+    margin = 10
+    warped = _align(thumb, axis, rectify(frame, off, THUMB, margin), cv2.MOTION_HOMOGRAPHY, margin)
+    fractions = explained_fractions(np.stack([thumb] * 2), np.stack([shifted, warped]), 0.12)
+    assert fractions[1] > 0.95 and fractions[1] > fractions[0] + 0.05
+    start = np.eye(3, dtype=np.float32)
+    start[:2, 2] = margin
+    beyond = start.copy()
+    beyond[0, 2] += margin + 1  # every corner one pixel further than the margin
+    assert _mild(start, start, margin) and not _mild(beyond, start, margin)
 
 
 def test_a_strong_cast_of_the_whole_scene_is_explained_and_glare_is_set_aside():

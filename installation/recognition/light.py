@@ -57,22 +57,43 @@ class ColourLayouts:
         return kept.mean(axis=1) / (3 * q.mean((1, 2)) + 0.05)
 
 
-def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray) -> np.ndarray:
-    """The rectified view shifted onto a work's thumbnail (ECC). Aligned on the work's own main colour
-    `axis`, not grey: bands of equal brightness but different hue still give ECC something to hold on to.
-    A shift only: the quadrilateral already rectified the view, and more freedom (affine, homography)
-    lets one smooth gradient or band layout be bent onto another."""
+def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray, motion: int = cv2.MOTION_TRANSLATION,
+           margin: int = 0) -> np.ndarray:
+    """The rectified view aligned onto a work's thumbnail (ECC), as a THUMB square. Aligned on the work's
+    own main colour `axis`, not grey: bands of equal brightness but different hue still give ECC
+    something to hold on to. `crop` holds `margin` pixels of the place's surroundings on every side, so
+    that a place whose found corners miss the work's by a few pixels (a keystone, a side on a frame's
+    inner edge) is warped onto it (`motion`: cv2.MOTION_TRANSLATION, _AFFINE or _HOMOGRAPHY); no corner
+    may move further than the margin (or WARP_SHIFT): more freedom lets one smooth gradient or band
+    layout be bent onto another."""
     t_gray, c_gray = _on_axis(thumb, axis), _on_axis(crop, axis)
-    warp = np.eye(2, 3, dtype=np.float32)
+    homography = motion == cv2.MOTION_HOMOGRAPHY
+    start = np.eye(3, dtype=np.float32) if homography else np.eye(2, 3, dtype=np.float32)
+    start[0, 2] = start[1, 2] = margin
     try:
-        _, warp = cv2.findTransformECC(t_gray, c_gray, warp, cv2.MOTION_TRANSLATION,
+        _, warp = cv2.findTransformECC(t_gray, c_gray, start.copy(), motion,
                                        (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-3), None, 3)
     except cv2.error:  # a flat work gives ECC nothing to hold on to: compare it unaligned
-        warp = np.eye(2, 3, dtype=np.float32)
-    if np.abs(warp[:, 2]).max() > THUMB / 12:  # ran off: a shift this large is no alignment
-        warp = np.eye(2, 3, dtype=np.float32)
-    return cv2.warpAffine(crop, warp, (THUMB, THUMB), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+        warp = start
+    if not _mild(warp, start, max(WARP_SHIFT, margin)):  # ran off: a warp this large is no alignment
+        warp = start
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    if homography:
+        return cv2.warpPerspective(crop, warp, (THUMB, THUMB), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(crop, warp, (THUMB, THUMB), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+WARP_SHIFT = THUMB / 12  # thumbnail pixels a corner may move in the fine alignment
+
+
+def _mild(warp: np.ndarray, start: np.ndarray, reach: float) -> bool:
+    """Whether a fine alignment moves no thumbnail corner further than `reach` from where it began."""
+    corners = np.float32([[0, 0], [THUMB, 0], [THUMB, THUMB], [0, THUMB]]).reshape(-1, 1, 2)
+    if warp.shape[0] == 3:
+        a, b = cv2.perspectiveTransform(corners, warp), cv2.perspectiveTransform(corners, start)
+    else:
+        a, b = cv2.transform(corners, warp), cv2.transform(corners, start)
+    return bool(np.isfinite(a).all() and np.abs(a - b).max() <= reach)
 
 
 def _main_axis(image_bgr: np.ndarray) -> np.ndarray:

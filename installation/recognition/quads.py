@@ -377,7 +377,9 @@ def _along(edges: EdgeMap, a: np.ndarray, b: np.ndarray, samples: int) -> tuple[
     return hit.sum(-1) / np.maximum((~off).sum(-1), 1), off.mean(-1)
 
 
-def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96) -> np.ndarray:
-    dst = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
-    return cv2.warpPerspective(frame_bgr, cv2.getPerspectiveTransform(quad, dst), (side, side),
+def rectify(frame_bgr: np.ndarray, quad: np.ndarray, side: int = 96, margin: int = 0) -> np.ndarray:
+    """The quad's view as a square of `side` pixels, with `margin` pixels of its surroundings around it."""
+    dst = np.float32([[0, 0], [side, 0], [side, side], [0, side]]) + margin
+    full = side + 2 * margin
+    return cv2.warpPerspective(frame_bgr, cv2.getPerspectiveTransform(np.float32(quad), dst), (full, full),
                                flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
