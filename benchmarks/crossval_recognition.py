@@ -113,8 +113,8 @@ def line(name: str, s: dict) -> str:
     return f"  {name:<18} top-1 {100 * s['top1']:.1f} %, wrong {100 * s['wrong']:.1f} %, fp {100 * s['fp']:.1f} % ({kinds})"
 
 
-VISIT_GRID = {"frames": [8, 10], "weak": [0.0, 0.2, 0.3, 0.5], "min_accepted": [2, 3], "enter": [1.5, 2.0, 2.5, 3.0],
-              "lead": [2.0]}
+VISIT_GRID = {"frames": [8, 10], "weak": [0.0, 0.5, 1.0], "weak_from": [0.0, 0.3, 0.5, 0.7], "min_accepted": [1, 2, 3],
+              "enter": [1.0, 1.5, 2.0, 2.5, 3.0], "lead": [2.0]}
 
 
 def replay_visits(visits: list[dict], evidence) -> dict:

@@ -67,21 +67,26 @@ def test_debouncer_lets_a_visits_frames_decide_together():
     assert not any(bare.update(r.artwork_id, 0.2 * t) for t, r in enumerate(flicker))  # ids alone: k of n only
     off = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=None)
     assert not any(off.update(r, 0.2 * t) for t, r in enumerate(flicker))
-    # Borderline frames (the work was the best candidate, rejected) count where `weak` says so.
-    borderline = [_seen("a", 0.8), _seen(None, best="a"), _seen("a", 0.7), _seen(None, best="a")]
-    weak = VisitEvidence(weak=0.3, min_accepted=2, enter=2.0)
+    # Borderline frames (the work was the best candidate, rejected at 0.6) count `weak` x their confidence:
+    # 0.8 + 0.3 + 0.7 falls short of 2.0, the second borderline frame's 0.3 reaches it.
+    borderline = [_seen("a", 0.8), _seen(None, 0.6, best="a"), _seen("a", 0.7), _seen(None, 0.6, best="a")]
+    weak = VisitEvidence(weak=0.5, min_accepted=2, enter=2.0)
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
     assert [d.update(r, 0.2 * t) for t, r in enumerate(borderline)] == [False, False, False, True]
-    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
-    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(borderline))  # by default they do not
+    unsure = VisitEvidence(weak=0.5, min_accepted=2, enter=2.0, weak_from=0.7)  # 0.6 is below weak_from
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=unsure)
+    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(borderline))
+    unscored = [_seen("a", 0.8), _seen(None, best="a"), _seen("a", 0.7), _seen(None, best="a")]  # confidence 0
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
+    assert not any(d.update(r, 0.2 * t) for t, r in enumerate(unscored))
 
 
 def test_visit_evidence_never_enters_on_borderline_frames_alone_or_against_a_rival():
     weak = VisitEvidence(weak=0.5, min_accepted=2, enter=1.5)
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
-    assert not any(d.update(_seen(None, best="a"), 0.2 * t) for t in range(10))  # never accepted
+    assert not any(d.update(_seen(None, 0.8, best="a"), 0.2 * t) for t in range(10))  # never accepted
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
-    one = [_seen("a", 1.0)] + [_seen(None, best="a")] * 7  # accepted once only
+    one = [_seen("a", 1.0)] + [_seen(None, 0.8, best="a")] * 7  # accepted once only
     assert not any(d.update(r, 0.2 * t) for t, r in enumerate(one))
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
     split = [_seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0)]

@@ -14,24 +14,29 @@ class VisitEvidence:
     """How the frames of one visit decide together (used when the debouncer is fed Recognitions).
     Over the last `frames` recognitions, each accepted one adds its confidence (at least
     `accepted_floor`) to its work, and each rejected one whose best candidate is a work adds `weak`
+    times its confidence (the verifier's probability for that candidate, when at least `weak_from`)
     to it: a borderline frame (the work was the best candidate, but not sure enough alone) supports
-    its neighbours. A work is entered when it is the only work accepted over those frames, at least
-    `min_accepted` times, its evidence reaches `enter`, and it has `lead` times the evidence of any
-    other work."""
+    its neighbours as much as it was sure. A work is entered when it is the only work accepted over
+    those frames, at least `min_accepted` times, its evidence reaches `enter`, and it has `lead`
+    times the evidence of any other work."""
     # Tuned on renderer 2's visits, held out on renderer 1's (benchmarks/crossval_recognition.py --visits):
-    # 3 accepts of 8 frames with no rival; borderline frames' candidates (weak > 0) added false positive
-    # visits on both renderers, so they do not count by default.
+    # 3 accepts of 8 frames with no rival. Borderline frames weighed by their confidence (weak 0.5-1.0) or
+    # 1-2 accepts (what crossval picks on seed 1, both ways) enter 1-4 more of renderer 2's 150 visits
+    # within 1.5 s, but on seed 2 they also entered an unknown work accepted twice in one visit (1 of
+    # renderer 1's 50 negative visits): music for the wrong work costs more than none, so not by default.
     frames: int = 8
     accepted_floor: float = 0.5
     weak: float = 0.0
     min_accepted: int = 3
     enter: float = 1.5
     lead: float = 2.0
+    weak_from: float = 0.0
 
 
 def _observation(recognition) -> tuple[str | None, float, str | None]:
-    """(accepted artwork id or None, its confidence, the best candidate of a rejected frame or None)
-    of a Recognition, or of a bare artwork id (no evidence beyond the id)."""
+    """(accepted artwork id or None, the confidence, the best candidate of a rejected frame or None)
+    of a Recognition, or of a bare artwork id (no evidence beyond the id). A rejected frame's
+    confidence is how sure the recogniser was of that candidate (0: nothing could be compared)."""
     if recognition is None or isinstance(recognition, str):
         return recognition, 1.0, None
     accepted = recognition.artwork_id
@@ -39,7 +44,7 @@ def _observation(recognition) -> tuple[str | None, float, str | None]:
         return accepted, float(recognition.confidence), None
     candidates = recognition.candidates or []
     best = candidates[0][0] if candidates and isinstance(candidates[0][0], str) else None
-    return None, 0.0, best
+    return None, float(recognition.confidence), best
 
 
 class Debouncer:
@@ -89,8 +94,8 @@ class Debouncer:
             if artwork_id is not None:
                 support[artwork_id] += max(confidence, e.accepted_floor)
                 accepted[artwork_id] += 1
-            elif best is not None:
-                support[best] += e.weak
+            elif best is not None and confidence >= e.weak_from:
+                support[best] += e.weak * confidence
         if len(accepted) != 1:
             return None  # nothing accepted, or two works accepted in one visit: k of n alone decides
         ranked = sorted(support.items(), key=lambda kv: -kv[1])
