@@ -70,10 +70,12 @@ class RecognizerSettings:
     textured_work: int = 300  # a catalog work with this many keypoints (of 600) is recognised by keypoints only
     refine: int = 4  # works aligned in detail onto each place for a low-texture view
     # How each is aligned onto its place (shift | affine | homography), reaching this many thumbnail pixels
-    # into the place's surroundings: a found quad a few pixels off its work. Affine, 8: +0.8 points of top-1
-    # on renderer 2 (seeds 1 and 2), 0 on renderer 1, +3 ms; homography: +0.3-1.1 for +10-19 ms.
-    refine_motion: str = "affine"
-    refine_margin: int = 8
+    # into the place's surroundings (a found quad a few pixels off its work). Affine, 8: +0.8 points of
+    # top-1 on renderer 2 at 100 works (seeds 1 and 2), but at 500 works (seed 2) wrong works 0.4 -> 1.2 %
+    # and false positives 0 -> 2 % (margin 4: 0.8 %, 1 %): more freedom bends other works onto a place.
+    # So a shift, as before.
+    refine_motion: str = "shift"
+    refine_margin: int = 0
     structure_weight: float = 0.4  # how much layout and edges count beside colour in the global similarity
     area_weight: float = 0.0  # how strongly a larger candidate quadrilateral is preferred (a frame is larger than its work)
     quality_weight: float = 1.0  # how strongly one whose sides lie on edges is preferred
