@@ -56,6 +56,7 @@ from installation.camera.debounce import Debouncer
 from installation.catalog import load_catalog
 from installation.config import CameraConfig
 from installation.recognition import Recognizer, RecognizerSettings
+from installation.recognition.embedding import Embedder
 
 NEGATIVE_SEED = 1_000_000
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -156,6 +157,7 @@ def main() -> int:
     p.add_argument("--photos", default=None, help="a folder of real photographs to add (besides shipped ones)")
     p.add_argument("--no-photos", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a RecognizerSettings override")
+    p.add_argument("--embedding", default=None, help="another recognition network than the shipped one (an ONNX file)")
     p.add_argument("--show-errors", action="store_true")
     p.add_argument("--dump", default=None, help="write each view's outcome as JSON lines (for crossval_recognition.py)")
     p.add_argument("--visits", type=int, default=0, help="also this many visits through the debouncer")
@@ -184,7 +186,9 @@ def main() -> int:
         start = time.perf_counter()
         catalog = load_catalog(folder)
         index_s = time.perf_counter() - start
-        recognizer = Recognizer(catalog.features, settings_from(args.set))
+        settings = settings_from(args.set)
+        embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
+        recognizer = Recognizer(catalog.features, settings, embedder)
     results = collections.defaultdict(collections.Counter)
     times, errors, dumped = [], [], []
     base = args.seed * 100_000
@@ -245,7 +249,7 @@ def main() -> int:
 def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
     """What crossval_recognition.py needs to decide a view again under other global thresholds
     (with, for each candidate, whether it is a textured work: those must explain more)."""
-    cands = [list(c) for c in (r.candidates or []) if len(c) == 5]
+    cands = [list(c) for c in (r.candidates or []) if len(c) >= 5]
     textured = [bool(recognizer.textured[recognizer.ids.index(c[0])]) for c in cands]
     return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,
             "candidates": cands, "textured": textured, "checks": [list(c) for c in r.checks or []]}

@@ -453,8 +453,8 @@ def test_verifier_fit_learns_a_rule_and_the_shipped_one_prefers_a_clear_match():
     weights, bias = fit(x, y)
     assert np.mean(((x @ weights + bias) > 0) == y) > 0.97
     v = Verifier()
-    clear = [Candidate("a", 0.5, 0.9, 0.9, 0.95), Candidate("b", 0.05, 0.3, 0.1, 0.2)]
-    vague = [Candidate("a", 0.12, 0.5, 0.1, 0.3), Candidate("b", 0.11, 0.5, 0.1, 0.3)]
+    clear = [Candidate("a", 0.5, 0.9, 0.9, 0.95, 0.9, 0.4), Candidate("b", 0.05, 0.3, 0.1, 0.2, 0.5, -0.4)]
+    vague = [Candidate("a", 0.12, 0.5, 0.1, 0.3, 0.6, 0.01), Candidate("b", 0.11, 0.5, 0.1, 0.3, 0.59, -0.01)]
     k, p = v.best(clear, [False, False])
     assert k == 0 and p >= v.threshold
     assert v.best(vague, [False, False])[1] < v.threshold

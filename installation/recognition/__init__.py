@@ -6,6 +6,7 @@ quads       finding the picture in a frame (candidate quadrilaterals, those nest
 light       colour under a gallery's light: colour layouts, alignment, explained fractions
 grain       the fine detail of a textured work
 keypoints   the catalog's keypoint index, homographies, guided matching
+embedding   a small network (ONNX, trained by export/recognition_embedding.py) describing a rectified picture
 verify      the low-texture decision: a logistic score learnt across the two view renderers
 recognizer  RecognizerSettings, Recognition, Recognizer: the decision
 """

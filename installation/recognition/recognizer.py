@@ -45,6 +45,8 @@ from installation.recognition.features import (
 )
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
 from installation.recognition.grain import grain_found, grain_of
+from installation.recognition.embedding import SIDE as EMBED_SIDE
+from installation.recognition.embedding import Embedder
 from installation.recognition.keypoints import GUIDE_FROM, VOTE_DISTANCE, _guided, _homography, _keypoint_index
 from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
                                             explained_fractions, rank_agreement)
@@ -68,7 +70,10 @@ class RecognizerSettings:
     keypoint_ranks: float = 0.4  # ... or its rank agreement (a strong cast defeats the light fit, not the order)
     keypoint_min_ranks: float = 0.0  # a few-inlier match whose channels order its picture otherwise is none
     textured_work: int = 300  # a catalog work with this many keypoints (of 600) is recognised by keypoints only
-    refine: int = 4  # works aligned in detail onto each place for a low-texture view
+    refine: int = 4  # works aligned in detail onto each place for a low-texture view ...
+    # ... and besides them, the works the learned description (embedding.py) finds most like the place
+    # (0: the network is not loaded and its measurements count as absent in the verifier).
+    embedded: int = 2
     # How each is aligned onto its place (shift | affine | homography), reaching this many thumbnail pixels
     # into the place's surroundings (a found quad a few pixels off its work). Affine, 8: +0.8 points of
     # top-1 on renderer 2 at 100 works (seeds 1 and 2), but at 500 works (seed 2) wrong works 0.4 -> 1.2 %
@@ -92,6 +97,8 @@ class RecognizerSettings:
     def __post_init__(self):
         if self.refine_motion not in MOTIONS:
             raise ValueError(f"RecognizerSettings.refine_motion {self.refine_motion!r}: use one of {', '.join(MOTIONS)}")
+        if self.embedded < 0:
+            raise ValueError(f"RecognizerSettings.embedded {self.embedded}: use 0 (no learned description) or more")
         if not 0 <= self.refine_margin <= THUMB // 4:
             raise ValueError(f"RecognizerSettings.refine_margin {self.refine_margin}: use 0-{THUMB // 4} thumbnail pixels")
 
@@ -114,6 +121,8 @@ class Pair:
     place: int
     edges: float
     ranks: float  # light.rank_agreement (NaN: a plain work)
+    similar: float  # the learned descriptions' agreement (embedding.py; NaN: not loaded)
+    similar_margin: float  # ... beyond the most like other work's at the same place
 
 
 @dataclass(frozen=True)
@@ -128,10 +137,12 @@ class KeypointMatch:
 
 @dataclass(frozen=True)
 class Place:
-    """A candidate quadrilateral, how picture-like it is, and its global similarity to every work."""
+    """A candidate quadrilateral, how picture-like it is, its global similarity to every work, and
+    its learned description's agreement with every work's (NaN: no network loaded)."""
     quad: np.ndarray
     weight: float
     scores: np.ndarray
+    similar: np.ndarray
 
 
 def _rounded(x: float) -> float | None:
@@ -154,7 +165,9 @@ class Recognition:
 
 
 class Recognizer:
-    def __init__(self, features: dict[str, ArtworkFeatures], settings: RecognizerSettings = RecognizerSettings()):
+    def __init__(self, features: dict[str, ArtworkFeatures], settings: RecognizerSettings = RecognizerSettings(),
+                 embedder: Embedder | None = None):
+        """`embedder`: another network than the shipped one (a benchmark's cross-validation)."""
         self.ids = list(features)
         self.s = settings
         self.features = features
@@ -171,6 +184,8 @@ class Recognizer:
                                           else np.zeros((0, THUMB, THUMB, 3), np.uint8))
         grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
         self.grain = {k: g for k, g in grains.items() if g is not None}
+        self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
+        self.vectors = self.embedder.embed(np.stack([features[i].thumb for i in self.ids])) if self.embedder else None
 
     def global_scores(self, described: list[Global], shaped: list[np.ndarray]) -> np.ndarray:
         """(places, works): the similarity in [0, 1] of each place's description to the catalog works
@@ -286,9 +301,35 @@ class Recognizer:
         kept = [k for k, g in enumerate(described) if g is not None]
         scores = np.zeros((len(found), len(self.ids)), np.float32)
         scores[kept] = self.global_scores([described[k] for k in kept], [shaped[k] for k in kept])
-        out = [Place(quad, weight, row) for (quad, _), weight, row in zip(found, weights, scores)]
+        similar = self._similar(frame_bgr, [q for q, _ in found], shaped)
+        out = [Place(quad, weight, row, sim) for (quad, _), weight, row, sim in zip(found, weights, scores, similar)]
         out.sort(key=lambda p: -float(p.scores.max()) * p.weight)
-        return out[: self.s.places]
+        kept = out[: self.s.places]
+        if self.embedder is not None and len(out) > len(kept):
+            # The place the network finds most like a work is compared too (global descriptions miss
+            # a work under a strong cast or glare, where the network was trained to look through them).
+            best = max(out, key=lambda p: float(p.similar.max()))
+            if not any(best is p for p in kept):
+                kept.append(best)
+        return kept
+
+    def _similar(self, frame_bgr: np.ndarray, quads: list[np.ndarray], shaped: list[np.ndarray]) -> np.ndarray:
+        """(places, works): the learned descriptions' agreement of each place with each work of about
+        its shape (-1 for the others; NaN everywhere without the network)."""
+        out = np.full((len(quads), len(self.ids)), np.nan if self.embedder is None else -1.0, np.float32)
+        if self.embedder is None or not quads:
+            return out
+        vectors = self.embedder.embed(np.stack([rectify(frame_bgr, q, EMBED_SIDE) for q in quads]))
+        for k, (v, works) in enumerate(zip(vectors, shaped)):
+            out[k, works] = self.vectors[works] @ v
+        return out
+
+    def _shortlist(self, p: Place) -> list[int]:
+        """The works compared in detail with a place: the most like it globally, then by the network."""
+        short = [int(i) for i in np.argsort(-p.scores)[: self.s.refine] if p.scores[i] > 0]
+        if self.embedder is not None:
+            short += [int(i) for i in np.argsort(-p.similar)[: self.s.embedded] if p.similar[i] > -1]
+        return list(dict.fromkeys(short))
 
     def pairs(self, frame_bgr: np.ndarray, places: list[Place]) -> list[Pair]:
         """Each place's best few works, best value first. The value is what a work explains beyond what
@@ -296,7 +337,7 @@ class Recognizer:
         how picture-like the place is; beside it, how well the place's edges lie on the work's."""
         shortlists, thumbs, views, work_views = [], [], [], []
         for k, p in enumerate(places):
-            short = [int(i) for i in np.argsort(-p.scores)[: self.s.refine] if p.scores[i] > 0]
+            short = self._shortlist(p)
             if not short:
                 continue
             m = self.s.refine_margin
@@ -325,8 +366,10 @@ class Recognizer:
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
             # The global similarity weighs in too: it sees absolute colour, which the light fit forgives.
             weight = places[k].weight ** self.s.place_weight
+            similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
-                         float(e), float(o)) for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
+                         float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)))
+                    for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed) -> Recognition:
@@ -337,8 +380,8 @@ class Recognizer:
         if not pairs:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
-        candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks))
-                      for p in pairs]
+        candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
+                       _rounded(p.similar), _rounded(p.similar_margin)) for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
         if grained is not None:
             return grained
