@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from installation.recognition.geometry import _NEXT, _intersect, _order, _shapely
+from installation.recognition.geometry import _NEXT, _PREVIOUS, _intersect, _order, _shapely
 
 NORMAL_BINS = 8  # edge directions told apart when checking that an edge runs along a side
 
@@ -73,14 +73,16 @@ def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
     return quad if cv2.isContourConvex(quad.reshape(-1, 1, 2)) else None
 
 
-def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 12) -> list[tuple[np.ndarray, float]]:
+def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np.ndarray, float]]:
     """Candidate picture quadrilaterals (frame pixel coordinates) with their quality (how much of
     their sides lie on edges running along them; a side on the frame's border counts half), the
     most picture-like first: from the largest contours of the edge map, of its closed blobs and of
     those blobs opened (a visitor's outline touching the picture dropped) - each contour's 4-corner
     approximation, its four longest sides extended, its minimum-area rectangle - and from
     pairs of roughly horizontal and vertical straight lines (which survive a corner hidden by a
-    visitor). At most `max_candidates`: each is later compared with the whole catalog."""
+    visitor). Every outline's quads are ranked together (a textured wall's blobs come first and
+    would crowd out a work's frame), and the best `max_candidates` kept: each is later compared with
+    the whole catalog. Their sides are then moved onto the edges at full resolution (refine_sides)."""
     h, w = frame_bgr.shape[:2]
     scale = 320 / w
     small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
@@ -118,8 +120,6 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
     for outline in outlines:
         for quad in outline:
             add(quad, next(measured))
-        if len(quads) >= max_quads:
-            break
     for quad, support in _line_quads(edges, area):
         add(quad, support)
     # The most picture-like first, and not too many: each is compared with the whole catalog.
@@ -129,7 +129,105 @@ def find_quads(frame_bgr: np.ndarray, max_quads: int = 6, max_candidates: int = 
     # too, as picture-like as their outer quad (its edges are the evidence of a picture).
     nested = [(inner / scale, quality) for quad, quality in best[:NESTED_FROM]
               for inner in nested_quads(small, quad * scale)]
-    return best + [n for n in nested if all(np.abs(n[0] - q).max() > 6 for q, _ in best)]
+    found = best + [n for n in nested if all(np.abs(n[0] - q).max() > 6 for q, _ in best)]
+    if not found:
+        return found
+    refined = refine_sides(frame_bgr, np.float32([q for q, _ in found]))
+    kept: list[tuple[np.ndarray, float]] = []
+    for quad, (_, quality) in zip(refined, found):
+        if all(np.abs(quad - q).max() > 2 for q, _ in kept):  # two candidates moved onto the same edges
+            kept.append((quad, quality))
+    return kept
+
+
+REFINE_REACH = 5.0  # frame pixels a side may move to the edge beside it (found at half size, on dilated edges)
+REFINE_SAMPLES = 24  # points along a side's middle 80 % where its edge is looked for
+REFINE_STRONG = 2.0  # a point's edge: its strongest response over the median of its search line ...
+REFINE_AGREE = 1.5  # ... within this many pixels of the side's line (a visitor's edge is not the side's)
+# Columns: brightness, yellow-blue, red-green, from B, G, R rows (opponent colours span about what brightness does).
+_OPPONENT = np.float32([[1 / 3, -1.0, 0.0], [1 / 3, 0.5, -1.0], [1 / 3, 0.5, 1.0]])
+
+
+def refine_sides(frame_bgr: np.ndarray, quads: np.ndarray) -> list[np.ndarray]:
+    """Each quad (Q, 4, 2) with its sides moved onto the strongest edge running along them within
+    REFINE_REACH pixels, at the frame's full resolution. Quads are found at half resolution on dilated
+    edges, a few pixels off: a small work's rectified view is then a tenth off, which its comparison
+    cannot afford. A side is fitted as a line (offset and tilt) through the points whose strongest edge
+    agrees with the side's median; with too few such points it stays. A quad whose corner would move
+    beyond three reaches (lines meeting at a shallow angle) stays as it was."""
+    smooth = cv2.blur(frame_bgr, (3, 3)).astype(np.float32)
+    q = quads.astype(np.float32)
+    a, d = q, q[:, _NEXT] - q  # (Q, 4, 2): each side's start and direction
+    length = np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-6)
+    normal = np.stack([-d[..., 1], d[..., 0]], -1) / length
+    t = np.linspace(0.1, 0.9, REFINE_SAMPLES, dtype=np.float32)
+    # The picture across each side's points, half a pixel apart: its differences are the edge along the side.
+    steps = np.arange(-REFINE_REACH - 0.25, REFINE_REACH + 0.5, 0.5, dtype=np.float32)
+    offsets = (steps[1:] + steps[:-1]) / 2
+    points = (a[:, :, None] + t[:, None] * d[:, :, None]).reshape(-1, 1, 2)  # (Q*4*S, 1, 2)
+    across = np.repeat(normal.reshape(-1, 2), REFINE_SAMPLES, 0)[:, None]  # (Q*4*S, 1, 2)
+    grid = points + steps[:, None] * across  # (Q*4*S, O+1, 2)
+    seen = cv2.remap(smooth, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # Brightness and two colour-opponent changes (linear in BGR: no colour conversion of the whole frame):
+    # a pale work on a pale wall differs in hue, as in _edges.
+    change = np.diff(seen, axis=1) @ _OPPONENT  # (Q*4*S, O, 3)
+    response = np.abs(change).sum(-1).reshape(*q.shape[:2], REFINE_SAMPLES, len(offsets))
+    peak = np.clip(np.argmax(response, -1), 1, len(offsets) - 2)[..., None]  # (Q, 4, S, 1)
+    before, at, after = (np.take_along_axis(response, peak + k, -1)[..., 0] for k in (-1, 0, 1))
+    curve = before - 2 * at + after
+    # Between samples: the vertex of the parabola through the peak and its neighbours.
+    best = offsets[peak[..., 0]] + 0.5 * np.where(curve < 0, 0.5 * (before - after) / np.minimum(curve, -1e-6), 0.0)
+    strong = response.max(-1) > REFINE_STRONG * np.median(response, -1)
+    # The median offset of each side's strong points (the others sorted past them).
+    ranked = np.sort(np.where(strong, best, np.inf), -1)
+    middle = np.take_along_axis(ranked, (strong.sum(-1, keepdims=True) - 1) // 2, -1)
+    agree = strong & (np.abs(best - middle) <= REFINE_AGREE)
+    for _ in range(2):  # a line through the agreeing points; then those near that line agree (a tilted side)
+        agree = strong & (np.abs(best - _fit_lines(t, best, agree).at(t)) <= REFINE_AGREE)
+    line = _fit_lines(t, best, agree)
+    moved = agree.sum(-1) >= REFINE_SAMPLES // 3
+    a, d, q = a.astype(np.float64), d.astype(np.float64), q.astype(np.float64)
+    start = np.where(moved, line.at(0.0), 0.0)[..., None] * normal + a  # the side's ends, moved
+    end = np.where(moved, line.at(1.0), 0.0)[..., None] * normal + a + d
+    corners = _meet(start[:, _PREVIOUS], end[:, _PREVIOUS], start, end)  # (Q, 4, 2): side k-1 meets side k
+    far = ~np.isfinite(corners).all((1, 2)) | (np.abs(np.nan_to_num(corners) - q).max((1, 2)) > 3 * REFINE_REACH)
+    return [quads[k] if far[k] else np.float32(corners[k]) for k in range(len(quads))]
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """offset = at_mean + slope * (t - t_mean), per side (...)."""
+    t_mean: np.ndarray
+    at_mean: np.ndarray
+    slope: np.ndarray
+
+    def at(self, t) -> np.ndarray:
+        t = np.asarray(t, np.float64)
+        if t.ndim:
+            return self.at_mean[..., None] + self.slope[..., None] * (t - self.t_mean[..., None])
+        return self.at_mean + self.slope * (t - self.t_mean)
+
+
+def _fit_lines(t: np.ndarray, offsets: np.ndarray, use: np.ndarray) -> _Lines:
+    """Least-squares lines offset(t) through the used points of each side ((..., S) each)."""
+    w = use.astype(np.float64)
+    count = np.maximum(w.sum(-1), 1)
+    t_mean = (w * t).sum(-1) / count
+    at_mean = (w * offsets).sum(-1) / count
+    dt = t - t_mean[..., None]
+    var = (w * dt * dt).sum(-1)
+    slope = np.where(var > 1e-6, (w * dt * (offsets - at_mean[..., None])).sum(-1) / np.maximum(var, 1e-6), 0.0)
+    return _Lines(t_mean, at_mean, slope)
+
+
+def _meet(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
+    """Where the lines a0-a1 and b0-b1 meet ((..., 2) each); inf where they are parallel."""
+    da, db = a1 - a0, b1 - b0
+    den = da[..., 0] * db[..., 1] - da[..., 1] * db[..., 0]
+    num = (b0[..., 0] - a0[..., 0]) * db[..., 1] - (b0[..., 1] - a0[..., 1]) * db[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(np.abs(den) > 1e-9, num / den, np.inf)
+    return a0 + s[..., None] * da
 
 
 NESTED_FROM = 12  # the best candidates looked into for a frame's or a mat's inner edge

@@ -180,12 +180,13 @@ class Recognizer:
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.textured = np.array([len(features[i].descriptors) >= self.s.textured_work for i in self.ids], bool)
         self.thumb_axes = [_main_axis(features[i].thumb) for i in self.ids]
-        self.structure = WorkStructure.of(np.stack([features[i].thumb for i in self.ids]) if self.ids
-                                          else np.zeros((0, THUMB, THUMB, 3), np.uint8))
+        thumbs = (np.stack([features[i].thumb for i in self.ids]) if self.ids
+                  else np.zeros((0, THUMB, THUMB, 3), np.uint8))
+        self.structure = WorkStructure.of(thumbs)
         grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
         self.grain = {k: g for k, g in grains.items() if g is not None}
         self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
-        self.vectors = self.embedder.embed(np.stack([features[i].thumb for i in self.ids])) if self.embedder else None
+        self.vectors = self.embedder.embed(thumbs) if self.embedder else None
 
     def global_scores(self, described: list[Global], shaped: list[np.ndarray]) -> np.ndarray:
         """(places, works): the similarity in [0, 1] of each place's description to the catalog works
