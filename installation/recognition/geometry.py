@@ -43,7 +43,7 @@ def _log_aspect(quad: np.ndarray) -> float:
     ~10 % of the truth for views up to 25 degrees)."""
     q = _order(quad)
     top, bottom, left, right = (float(np.linalg.norm(q[a] - q[b])) for a, b in ((0, 1), (3, 2), (0, 3), (1, 2)))
-    return float(np.log((top + bottom) / max(left + right, 1e-6)))
+    return float(np.log(max(top + bottom, 1e-6) / max(left + right, 1e-6)))  # a sliver's order may merge corners
 
 
 def _central(frame_bgr: np.ndarray) -> np.ndarray:
