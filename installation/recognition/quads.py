@@ -129,15 +129,18 @@ def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np
     # too, as picture-like as their outer quad (its edges are the evidence of a picture).
     nested = [(inner / scale, quality) for quad, quality in best[:NESTED_FROM]
               for inner in nested_quads(small, quad * scale)]
-    found = best + [n for n in nested if all(np.abs(n[0] - q).max() > 6 for q, _ in best)]
+    outer = np.float32([q for q, _ in best]).reshape(-1, 4, 2)
+    found = best + [n for n in nested if _apart(n[0], outer, 6)]
     if not found:
         return found
-    refined = refine_sides(frame_bgr, np.float32([q for q, _ in found]))
-    kept: list[tuple[np.ndarray, float]] = []
-    for quad, (_, quality) in zip(refined, found):
-        if all(np.abs(quad - q).max() > 2 for q, _ in kept):  # two candidates moved onto the same edges
-            kept.append((quad, quality))
-    return kept
+    refined = np.float32(refine_sides(frame_bgr, np.float32([q for q, _ in found])))
+    # Two candidates moved onto the same edges are one.
+    return [(refined[k], found[k][1]) for k in range(len(found)) if _apart(refined[k], refined[:k], 2)]
+
+
+def _apart(quad: np.ndarray, others: np.ndarray, pixels: float) -> bool:
+    """Whether some corner of `quad` is more than `pixels` from the same corner of each of `others` (K, 4, 2)."""
+    return bool(len(others) == 0 or (np.abs(others - quad).max((1, 2)) > pixels).all())
 
 
 REFINE_REACH = 5.0  # frame pixels a side may move to the edge beside it (found at half size, on dilated edges)
