@@ -30,12 +30,21 @@ def _shapely(quad: np.ndarray, min_side: float) -> bool:
     return bool(np.abs(cos).max() < np.cos(np.radians(50)))
 
 
+def _meet(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, parallel: float = 1e-9) -> np.ndarray:
+    """Where the lines a0-a1 and b0-b1 meet ((..., 2) each); not finite where they are parallel (the
+    cross product of their directions within `parallel` of 0)."""
+    da, db = a1 - a0, b1 - b0
+    den = da[..., 0] * db[..., 1] - da[..., 1] * db[..., 0]
+    num = (b0[..., 0] - a0[..., 0]) * db[..., 1] - (b0[..., 1] - a0[..., 1]) * db[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):  # parallel: inf (or NaN where a direction is 0)
+        s = np.where(np.abs(den) > parallel, num / den, np.inf)
+        return a0 + s[..., None] * da
+
+
 def _intersect(a0, a1, b0, b1):
-    d = (a1[0] - a0[0]) * (b1[1] - b0[1]) - (a1[1] - a0[1]) * (b1[0] - b0[0])
-    if abs(d) < 1e-6:
-        return None
-    t = ((b0[0] - a0[0]) * (b1[1] - b0[1]) - (b0[1] - a0[1]) * (b1[0] - b0[0])) / d
-    return a0 + t * (a1 - a0)
+    """Where two lines meet, or None where they are parallel."""
+    p = _meet(*(np.asarray(x, np.float64) for x in (a0, a1, b0, b1)), parallel=1e-6)
+    return p if np.isfinite(p).all() else None
 
 
 def _log_aspect(quad: np.ndarray) -> float:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from installation.recognition.geometry import _NEXT, _PREVIOUS, _intersect, _order, _shapely
+from installation.recognition.geometry import _NEXT, _PREVIOUS, _intersect, _meet, _order, _shapely
 
 NORMAL_BINS = 8  # edge directions told apart when checking that an edge runs along a side
 
@@ -134,8 +134,11 @@ def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np
     if not found:
         return found
     refined = np.float32(refine_sides(frame_bgr, np.float32([q for q, _ in found])))
-    # Two candidates moved onto the same edges are one.
-    return [(refined[k], found[k][1]) for k in range(len(found)) if _apart(refined[k], refined[:k], 2)]
+    kept: list[int] = []
+    for k in range(len(found)):
+        if _apart(refined[k], refined[kept], 2):  # two candidates moved onto the same edges are one
+            kept.append(k)
+    return [(refined[k], found[k][1]) for k in kept]
 
 
 def _apart(quad: np.ndarray, others: np.ndarray, pixels: float) -> bool:
@@ -156,7 +159,7 @@ def refine_sides(frame_bgr: np.ndarray, quads: np.ndarray) -> list[np.ndarray]:
     REFINE_REACH pixels, at the frame's full resolution. Quads are found at half resolution on dilated
     edges, a few pixels off: a small work's rectified view is then a tenth off, which its comparison
     cannot afford. A side is fitted as a line (offset and tilt) through the points whose strongest edge
-    agrees with the side's median; with too few such points it stays. A quad whose corner would move
+    agrees with the side's median, then (twice) with that line; with too few such points it stays. A quad whose corner would move
     beyond three reaches (lines meeting at a shallow angle) stays as it was."""
     smooth = cv2.blur(frame_bgr, (3, 3)).astype(np.float32)
     q = quads.astype(np.float32)
@@ -221,16 +224,6 @@ def _fit_lines(t: np.ndarray, offsets: np.ndarray, use: np.ndarray) -> _Lines:
     var = (w * dt * dt).sum(-1)
     slope = np.where(var > 1e-6, (w * dt * (offsets - at_mean[..., None])).sum(-1) / np.maximum(var, 1e-6), 0.0)
     return _Lines(t_mean, at_mean, slope)
-
-
-def _meet(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
-    """Where the lines a0-a1 and b0-b1 meet ((..., 2) each); inf where they are parallel."""
-    da, db = a1 - a0, b1 - b0
-    den = da[..., 0] * db[..., 1] - da[..., 1] * db[..., 0]
-    num = (b0[..., 0] - a0[..., 0]) * db[..., 1] - (b0[..., 1] - a0[..., 1]) * db[..., 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(np.abs(den) > 1e-9, num / den, np.inf)
-    return a0 + s[..., None] * da
 
 
 NESTED_FROM = 12  # the best candidates looked into for a frame's or a mat's inner edge
