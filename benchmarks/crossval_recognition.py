@@ -89,16 +89,13 @@ def score(records: list[dict], v: Verifier) -> dict:
             "kinds": {k: by[k]["right"] / max(sum(by[k].values()), 1) for k in sorted(pos)}}
 
 
-def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = ()) -> Verifier | None:
+def tune(records: list[dict], max_wrong: float, max_fp: float) -> Verifier | None:
     """Fit the logistic weights on every pair of the views the verifier decides (the right work: 1; any
-    other work, or any work where none is in view: 0), then the threshold with the most right answers
-    within the limits. The `unused` measurements (FEATURES names) keep a weight of 0."""
+    other work, or any work where none is in view: 0), then the threshold with the most right answers within the limits."""
     rows = [r for r in records if decidable(r)]
     x = np.concatenate([measured(r) for r in rows])
     y = np.float64([c[0] == r["truth"] for r in rows for c in r["candidates"]])
-    used = np.float64([name not in unused for name in FEATURES])
-    weights, bias = fit(x * used, y)
-    weights = weights * used
+    weights, bias = fit(x, y)
     best, best_key = None, None
     for threshold in np.round(np.arange(0.30, 0.99, 0.01), 2):
         v = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3), float(threshold))
@@ -230,12 +227,7 @@ def main() -> int:
     p.add_argument("--keypoints", action="store_true", help="tune the few-inlier keypoint rule (--dump files)")
     p.add_argument("--max-wrong", type=float, default=0.003)
     p.add_argument("--max-fp", type=float, default=0.015)
-    p.add_argument("--unused", default="", help=f"measurements left out of the fit, comma-separated ({', '.join(FEATURES)})")
     args = p.parse_args()
-    unused = tuple(x for x in args.unused.split(",") if x)
-    if set(unused) - set(FEATURES):
-        print(f"--unused {args.unused}: not a measurement; use some of {', '.join(FEATURES)}", file=sys.stderr)
-        return 2
     if args.visits:
         crossval_visits(args.first, args.second)
         return 0
@@ -248,7 +240,7 @@ def main() -> int:
     for name, records in sets.items():
         print(line(f"on {name}", score(records, current)))
     for train, test in itertools.permutations(sets, 2):
-        t = tune(sets[train], args.max_wrong, args.max_fp, unused)
+        t = tune(sets[train], args.max_wrong, args.max_fp)
         print(f"tuned on {train}: {t}  (features {', '.join(FEATURES)})")
         if t is None:
             print("  no setting within the limits")

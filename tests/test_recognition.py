@@ -461,26 +461,6 @@ def test_verifier_fit_learns_a_rule_and_the_shipped_one_prefers_a_clear_match():
     assert every_pair(clear, [False, True]).shape == (2, len(FEATURES))
 
 
-def test_a_place_on_the_frames_border_is_measured_as_cut_and_old_rows_still_read():
-    """A place reaching the frame's border may be part of a larger picture (a neighbour cut by the
-    frame): each compared pair says so, with its share of the frame, for the verifier to weigh; rows
-    dumped before these two measurements existed read as not cut."""
-    from installation.recognition.recognizer import _cut, _share
-    from installation.recognition.verify import FEATURES, Candidate, features
-
-    inside = np.float32([[100, 100], [300, 100], [300, 250], [100, 250]])
-    assert not _cut(inside, (480, 640)) and _share(inside, (480, 640)) == pytest.approx(200 * 150 / (480 * 640))
-    assert _cut(inside + [339, 0], (480, 640))  # its right side on the frame's last column
-    assert _cut(np.float32([[-5, 40], [200, 40], [200, 200], [-5, 200]]), (480, 640))
-    row = ["work-1", 0.2, 0.6, 0.5, 0.7, 0.8, 0.3, 1, 0.25]
-    c = Candidate.of(row)
-    assert c.cut and c.area == 0.25
-    x = features([c], False)
-    assert x[FEATURES.index("cut")] == 1.0 and x[FEATURES.index("size")] == pytest.approx(0.5)
-    old = Candidate.of(row[:7])
-    assert not old.cut and old.area == 0.0
-
-
 def test_sides_move_onto_the_picture_edge_at_full_resolution():
     """A quad found a few pixels off a tilted picture (as at half resolution, on dilated edges) moves
     onto its edges within a pixel, even with a visitor's dark shape over one side; one whose sides lie

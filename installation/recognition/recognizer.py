@@ -123,8 +123,6 @@ class Pair:
     ranks: float  # light.rank_agreement (NaN: a plain work)
     similar: float  # the learned descriptions' agreement (embedding.py; NaN: not loaded)
     similar_margin: float  # ... beyond the most like other work's at the same place
-    cut: bool  # the place reaches the frame's border (a work cut by it, or one beside the one in view)
-    area: float  # the place's share of the frame
 
 
 @dataclass(frozen=True)
@@ -149,22 +147,6 @@ class Place:
 
 def _rounded(x: float) -> float | None:
     return None if np.isnan(x) else round(x, 4)
-
-
-CUT_MARGIN = 2.0  # pixels from the frame's border within which a place's corner is on it
-
-
-def _cut(quad: np.ndarray, hw: tuple[int, int]) -> bool:
-    """Whether a place reaches the frame's border: what is seen of it may be part of a larger picture."""
-    h, w = hw
-    q = np.asarray(quad, np.float32)
-    return bool((q[:, 0] < CUT_MARGIN).any() or (q[:, 0] > w - 1 - CUT_MARGIN).any()
-                or (q[:, 1] < CUT_MARGIN).any() or (q[:, 1] > h - 1 - CUT_MARGIN).any())
-
-
-def _share(quad: np.ndarray, hw: tuple[int, int]) -> float:
-    """A place's area as a share of the frame's."""
-    return float(cv2.contourArea(np.asarray(quad, np.float32))) / float(hw[0] * hw[1])
 
 
 MIN_FRAME_SIDE = 16
@@ -386,10 +368,8 @@ class Recognizer:
             # The global similarity weighs in too: it sees absolute colour, which the light fit forgives.
             weight = places[k].weight ** self.s.place_weight
             similar = places[k].similar
-            cut, area = _cut(places[k].quad, frame_bgr.shape[:2]), _share(places[k].quad, frame_bgr.shape[:2])
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
-                         float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)),
-                         cut, area)
+                         float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)))
                     for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
@@ -402,7 +382,7 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
-                       _rounded(p.similar), _rounded(p.similar_margin), int(p.cut), round(p.area, 4)) for p in pairs]
+                       _rounded(p.similar), _rounded(p.similar_margin)) for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
         if grained is not None:
             return grained

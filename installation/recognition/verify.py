@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
-            "textured_explained", "similar", "similar_margin", "no_similar", "cut", "size")
+            "textured_explained", "similar", "similar_margin", "no_similar")
 MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
 
 
@@ -32,8 +32,7 @@ MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not 
 class Candidate:
     """One compared pair as Recognition.candidates lists it: work id, value, explained fraction, edge
     and rank agreement (None: a plain work), the learned descriptions' agreement and its margin over
-    the next work's (None: no network), whether the place reaches the frame's border, and its share
-    of the frame."""
+    the next work's (None: no network)."""
     work: str
     value: float
     explained: float
@@ -41,13 +40,10 @@ class Candidate:
     ranks: float | None
     similar: float | None = None
     similar_margin: float | None = None
-    cut: bool = False
-    area: float = 0.0
 
     @staticmethod
     def of(row) -> Candidate:
-        extra = (bool(row[7]), float(row[8])) if len(row) >= 9 else ()
-        return Candidate(str(row[0]), float(row[1]), float(row[2]), *row[3:7], *extra)
+        return Candidate(str(row[0]), float(row[1]), float(row[2]), *row[3:7])
 
 
 def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.ndarray:
@@ -60,8 +56,7 @@ def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.
     absent = first.similar is None
     return np.float64([first.value, margin, min(margin, MARGIN_CAP), first.explained, edges, first.edges is None,
                        ranks, first.ranks is None, textured, textured * first.explained,
-                       0.0 if absent else first.similar, 0.0 if absent else first.similar_margin, absent,
-                       first.cut, np.sqrt(first.area)])
+                       0.0 if absent else first.similar, 0.0 if absent else first.similar_margin, absent])
 
 
 def every_pair(candidates: list[Candidate], textured: list[bool]) -> np.ndarray:
@@ -79,7 +74,7 @@ class Verifier:
     positives; renderer 2 87.8 %, 0, 1.3 %; renderer 3 (never tuned on) 73.6 %, 0, 0.7 % (README).
     Without the network (RecognizerSettings.embedded 0) its terms are 0 and nothing else is refitted:
     fewer works are accepted."""
-    weights: tuple = (2.063, 4.454, 4.271, 1.006, 1.034, -0.479, 2.276, 0.0, 0.319, -2.408, 6.819, 4.389, 0.0, 0.0, 0.0)
+    weights: tuple = (2.063, 4.454, 4.271, 1.006, 1.034, -0.479, 2.276, 0.0, 0.319, -2.408, 6.819, 4.389, 0.0)
     bias: float = -6.53
     threshold: float = 0.79
 
