@@ -12,6 +12,12 @@ the one with the most right answers within --max-wrong and --max-fp on that set;
 both sets, by kind, and printed as a Verifier(...) to ship. Keypoint and grain decisions do not
 depend on it and stay as they were; the pairs' measurements themselves are not re-fitted here.
 
+    python3 benchmarks/crossval_recognition.py --curve fit.jsonl report.jsonl [--unused a,b]
+
+fits on the first and prints, on the second, the most right answers at each false-positive level
+with the threshold swept on it: not a number to ship, but a comparison of two networks (dumps made
+with each) or of the verifier without some measurements (--unused, also for the fit above).
+
     python3 benchmarks/crossval_recognition.py --keypoints r1.jsonl r2.jsonl
 
 does the same for the rule that accepts a keypoint match of few inliers (RecognizerSettings
@@ -89,13 +95,39 @@ def score(records: list[dict], v: Verifier) -> dict:
             "kinds": {k: by[k]["right"] / max(sum(by[k].values()), 1) for k in sorted(pos)}}
 
 
-def tune(records: list[dict], max_wrong: float, max_fp: float) -> Verifier | None:
-    """Fit the logistic weights on every pair of the views the verifier decides (the right work: 1; any
-    other work, or any work where none is in view: 0), then the threshold with the most right answers within the limits."""
+def fitted(records: list[dict], unused: tuple = ()) -> tuple[np.ndarray, float]:
+    """The logistic weights fitted on every pair of the views the verifier decides (the right work: 1;
+    any other work, or any work where none is in view: 0); the `unused` measurements (FEATURES names)
+    keep a weight of 0."""
     rows = [r for r in records if decidable(r)]
     x = np.concatenate([measured(r) for r in rows])
     y = np.float64([c[0] == r["truth"] for r in rows for c in r["candidates"]])
-    weights, bias = fit(x, y)
+    used = np.float64([name not in unused for name in FEATURES])
+    weights, bias = fit(x * used, y)
+    return weights * used, bias
+
+
+FP_LEVELS = (0.0, 0.007, 0.014, 0.02, 0.04)
+
+
+def curve(fit_on: list[dict], report: list[dict], unused: tuple = ()) -> str:
+    """Weights fitted on one set; on the other, the most right answers at each false-positive level
+    with the threshold swept there. Not a number to ship (the threshold sees the reported views): a
+    comparison of two networks or measurements that does not hang on where one threshold falls."""
+    weights, bias = fitted(fit_on, unused)
+    best: dict[float, tuple] = {}
+    for threshold in np.round(np.arange(0.30, 0.99, 0.01), 2):
+        s = score(report, Verifier(tuple(weights), bias, float(threshold)))
+        for level in FP_LEVELS:
+            if s["fp"] <= level + 1e-9 and s["top1"] > best.get(level, (-1.0,))[0]:
+                best[level] = (s["top1"], s["wrong"], threshold)
+    return " | ".join(f"fp <= {100 * level:.1f} %: top-1 {100 * b[0]:.1f} % (wrong {100 * b[1]:.1f} %, at {b[2]:.2f})"
+                      for level, b in sorted(best.items()))
+
+
+def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = ()) -> Verifier | None:
+    """Fit the logistic weights (fitted), then the threshold with the most right answers within the limits."""
+    weights, bias = fitted(records, unused)
     best, best_key = None, None
     for threshold in np.round(np.arange(0.30, 0.99, 0.01), 2):
         v = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3), float(threshold))
@@ -227,7 +259,14 @@ def main() -> int:
     p.add_argument("--keypoints", action="store_true", help="tune the few-inlier keypoint rule (--dump files)")
     p.add_argument("--max-wrong", type=float, default=0.003)
     p.add_argument("--max-fp", type=float, default=0.015)
+    p.add_argument("--unused", default="", help=f"measurements left out of the fit, comma-separated ({', '.join(FEATURES)})")
+    p.add_argument("--curve", action="store_true",
+                   help="fit on FIRST, and print top-1 on SECOND at each false-positive level (compare networks)")
     args = p.parse_args()
+    unused = tuple(x for x in args.unused.split(",") if x)
+    if set(unused) - set(FEATURES):
+        print(f"--unused {args.unused}: not a measurement; use some of {', '.join(FEATURES)}", file=sys.stderr)
+        return 2
     if args.visits:
         crossval_visits(args.first, args.second)
         return 0
@@ -235,12 +274,15 @@ def main() -> int:
         crossval_keypoints(args.first, args.second)
         return 0
     sets = {Path(f).stem: read_dump(f) for f in (args.first, args.second)}
+    if args.curve:
+        print(f"fitted on {args.first}, on {args.second}: {curve(*sets.values(), unused)}")
+        return 0
     current = RecognizerSettings().verifier
     print("shipped:", current)
     for name, records in sets.items():
         print(line(f"on {name}", score(records, current)))
     for train, test in itertools.permutations(sets, 2):
-        t = tune(sets[train], args.max_wrong, args.max_fp)
+        t = tune(sets[train], args.max_wrong, args.max_fp, unused)
         print(f"tuned on {train}: {t}  (features {', '.join(FEATURES)})")
         if t is None:
             print("  no setting within the limits")

@@ -512,3 +512,39 @@ def test_a_framed_work_on_striped_wallpaper_is_a_candidate_place():
                    default=0.0)
         found += best > 0.9
     assert found >= 11, found  # 9 of 12 before every outline was ranked
+
+
+def _dump(path: Path, seed: int) -> None:
+    """A crossval dump: views whose right work is clearly first, and negatives whose best is vague."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(60):
+        positive = k % 3 != 2
+        sure = 0.8 if positive else 0.2
+        first = ["work-a", sure * 0.4, sure, sure, sure, sure, sure * 0.5]
+        other = ["work-b", 0.02, 0.3, 0.1, 0.1, 0.2, -0.3]
+        first[1:] = [round(v + float(rng.normal(0, 0.03)), 4) for v in first[1:]]
+        rows.append({"kind": "positive" if positive else "negative", "truth": "work-a" if positive else None,
+                     "got": None, "method": "none", "confidence": 0.5, "candidates": [first, other],
+                     "textured": [False, False], "checks": []})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_measurement(tmp_path):
+    """--curve fits on one dump and gives, on the other, top-1 at each false-positive level (a clear
+    separation: every right work at none); --unused names a measurement that is not one: one line, exit 2."""
+    _dump(tmp_path / "a.jsonl", 0)
+    _dump(tmp_path / "b.jsonl", 1)
+    script = str(REPO / "benchmarks" / "crossval_recognition.py")
+    done = subprocess.run([sys.executable, script, "--curve", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "fp <= 0.0 %: top-1 100.0 % (wrong 0.0 %" in done.stdout, done.stdout
+    ablated = subprocess.run([sys.executable, script, "--curve", "--unused", "value,margin,margin_capped,explained,edges,"
+                              "ranks,similar,similar_margin", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
+                             capture_output=True, text=True, cwd=REPO)
+    assert ablated.returncode == 0 and "fp <= 0.0 %: top-1 100.0 %" not in ablated.stdout, ablated.stdout
+    bad = subprocess.run([sys.executable, script, "--unused", "colour", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
+                         capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and "--unused colour" in bad.stderr and "similar_margin" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
