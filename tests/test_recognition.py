@@ -532,7 +532,8 @@ def _dump(path: Path, seed: int) -> None:
 
 def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_measurement(tmp_path):
     """--curve fits on one dump and gives, on the other, top-1 at each false-positive level (a clear
-    separation: every right work at none); --unused names a measurement that is not one: one line, exit 2."""
+    separation: every right work at none); of equally good thresholds the fit takes the middle one;
+    --unused names a measurement that is not one: one line, exit 2."""
     _dump(tmp_path / "a.jsonl", 0)
     _dump(tmp_path / "b.jsonl", 1)
     script = str(REPO / "benchmarks" / "crossval_recognition.py")
@@ -544,7 +545,18 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
                               "ranks,similar,similar_margin", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
                              capture_output=True, text=True, cwd=REPO)
     assert ablated.returncode == 0 and "fp <= 0.0 %: top-1 100.0 %" not in ablated.stdout, ablated.stdout
+    # Every threshold keeps these negatives out: the fit takes the middle of the tied ones, not the lowest.
+    tuned = subprocess.run([sys.executable, script, str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
+                           capture_output=True, text=True, cwd=REPO)
+    threshold = float(tuned.stdout.split("tuned on a: ")[1].split("threshold=")[1].split(")")[0])
+    assert 0.55 <= threshold <= 0.75, tuned.stdout
     bad = subprocess.run([sys.executable, script, "--unused", "colour", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2 and "--unused colour" in bad.stderr and "similar_margin" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+    (tmp_path / "notes.txt").write_text("not a dump\n")
+    for path in (tmp_path / "none.jsonl", tmp_path / "notes.txt"):
+        refused = subprocess.run([sys.executable, script, str(path), str(tmp_path / "b.jsonl")],
+                                 capture_output=True, text=True, cwd=REPO)
+        assert refused.returncode == 2 and path.name in refused.stderr and "--dump" in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
