@@ -53,22 +53,33 @@ import numpy as np
 from installation.recognition import RecognizerSettings
 from installation.recognition.verify import FEATURES, Candidate, Verifier, every_pair, fit
 
-def _unreadable(path: str) -> str | None:
-    """Why a dump cannot be used (None: it can): missing, or not JSON lines with the views' records."""
-    if not Path(path).is_file():
-        return "not a file"
-    try:
-        records = read_dump(path)
-    except (ValueError, UnicodeDecodeError) as e:
-        return f"not JSON lines ({e})"
-    if not records or not all(isinstance(r, dict) and ("truth" in r) for r in records):
-        return "no view records in it"
-    return None
+VIEW_KEYS = ("kind", "truth", "got", "method", "confidence", "candidates", "textured")  # bench_recognition._record
+VISIT_KEYS = ("truth", "frames")  # bench_recognition._visits
 
 
 def read_dump(path: str) -> list[dict]:
     """The records of a bench_recognition.py --dump or --dump-visits file (JSON lines)."""
     return [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+
+
+def _checked_dump(path: str, keys: tuple) -> list[dict] | str:
+    """A dump's records, or why they cannot be used: not a file, not JSON lines, or records without the
+    keys this mode reads (a --dump-visits file where a --dump file is wanted, or the reverse)."""
+    if not Path(path).is_file():
+        return "not a file"
+    try:
+        records = read_dump(path)
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e:
+        return f"not readable JSON lines ({type(e).__name__})"
+    if not records or not all(isinstance(r, dict) and all(k in r for k in keys) for r in records):
+        return f"not every line is a record with {', '.join(keys)}"
+    return records
+
+
+def _named(first: str, second: str) -> tuple[str, str]:
+    """Names for the two sets: the files' stems, or their paths where the stems are alike."""
+    a, b = Path(first).stem, Path(second).stem
+    return (a, b) if a != b else (first, second)
 
 
 def decidable(rec: dict) -> bool:
@@ -122,6 +133,7 @@ def fitted(records: list[dict], unused: tuple = ()) -> tuple[np.ndarray, float]:
 
 
 FP_LEVELS = (0.0, 0.007, 0.014, 0.02, 0.04)
+THRESHOLDS = np.round(np.arange(0.30, 0.99, 0.01), 2)  # the verifier thresholds tried
 
 
 def curve(fit_on: list[dict], report: list[dict], unused: tuple = ()) -> str:
@@ -130,7 +142,7 @@ def curve(fit_on: list[dict], report: list[dict], unused: tuple = ()) -> str:
     comparison of two networks or measurements that does not hang on where one threshold falls."""
     weights, bias = fitted(fit_on, unused)
     best: dict[float, tuple] = {}
-    for threshold in np.round(np.arange(0.30, 0.99, 0.01), 2):
+    for threshold in THRESHOLDS:
         s = score(report, Verifier(tuple(weights), bias, float(threshold)))
         for level in FP_LEVELS:
             if s["fp"] <= level + 1e-9 and s["top1"] > best.get(level, (-1.0,))[0]:
@@ -146,7 +158,7 @@ def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = (
     above it (fitted on renderer 1, the lowest gave 4.7 % false positives on renderer 2, the middle 2.7 %)."""
     weights, bias = fitted(records, unused)
     scored = []
-    for threshold in np.round(np.arange(0.30, 0.99, 0.01), 2):
+    for threshold in THRESHOLDS:
         v = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3), float(threshold))
         s = score(records, v)
         if s["wrong"] <= max_wrong and s["fp"] <= max_fp:
@@ -203,10 +215,9 @@ def visit_line(name: str, t) -> str:
             f"({t['false']}/{t['negatives']})")
 
 
-def crossval_visits(first: str, second: str) -> None:
+def crossval_visits(sets: dict[str, list[dict]]) -> None:
     from installation.camera.debounce import VisitEvidence
 
-    sets = {Path(f).stem: read_dump(f) for f in (first, second)}
     for name, visits in sets.items():
         print(visit_line(f"{name} k of n alone", replay_visits(visits, None)))
         print(visit_line(f"{name} default evidence", replay_visits(visits, VisitEvidence())))
@@ -252,8 +263,8 @@ def keypoint_line(name: str, t) -> str:
             f"wrong {t['wrong']} of {t['matches wrong']}")
 
 
-def crossval_keypoints(first: str, second: str) -> None:
-    sets = {Path(f).stem: keypoint_matches(read_dump(f)) for f in (first, second)}
+def crossval_keypoints(dumps: dict[str, list[dict]]) -> None:
+    sets = {name: keypoint_matches(records) for name, records in dumps.items()}
     shipped = {k: getattr(RecognizerSettings(), k) for k in KEYPOINT_GRID}
     for name, matches in sets.items():
         print(keypoint_line(f"{name} shipped", keypoint_count(matches, shipped)))
@@ -281,22 +292,38 @@ def main() -> int:
     p.add_argument("--curve", action="store_true",
                    help="fit on FIRST, and print top-1 on SECOND at each false-positive level (compare networks)")
     args = p.parse_args()
-    unused = tuple(x for x in args.unused.split(",") if x)
-    if set(unused) - set(FEATURES):
-        print(f"--unused {args.unused}: not a measurement; use some of {', '.join(FEATURES)}", file=sys.stderr)
+    unused = tuple(x.strip() for x in args.unused.split(",") if x.strip())
+    unknown = [x for x in unused if x not in FEATURES]
+    if unknown:
+        print(f"--unused {', '.join(unknown)}: not a measurement; use some of {', '.join(FEATURES)}", file=sys.stderr)
         return 2
-    for f in (args.first, args.second):
-        problem = _unreadable(f)
-        if problem:
-            print(f"{f}: {problem}; make it with bench_recognition.py --dump (or --dump-visits)", file=sys.stderr)
+    for name, value in (("--max-wrong", args.max_wrong), ("--max-fp", args.max_fp)):
+        if not 0.0 <= value <= 1.0:  # NaN fails too
+            print(f"{name} {value}: a share of views; use 0-1 (e.g. 0.015)", file=sys.stderr)
             return 2
+    keys, made_by = (VISIT_KEYS, "--dump-visits") if args.visits else (VIEW_KEYS, "--dump")
+    if args.first == args.second:
+        print(f"{args.first} twice: give two dumps (one to fit on, one to report on)", file=sys.stderr)
+        return 2
+    sets = {}
+    for name, path in zip(_named(args.first, args.second), (args.first, args.second)):
+        records = _checked_dump(path, keys)
+        if isinstance(records, str):
+            print(f"{path}: {records}; make it with bench_recognition.py {made_by}", file=sys.stderr)
+            return 2
+        sets[name] = records
     if args.visits:
-        crossval_visits(args.first, args.second)
+        crossval_visits(sets)
         return 0
     if args.keypoints:
-        crossval_keypoints(args.first, args.second)
+        crossval_keypoints(sets)
         return 0
-    sets = {Path(f).stem: read_dump(f) for f in (args.first, args.second)}
+    fit_sets = list(sets)[:1] if args.curve else list(sets)
+    for name in fit_sets:
+        if not any(decidable(r) for r in sets[name]):
+            print(f"{name}: no view the verifier decided (all keypoints, grain or no outline); nothing to fit on",
+                  file=sys.stderr)
+            return 2
     if args.curve:
         print(f"fitted on {args.first}, on {args.second}: {curve(*sets.values(), unused)}")
         return 0

@@ -554,8 +554,15 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2 and "--unused colour" in bad.stderr and "similar_margin" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+    # Two dumps of one name in two folders are two sets, not one.
+    (tmp_path / "fit").mkdir()
+    (tmp_path / "fit" / "b.jsonl").write_text((tmp_path / "a.jsonl").read_text())
+    same = subprocess.run([sys.executable, script, "--curve", str(tmp_path / "fit" / "b.jsonl"), str(tmp_path / "b.jsonl")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert same.returncode == 0 and "fp <= 0.0 %: top-1 100.0 %" in same.stdout, same.stdout + same.stderr
     (tmp_path / "notes.txt").write_text("not a dump\n")
-    for path in (tmp_path / "none.jsonl", tmp_path / "notes.txt"):
+    (tmp_path / "visits.jsonl").write_text(json.dumps({"truth": "work-a", "frames": []}) + "\n")
+    for path in (tmp_path / "none.jsonl", tmp_path / "notes.txt", tmp_path / "visits.jsonl"):
         refused = subprocess.run([sys.executable, script, str(path), str(tmp_path / "b.jsonl")],
                                  capture_output=True, text=True, cwd=REPO)
         assert refused.returncode == 2 and path.name in refused.stderr and "--dump" in refused.stderr, refused.stderr
