@@ -73,7 +73,36 @@ def _checked_dump(path: str, keys: tuple) -> list[dict] | str:
         return f"not readable JSON lines ({type(e).__name__})"
     if not records or not all(isinstance(r, dict) and all(k in r for k in keys) for r in records):
         return f"not every line is a record with {', '.join(keys)}"
+    views = [r for r in records for r in (r["frames"] if keys == VISIT_KEYS else [r])]
+    bad = next((k for k, r in enumerate(views) if not _well_formed(r)), None)
+    if bad is not None:
+        return f"view {bad} has a malformed got, confidence, candidates, textured or checks"
     return records
+
+
+def _number(x, none: bool = False) -> bool:
+    return (x is None and none) or (isinstance(x, (int, float)) and not isinstance(x, bool))
+
+
+def _well_formed(view) -> bool:
+    """A view's fields as bench_recognition._record writes them: candidates (work, value, explained,
+    edges, ranks[, similar, margin]); textured a flag per candidate; checks
+    (work, inliers, explained, ranks). Read before any mode trusts them (a hand-edited or cut dump)."""
+    if not isinstance(view, dict) or not (view.get("got") is None or isinstance(view.get("got"), str)):
+        return False
+    cands, flags = view.get("candidates"), view.get("textured", [])
+    if not _number(view.get("confidence")) or not isinstance(cands, list) or not isinstance(flags, list):
+        return False
+    if not all(isinstance(c, list) and len(c) >= 5 and isinstance(c[0], str) and _number(c[1]) and _number(c[2])
+               and all(_number(x, none=True) for x in c[3:7]) for c in cands):
+        return False
+    if view.get("method") not in ("keypoints", "grain") and "textured" in view and (
+            len(flags) < len(cands) or not all(isinstance(f, bool) for f in flags)):
+        return False
+    checks = view.get("checks", [])
+    return isinstance(checks, list) and all(
+        isinstance(c, list) and len(c) == 4 and isinstance(c[0], str) and _number(c[1]) and _number(c[2])
+        and _number(c[3], none=True) for c in checks)
 
 
 def _named(first: str, second: str) -> tuple[str, str]:
@@ -301,6 +330,15 @@ def main() -> int:
         if not 0.0 <= value <= 1.0:  # NaN fails too
             print(f"{name} {value}: a share of views; use 0-1 (e.g. 0.015)", file=sys.stderr)
             return 2
+    if args.visits and args.keypoints:
+        print("--visits and --keypoints: one mode at a time", file=sys.stderr)
+        return 2
+    mode = "--visits" if args.visits else "--keypoints" if args.keypoints else None
+    given = [name for name, on in (("--curve", args.curve), ("--unused", unused)) if on]
+    if mode and given:
+        print(f"{', '.join(given)} with {mode}: they are for view dumps (the low-texture verifier); leave them out",
+              file=sys.stderr)
+        return 2
     keys, made_by = (VISIT_KEYS, "--dump-visits") if args.visits else (VIEW_KEYS, "--dump")
     if args.first == args.second:
         print(f"{args.first} twice: give two dumps (one to fit on, one to report on)", file=sys.stderr)

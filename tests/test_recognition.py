@@ -567,3 +567,16 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
                                  capture_output=True, text=True, cwd=REPO)
         assert refused.returncode == 2 and path.name in refused.stderr and "--dump" in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
+    # A view whose pair lost a field (a hand-cut dump) is named, not an IndexError, in every mode.
+    rows = (tmp_path / "a.jsonl").read_text().splitlines()
+    rows[3] = json.dumps({**json.loads(rows[3]), "candidates": [["work-a", 0.3]]})
+    (tmp_path / "cut.jsonl").write_text("\n".join(rows) + "\n")
+    for mode in ([], ["--keypoints"], ["--curve"]):
+        cut = subprocess.run([sys.executable, script, *mode, str(tmp_path / "cut.jsonl"), str(tmp_path / "b.jsonl")],
+                             capture_output=True, text=True, cwd=REPO)
+        assert cut.returncode == 2 and "cut.jsonl: view 3" in cut.stderr, cut.stderr
+        assert len(cut.stderr.strip().splitlines()) == 1
+    # --curve and --unused fit the view verifier: with --visits they are refused, not silently ignored.
+    ignored = subprocess.run([sys.executable, script, "--visits", "--curve", str(tmp_path / "visits.jsonl"),
+                              str(tmp_path / "visits.jsonl")], capture_output=True, text=True, cwd=REPO)
+    assert ignored.returncode == 2 and "--curve with --visits" in ignored.stderr, ignored.stderr
