@@ -73,8 +73,8 @@ def _checked_dump(path: str, keys: tuple) -> list[dict] | str:
         return f"not readable JSON lines ({type(e).__name__})"
     if not records or not all(isinstance(r, dict) and all(k in r for k in keys) for r in records):
         return f"not every line is a record with {', '.join(keys)}"
-    views = [r for r in records for r in (r["frames"] if keys == VISIT_KEYS else [r])]
-    bad = next((k for k, r in enumerate(views) if not _well_formed(r)), None)
+    views = [v for r in records for v in (r["frames"] if keys == VISIT_KEYS else [r])]  # a visit's frames in turn
+    bad = next((k for k, v in enumerate(views) if not _well_formed(v)), None)
     if bad is not None:
         return f"view {bad} has a malformed got, confidence, candidates, textured or checks"
     return records
