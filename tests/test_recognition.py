@@ -462,6 +462,21 @@ def test_a_frames_inner_edge_is_a_candidate_place():
     assert any(np.abs(q - np.float32([[120, 80], [220, 80], [220, 180], [120, 180]])).max() <= 2.5 for q in inner), inner
 
 
+def test_a_work_a_shade_off_the_walls_hue_stands_out_of_the_wall():
+    """A work of the wall's lightness whose hue differs by 12 Lab units of a (a pale mat, a work tinted
+    like its wall) is a region the wall's colours do not explain: the wall's histogram bins are fine
+    enough in hue (WALL_BINS) to tell them apart, and its outline is found, the work's own box."""
+    from installation.recognition.quads import _off_wall
+
+    lab = np.zeros((240, 320, 3), np.float32)
+    lab[:] = (180, 130, 150)
+    lab[70:170, 110:190] = (180, 142, 150)
+    lab += np.random.default_rng(0).normal(0, 1.0, lab.shape)  # sensor noise
+    bgr = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_Lab2BGR)
+    boxes = [cv2.boundingRect(b) for b in _off_wall(bgr)]
+    assert len(boxes) == 1 and np.abs(np.subtract(boxes[0], (110, 70, 80, 100))).max() <= 2, boxes
+
+
 def test_rank_and_edge_agreement_forgive_a_cast_and_gamma_but_not_another_work():
     from installation.camera.synthetic2 import artwork2
     from installation.recognition.light import WorkStructure, edge_agreement, rank_agreement

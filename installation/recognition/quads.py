@@ -289,6 +289,10 @@ def nested_quads(small_bgr: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
 
 WALL_RING = 0.04  # the frame's outer ring (a fraction of its height) taken as wall
 WALL_SHARE = 0.002  # share of the ring's pixels a colour needs (blurred over its neighbours) to be the wall's
+# Lab bins of the wall's histogram: 8 of lightness (light varies across a wall), 32 of a and of b. With 16, a
+# pale mat or a work of the wall's hue fell in a wall bin; finer hue bins find it (renderer 2, seed 1: views
+# with a found quad within IoU 0.9 of the work 90.3 -> 92.0 %; renderer 1 98.7 -> 98.3 %).
+WALL_BINS = (8, 32, 32)
 
 
 def _off_wall(small_bgr: np.ndarray, keep: int = 2) -> list[np.ndarray]:
@@ -301,13 +305,14 @@ def _off_wall(small_bgr: np.ndarray, keep: int = 2) -> list[np.ndarray]:
     r = max(2, round(WALL_RING * lab.shape[0]))
     ring = np.zeros(lab.shape[:2], np.uint8)
     ring[:r], ring[-r:], ring[:, :r], ring[:, -r:] = 1, 1, 1, 1
-    bins, ranges = [8, 16, 16], [0, 256, 0, 256, 0, 256]
+    bins, ranges = list(WALL_BINS), [0, 256, 0, 256, 0, 256]
     hist = cv2.calcHist([lab], [0, 1, 2], ring, bins, ranges)
     hist = cv2.GaussianBlur(hist.reshape(bins[0], -1), (3, 3), 0).reshape(bins)  # noise, light across the wall
     wall = (hist >= WALL_SHARE * ring.sum()).astype(np.float32)
     # Also each neighbouring L bin: the wall is brighter or darker away from the ring (a spotlight).
     wall = np.maximum(wall, np.maximum(np.roll(wall, 1, 0), np.roll(wall, -1, 0)))
-    off = (wall[lab[..., 0] >> 5, lab[..., 1] >> 4, lab[..., 2] >> 4] == 0).astype(np.uint8)
+    bin_of = [lab[..., c].astype(np.int32) * n // 256 for c, n in enumerate(WALL_BINS)]
+    off = (wall[bin_of[0], bin_of[1], bin_of[2]] == 0).astype(np.uint8)
     off = cv2.morphologyEx(off, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     off = cv2.morphologyEx(off, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
     blobs = sorted(cv2.findContours(off, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea,
