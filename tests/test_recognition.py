@@ -233,6 +233,33 @@ def test_faint_like_coloured_textures_are_told_apart_by_their_grain(tmp_path):
         assert got == [f"faint-{seed}" if seed < 3 else None] * 4, (seed, got)
 
 
+def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tmp_path):
+    """Two textures that share their upper half (grainy works of one kind share chance cells): the other
+    one, tried first, finds its upper cells in the view, enough to pass; the work in view finds all of its
+    cells and is the answer, not the first tried over the line."""
+    from installation.recognition.recognizer import Pair, Place
+
+    half = _faint(1).copy()
+    half[240:] = _faint(2)[240:]
+    cv2.imwrite(str(tmp_path / "faint-whole.png"), _faint(1))
+    cv2.imwrite(str(tmp_path / "faint-half.png"), half)
+    for seed in (3, 7):
+        cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
+    recognizer = Recognizer(load_catalog(tmp_path).features)
+    whole, other = recognizer.ids.index("faint-whole"), recognizer.ids.index("faint-half")
+    assert {whole, other} <= set(recognizer.grain)
+    corners = np.float32([[150, 90], [480, 110], [470, 400], [160, 380]])
+    frame = _hung(_faint(1), corners)[0]
+    seen = rectify(frame, corners, GRAIN)
+    counts = grain_found(recognizer.grain[other], seen), grain_found(recognizer.grain[whole], seen)
+    assert recognizer.s.grain_cells <= counts[0] < counts[1], counts  # both over the line, the whole one more
+    n = len(recognizer.ids)
+    places = [Place(corners, 1.0, np.zeros(n, np.float32), np.full(n, -1.0, np.float32))]
+    pairs = [Pair(0.2, 0.5, other, 0, np.nan, np.nan, np.nan, np.nan), Pair(0.1, 0.5, whole, 0, np.nan, np.nan, np.nan, np.nan)]
+    r = recognizer._by_grain(frame, places, pairs, [], lambda: 0.0)
+    assert r is not None and r.artwork_id == "faint-whole" and r.method == "grain", r
+
+
 def test_a_grainy_work_the_network_puts_first_is_checked_by_its_grain_at_that_place(tmp_path):
     """A noise-like texture's global description is like any other's, so it may not reach the pairs: where
     the network finds a grainy work most like a place, its grain is looked for there (and only there). With

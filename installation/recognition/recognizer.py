@@ -404,20 +404,26 @@ class Recognizer:
         as well as the work itself (so colour alone cannot tell it from a like-coloured texture). Its
         own place first, then the others: a visitor may have pulled a side out of shape (off the work's
         aspect) while the grain still lies within a cell's shift of where that place puts it. Then a
-        grainy work the network puts first at a place, there (_grainy_first)."""
+        grainy work the network puts first at a place, there (_grainy_first). Of those over the line, the one
+        with the most cells found."""
         best = [(p.work, p.place) for p in pairs[: self.s.grain_tried] if p.work in self.grain]
         works = list(dict.fromkeys(i for i, _ in best))
         tried = list(dict.fromkeys(best + [(i, k) for i in works for k in range(len(places))]
                                    + self._grainy_first(places)))
         views: dict[int, np.ndarray] = {}
+        found = []
         for i, k in tried:
             if k not in views:
                 views[k] = rectify(frame_bgr, places[k].quad, GRAIN)
-            found = grain_found(self.grain[i], views[k])
-            if found >= self.s.grain_cells:
-                conf = min(1.0, found / (2 * self.s.grain_cells))
-                return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates)
-        return None
+            found.append(grain_found(self.grain[i], views[k]))
+        # The most cells found wins (the first tried among equals): grainy works of one kind share chance
+        # cells, and the first tried over the line was another work where the right one found more.
+        best = int(np.argmax(found)) if found else -1
+        if best < 0 or found[best] < self.s.grain_cells:
+            return None
+        (i, k), n = tried[best], found[best]
+        conf = min(1.0, n / (2 * self.s.grain_cells))
+        return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates)
 
     def _grainy_first(self, places: list[Place]) -> list[tuple[int, int]]:
         """(work, place) of each place whose most like work by the network is grainy. A noise-like
