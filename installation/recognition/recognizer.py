@@ -418,10 +418,10 @@ class Recognizer:
             found.append(grain_found(self.grain[i], views[k]))
         # The most cells found wins (the first tried among equals): grainy works of one kind share chance
         # cells, and the first tried over the line was another work where the right one found more.
-        best = int(np.argmax(found)) if found else -1
-        if best < 0 or found[best] < self.s.grain_cells:
+        top = int(np.argmax(found)) if found else -1
+        if top < 0 or found[top] < self.s.grain_cells:
             return None
-        (i, k), n = tried[best], found[best]
+        (i, k), n = tried[top], found[top]
         conf = min(1.0, n / (2 * self.s.grain_cells))
         return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates)
 
