@@ -656,3 +656,15 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
     ignored = subprocess.run([sys.executable, script, "--visits", "--curve", str(tmp_path / "visits.jsonl"),
                               str(tmp_path / "visits.jsonl")], capture_output=True, text=True, cwd=REPO)
     assert ignored.returncode == 2 and "--curve with --visits" in ignored.stderr, ignored.stderr
+
+
+def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_no_views():
+    """benchmarks/quad_recall.py on a few of renderer 1's views with no visitor: every work's outline is among
+    the found quads (IoU >= 0.8), counted by kind; no views asked for: one line, exit 2."""
+    script = str(REPO / "benchmarks" / "quad_recall.py")
+    done = subprocess.run([sys.executable, script, "--renderer", "1", "--views", "4", "--occlusion", "0"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "4 views of 100 works" in done.stdout and "all             >= 0.8: 100.0 %" in done.stdout, done.stdout
+    bad = subprocess.run([sys.executable, script, "--views", "0"], capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--views 0" in bad.stderr, bad.stderr
