@@ -146,6 +146,16 @@ def _refuse(line: str) -> None:
     raise SystemExit(2)
 
 
+def check_numbers(args: argparse.Namespace) -> None:
+    """Counts, seed and chance within their ranges (a negative seed is no numpy seed), or one line and exit 2."""
+    limits = {"works": (1, None), "views": (0, None), "negatives": (0, None), "seed": (0, None),
+              "occlusion": (0.0, 1.0), "visits": (0, None), "frames": (1, None)}
+    for name, (low, high) in limits.items():
+        value = getattr(args, name, None)
+        if value is not None and not (low <= value and (high is None or value <= high)):  # NaN fails too
+            _refuse(f"--{name} {value}: use {low}-{high}" if high is not None else f"--{name} {value}: use {low} or more")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=1)
@@ -164,6 +174,7 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=10, help="recognitions per visit")
     p.add_argument("--dump-visits", default=None, help="write each visit's recognitions as JSON lines (crossval)")
     args = p.parse_args()
+    check_numbers(args)
     cv2.setNumThreads(1)  # one core, as the targets say
     ren = Renderer(args.renderer, args.occlusion)
     rng = np.random.default_rng([args.seed, args.renderer])

@@ -24,7 +24,7 @@ from installation.camera import synthetic, synthetic2, synthetic3
 from installation.recognition import find_quads
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer  # noqa: E402
+from bench_recognition import Renderer, check_numbers  # noqa: E402
 from diagnose_recognition import _iou, _mask  # noqa: E402
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
@@ -61,8 +61,9 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--occlusion", type=float, default=0.5, help="chance of a visitor partly in front")
     args = p.parse_args()
-    if args.views < 1 or args.works < 1:
-        print(f"--views {args.views} --works {args.works}: use 1 or more of each", file=sys.stderr)
+    check_numbers(args)
+    if args.views < 1:
+        print(f"--views {args.views}: use 1 or more", file=sys.stderr)
         return 2
     cv2.setNumThreads(1)  # one core, as the benchmark's targets say
     ren = Renderer(args.renderer, args.occlusion)

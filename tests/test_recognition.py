@@ -658,13 +658,18 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
     assert ignored.returncode == 2 and "--curve with --visits" in ignored.stderr, ignored.stderr
 
 
-def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_no_views():
+def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_bad_numbers():
     """benchmarks/quad_recall.py on a few of renderer 1's views with no visitor: every work's outline is among
-    the found quads (IoU >= 0.8), counted by kind; no views asked for: one line, exit 2."""
+    the found quads (IoU >= 0.8), counted by kind; no views, a negative seed, an occlusion that is no chance, no
+    works: one line, exit 2 (bench_recognition.py's check, which it shares)."""
     script = str(REPO / "benchmarks" / "quad_recall.py")
     done = subprocess.run([sys.executable, script, "--renderer", "1", "--views", "4", "--occlusion", "0"],
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert "4 views of 100 works" in done.stdout and "all             >= 0.8: 100.0 %" in done.stdout, done.stdout
-    bad = subprocess.run([sys.executable, script, "--views", "0"], capture_output=True, text=True, cwd=REPO)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--views 0" in bad.stderr, bad.stderr
+    for flag, value in (("--views", "0"), ("--seed", "-1"), ("--occlusion", "nan"), ("--works", "0")):
+        bad = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True, cwd=REPO)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{flag} {value}" in bad.stderr, bad.stderr
+    bench = str(REPO / "benchmarks" / "bench_recognition.py")
+    bad = subprocess.run([sys.executable, bench, "--seed", "-1"], capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr == "--seed -1: use 0 or more\n", bad.stderr
