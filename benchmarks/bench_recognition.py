@@ -116,11 +116,17 @@ class Renderer:
                 3: lambda: synthetic3.catalog_photo3(art, i)}[self.which]()
 
     def view(self, art: np.ndarray | None, seed: int, moment: int | None = None) -> np.ndarray:
+        return self.view_and_corners(art, seed, moment)[0]
+
+    def view_and_corners(self, art: np.ndarray | None, seed: int, moment: int | None = None,
+                         info: dict | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """A view and where its work's corners are (None: an empty wall); `info` is filled with what
+        renderer 2 drew (a visitor, the work's span, ...), and left as it is by the others."""
         if self.which == 1:
-            return synthetic.view_with_truth(art, seed, self.settings1, moment=moment)[0]
+            return synthetic.view_with_truth(art, seed, self.settings1, moment=moment)
         if self.which == 2:
-            return synthetic2.render_view(art, seed, self.settings2, moment=moment)[0]
-        return synthetic3.render_view3(art, seed, self.settings3, moment=moment)[0]
+            return synthetic2.render_view(art, seed, self.settings2, moment=moment, info=info)
+        return synthetic3.render_view3(art, seed, self.settings3, moment=moment)
 
 
 def settings_from(pairs: list[str]) -> RecognizerSettings:

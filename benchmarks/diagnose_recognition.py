@@ -20,7 +20,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from installation.camera import synthetic, synthetic2
 from installation.catalog import load_catalog
 from installation.recognition import Recognizer, find_quads
 
@@ -59,10 +58,7 @@ def main() -> int:
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
-        if args.renderer == 2:
-            frame, corners = synthetic2.render_view(art, 9000 + k, ren.settings2)
-        else:
-            frame, corners = synthetic.view_with_truth(art, 9000 + k, ren.settings1)
+        frame, corners = ren.view_and_corners(art, 9000 + k)
         r = recognizer.recognize(frame)
         if r.artwork_id == wid:
             tally["right"] += 1

@@ -20,23 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from installation.camera import synthetic, synthetic2, synthetic3
 from installation.recognition import find_quads
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, check_numbers  # noqa: E402
+from bench_recognition import Renderer, _refuse, check_numbers  # noqa: E402
 from diagnose_recognition import _iou, _mask  # noqa: E402
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
-
-
-def _view(ren: Renderer, art: np.ndarray, seed: int, info: dict) -> tuple[np.ndarray, np.ndarray]:
-    """A view of `art` and its work's corners, as bench_recognition.py renders it (`info`: renderer 2's)."""
-    if ren.which == 1:
-        return synthetic.view_with_truth(art, seed, ren.settings1)
-    if ren.which == 2:
-        return synthetic2.render_view(art, seed, ren.settings2, info=info)
-    return synthetic3.render_view3(art, seed, ren.settings3)
 
 
 def best_iou(frame: np.ndarray, corners: np.ndarray) -> tuple[float, float]:
@@ -63,8 +53,7 @@ def main() -> int:
     args = p.parse_args()
     check_numbers(args)
     if args.views < 1:
-        print(f"--views {args.views}: use 1 or more", file=sys.stderr)
-        return 2
+        _refuse(f"--views {args.views}: use 1 or more")
     cv2.setNumThreads(1)  # one core, as the benchmark's targets say
     ren = Renderer(args.renderer, args.occlusion)
     rng = np.random.default_rng([args.seed, args.renderer])  # bench_recognition.py's draws, in its order
@@ -72,7 +61,7 @@ def main() -> int:
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         info: dict = {}
-        frame, corners = _view(ren, ren.art(i), args.seed * 100_000 + k, info)
+        frame, corners = ren.view_and_corners(ren.art(i), args.seed * 100_000 + k, info=info)
         iou, s = best_iou(frame, corners)
         by_kind[ren.kind(i)].append(iou)
         seconds.append(s)
