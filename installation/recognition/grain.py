@@ -75,3 +75,12 @@ def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
         return 0
     shifts = np.float32(shifts)
     return int(max((np.abs(shifts - s).max(1) <= GRAIN_AGREE).sum() for s in shifts))
+
+
+def chance_cells(grains: dict[int, Grain], squares: dict[int, np.ndarray]) -> dict[int, int]:
+    """Of each grain, the most cells any other grainy work's square shows (0 where it is the only one):
+    how far chance reaches for that grain in this catalog. Noise-like textures stay at 1-3; works of a
+    common kind (regular grids of dots, a stereo pair of photographs) show each other's cells by the
+    dozen, and a work of that kind not in the catalog would too."""
+    return {i: max((grain_found(g, squares[j]) for j in grains if j != i), default=0) for i, g in grains.items()}
+

@@ -44,7 +44,7 @@ from installation.recognition.features import (
     describe,
 )
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
-from installation.recognition.grain import grain_found, grain_of
+from installation.recognition.grain import chance_cells, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
 from installation.recognition.embedding import Embedder
 from installation.recognition.keypoints import GUIDE_FROM, VOTE_DISTANCE, _guided, _homography, _keypoint_index
@@ -91,7 +91,8 @@ class RecognizerSettings:
     plain_discount: float = 0.75  # share of what a plain colour explains that does not count for a work
     # The low-texture decision (verify.py): a logistic score learnt on renderer 2's views, held out on renderer 1's.
     verifier: Verifier = Verifier()
-    grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4)
+    grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4), or more
+    # where the catalog's other grainy works show more of its grain (Recognizer.grain_line)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
 
     def __post_init__(self):
@@ -183,8 +184,13 @@ class Recognizer:
         thumbs = (np.stack([features[i].thumb for i in self.ids]) if self.ids
                   else np.zeros((0, THUMB, THUMB, 3), np.uint8))
         self.structure = WorkStructure.of(thumbs)
-        grains = {k: grain_of(features[i].square) for k, i in enumerate(self.ids)}
-        self.grain = {k: g for k, g in grains.items() if g is not None}
+        grains = {k: g for k, i in enumerate(self.ids) if (g := grain_of(features[i].square)) is not None}
+        # Each grainy work's line: more cells than chance reaches for its grain among the other grainy works
+        # of this catalog (a grain other works show by the dozen is no proof); one whose line is beyond its
+        # own cells is recognised like any other work.
+        chance = chance_cells(grains, {k: features[self.ids[k]].square for k in grains})
+        self.grain_line = {k: max(self.s.grain_cells, chance[k] + 1) for k in grains}
+        self.grain = {k: g for k, g in grains.items() if self.grain_line[k] <= len(g.cells)}
         self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
         self.vectors = self.embedder.embed(thumbs) if self.embedder else None
 
@@ -404,7 +410,7 @@ class Recognizer:
         as well as the work itself (so colour alone cannot tell it from a like-coloured texture). Its
         own place first, then the others: a visitor may have pulled a side out of shape (off the work's
         aspect) while the grain still lies within a cell's shift of where that place puts it. Then a
-        grainy work the network puts first at a place, there (_grainy_first). Of those over the line, the one
+        grainy work the network puts first at a place, there (_grainy_first). Of those over their line, the one
         with the most cells found."""
         best = [(p.work, p.place) for p in pairs[: self.s.grain_tried] if p.work in self.grain]
         works = list(dict.fromkeys(i for i, _ in best))
@@ -418,11 +424,12 @@ class Recognizer:
             found.append(grain_found(self.grain[i], views[k]))
         # The most cells found wins (the first tried among equals): grainy works of one kind share chance
         # cells, and the first tried over the line was another work where the right one found more.
-        top = int(np.argmax(found)) if found else -1
-        if top < 0 or found[top] < self.s.grain_cells:
+        passed = [n if n >= self.grain_line[i] else -1 for (i, _), n in zip(tried, found)]
+        top = int(np.argmax(passed)) if passed else -1
+        if top < 0 or passed[top] < 0:
             return None
         (i, k), n = tried[top], found[top]
-        conf = min(1.0, n / (2 * self.s.grain_cells))
+        conf = min(1.0, n / (2 * self.grain_line[i]))
         return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates)
 
     def _grainy_first(self, places: list[Place]) -> list[tuple[int, int]]:
