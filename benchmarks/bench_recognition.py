@@ -205,7 +205,9 @@ def main() -> int:
         index_s = time.perf_counter() - start
         settings = settings_from(args.set)
         embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
+        start = time.perf_counter()
         recognizer = Recognizer(catalog.features, settings, embedder)
+        built_s = time.perf_counter() - start  # grain chance checks grow with the square of the grainy works
     results = collections.defaultdict(collections.Counter)
     times, errors, dumped = [], [], []
     base = args.seed * 100_000
@@ -238,7 +240,8 @@ def main() -> int:
     fp = sum(results[n]["false positive"] for n in ("empty wall", "not in catalog"))
     t = np.array(times)
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
-    print(f"renderer {args.renderer}: catalog {len(works)} works ({len(photos)} photographs), indexed in {index_s:.1f} s")
+    print(f"renderer {args.renderer}: catalog {len(works)} works ({len(photos)} photographs), indexed in {index_s:.1f} s, "
+          f"recogniser built in {built_s:.1f} s ({len(recognizer.grain_line)} grainy works)")
     for name in sorted(results):
         c = results[name]
         if name in kinds:

@@ -22,6 +22,7 @@ from installation.recognition import (
     _guided,
     _orb,
     _plausible,
+    chance_cells,
     compute_features,
     explained_fractions,
     find_quads,
@@ -263,6 +264,26 @@ def test_a_grain_the_catalogs_other_works_show_is_no_proof(tmp_path):
     for seed in (9, 10, 11):
         got = [recognizer.recognize(view(_spots(seed), 500 + 10 * seed + k)) for k in range(2)]
         assert all(r.artwork_id is None for r in got), [(r.artwork_id, r.method) for r in got]
+
+
+def test_grain_chance_is_checked_within_a_budget_and_a_partial_check_is_logged(tmp_path, monkeypatch, caplog):
+    """Every pair within the budget; beyond it each grain against the next works in the catalog's order
+    only, and the recogniser says so (a camera must start in seconds, whatever the catalog)."""
+    import installation.recognition.recognizer as recognizer_module
+
+    squares = {k: cv2.resize(art, (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
+               for k, art in enumerate([_spots(1), _faint(1), _spots(2), _faint(2)])}
+    grains = {k: grain_of(sq) for k, sq in squares.items()}
+    full = chance_cells(grains, squares)
+    assert full[0] > 12 and full[2] > 12 and full[1] <= 4 and full[3] <= 4, full  # the spots show each other's
+    assert chance_cells(grains, squares, checks=4) == {k: grain_found(grains[k], squares[(k + 1) % 4]) for k in range(4)}
+    for seed in (1, 2):
+        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
+    monkeypatch.setattr(recognizer_module, "CHANCE_CHECKS", 1)
+    with caplog.at_level("WARNING", logger="installation.recognition.recognizer"):
+        recognizer = Recognizer(load_catalog(tmp_path).features)
+    assert len(recognizer.grain) == 2
+    assert any("2 grainy works" in r.getMessage() and "not all" in r.getMessage() for r in caplog.records), caplog.text
 
 
 def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tmp_path):

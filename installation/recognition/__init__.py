@@ -24,7 +24,7 @@ from installation.recognition.features import (
 )
 from installation.recognition.features import _orb as _orb  # an internal the tests use
 from installation.recognition.geometry import _plausible as _plausible  # an internal the tests use
-from installation.recognition.grain import Grain, grain_found, grain_of
+from installation.recognition.grain import Grain, chance_cells, grain_found, grain_of
 from installation.recognition.keypoints import _guided as _guided  # an internal the tests use
 from installation.recognition.light import explained_fractions
 from installation.recognition.quads import find_quads, rectify
@@ -46,6 +46,7 @@ __all__ = [
     "compute_features",
     "describe",
     "explained_fractions",
+    "chance_cells",
     "find_quads",
     "grain_found",
     "grain_of",
