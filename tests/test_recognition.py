@@ -277,13 +277,14 @@ def test_grain_chance_is_checked_within_a_budget_and_a_partial_check_is_logged(t
     full = chance_cells(grains, squares)
     assert full[0] > 12 and full[2] > 12 and full[1] <= 4 and full[3] <= 4, full  # the spots show each other's
     assert chance_cells(grains, squares, checks=4) == {k: grain_found(grains[k], squares[(k + 1) % 4]) for k in range(4)}
-    for seed in (1, 2):
+    for seed in (1, 2, 3):
         cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
     monkeypatch.setattr(recognizer_module, "CHANCE_CHECKS", 1)
     with caplog.at_level("WARNING", logger="installation.recognition.recognizer"):
         recognizer = Recognizer(load_catalog(tmp_path).features)
-    assert len(recognizer.grain) == 2
-    assert any("2 grainy works" in r.getMessage() and "not all" in r.getMessage() for r in caplog.records), caplog.text
+    assert len(recognizer.grain) == 3
+    assert any("3 grainy works" in r.getMessage() and "against 1 of the others, not all" in r.getMessage()
+               for r in caplog.records), caplog.text
 
 
 def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tmp_path):

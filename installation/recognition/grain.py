@@ -80,6 +80,11 @@ def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
 CHANCE_CHECKS = 20_000  # grain checks (about a millisecond each) chance_cells may spend on a catalog
 
 
+def chance_others(grainy: int, checks: int = CHANCE_CHECKS) -> int:
+    """How many other grainy works chance_cells checks each grain against: all, within the budget."""
+    return grainy - 1 if grainy * (grainy - 1) <= checks else max(1, checks // grainy)
+
+
 def chance_cells(grains: dict[int, Grain], squares: dict[int, np.ndarray], checks: int = CHANCE_CHECKS) -> dict[int, int]:
     """Of each grain, the most cells any other grainy work's square shows (0 where it is the only one):
     how far chance reaches for that grain in this catalog. Noise-like textures stay at 1-3; works of a
@@ -89,7 +94,6 @@ def chance_cells(grains: dict[int, Grain], squares: dict[int, np.ndarray], check
     next ones in the catalog's order, so that every pair is met from one side or the other while the
     budget reaches half of them), so that a kiosk's camera still starts in seconds."""
     keys = list(grains)
-    g = len(keys)
-    each = g - 1 if g * (g - 1) <= checks else max(1, checks // max(g, 1))
+    g, each = len(keys), chance_others(len(keys), checks)
     return {k: max((grain_found(grains[k], squares[keys[(m + step) % g]]) for step in range(1, each + 1)), default=0)
             for m, k in enumerate(keys)}

@@ -45,7 +45,7 @@ from installation.recognition.features import (
     describe,
 )
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
-from installation.recognition.grain import CHANCE_CHECKS, chance_cells, grain_found, grain_of
+from installation.recognition.grain import CHANCE_CHECKS, chance_cells, chance_others, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
 from installation.recognition.embedding import Embedder
 from installation.recognition.keypoints import GUIDE_FROM, VOTE_DISTANCE, _guided, _homography, _keypoint_index
@@ -192,10 +192,10 @@ class Recognizer:
         # of this catalog (a grain other works show by the dozen is no proof); one whose line is beyond its
         # own cells is recognised like any other work.
         chance = chance_cells(grains, {k: features[self.ids[k]].square for k in grains}, CHANCE_CHECKS)
-        if len(grains) * (len(grains) - 1) > CHANCE_CHECKS:
+        if chance_others(len(grains), CHANCE_CHECKS) < len(grains) - 1:
             log.warning("recognition: %d grainy works; each grain was checked for chance finds against %d of the others, "
                         "not all (CHANCE_CHECKS %d: a camera must start in seconds); a grain two unchecked works share "
-                        "keeps the plain line", len(grains), CHANCE_CHECKS // len(grains), CHANCE_CHECKS)
+                        "keeps the plain line", len(grains), chance_others(len(grains), CHANCE_CHECKS), CHANCE_CHECKS)
         self.grain_line = {k: max(self.s.grain_cells, chance[k] + 1) for k in grains}
         self.grain = {k: g for k, g in grains.items() if self.grain_line[k] <= len(g.cells)}
         self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
