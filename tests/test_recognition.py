@@ -245,7 +245,7 @@ def _spots(seed: int, step: int = 40) -> np.ndarray:
     return out
 
 
-def test_a_grain_the_catalogs_other_works_show_is_no_proof(tmp_path):
+def test_a_grain_the_catalogs_other_works_show_is_no_proof(tmp_path, caplog):
     """Spot paintings on one grid show each other's grain cell for cell (a dot is a dot), and so would
     one not in the catalog: their grain line is beyond their cells and they are not recognised by grain.
     Noise textures keep the plain line. Before, each unknown spot painting below was taken for one of the
@@ -256,7 +256,10 @@ def test_a_grain_the_catalogs_other_works_show_is_no_proof(tmp_path):
         cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
     for seed in (3, 7):
         cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
-    recognizer = Recognizer(load_catalog(tmp_path).features)
+    with caplog.at_level("INFO", logger="installation.recognition.recognizer"):
+        recognizer = Recognizer(load_catalog(tmp_path).features)
+    assert "3 grainy works whose grain other catalog works show as well" in caplog.text
+    assert "not grain: spots-1, spots-2, spots-3" in caplog.text, caplog.text
     lines = {recognizer.ids[k]: line for k, line in recognizer.grain_line.items()}
     assert all(lines[f"spots-{seed}"] > 16 for seed in (1, 2, 3)), lines  # chance finds all 16 cells
     assert lines["faint-1"] == lines["faint-2"] == recognizer.s.grain_cells, lines

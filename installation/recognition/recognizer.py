@@ -198,6 +198,11 @@ class Recognizer:
                         "keeps the plain line", len(grains), chance_others(len(grains), CHANCE_CHECKS), CHANCE_CHECKS)
         self.grain_line = {k: max(self.s.grain_cells, chance[k] + 1) for k in grains}
         self.grain = {k: g for k, g in grains.items() if self.grain_line[k] <= len(g.cells)}
+        shared = sorted(self.ids[k] for k in grains if k not in self.grain)
+        if shared:
+            log.info("recognition: %d grainy works whose grain other catalog works show as well (a duplicate image, "
+                     "a stereo pair, one grid of dots) are recognised by colour and layout, not grain: %s",
+                     len(shared), ", ".join(shared))
         self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
         self.vectors = self.embedder.embed(thumbs) if self.embedder else None
 
