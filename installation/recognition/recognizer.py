@@ -192,10 +192,11 @@ class Recognizer:
         # of this catalog (a grain other works show by the dozen is no proof); one whose line is beyond its
         # own cells is recognised like any other work.
         chance = chance_cells(grains, {k: features[self.ids[k]].square for k in grains}, CHANCE_CHECKS)
-        if chance_others(len(grains), CHANCE_CHECKS) < len(grains) - 1:
+        others = chance_others(len(grains), CHANCE_CHECKS)
+        if others < len(grains) - 1:
             log.warning("recognition: %d grainy works; each grain was checked for chance finds against %d of the others, "
                         "not all (CHANCE_CHECKS %d: a camera must start in seconds); a grain two unchecked works share "
-                        "keeps the plain line", len(grains), chance_others(len(grains), CHANCE_CHECKS), CHANCE_CHECKS)
+                        "keeps the plain line", len(grains), others, CHANCE_CHECKS)
         self.grain_line = {k: max(self.s.grain_cells, chance[k] + 1) for k in grains}
         self.grain = {k: g for k, g in grains.items() if self.grain_line[k] <= len(g.cells)}
         shared = sorted(self.ids[k] for k in grains if k not in self.grain)
