@@ -45,7 +45,7 @@ from installation.recognition.features import (
     describe,
 )
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
-from installation.recognition.grain import CHANCE_CHECKS, chance_cells, chance_others, grain_found, grain_of
+from installation.recognition.grain import CHANCE_CHECKS, Grain, chance_cells, chance_others, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
 from installation.recognition.embedding import Embedder
 from installation.recognition.keypoints import GUIDE_FROM, VOTE_DISTANCE, _guided, _homography, _keypoint_index
@@ -187,25 +187,30 @@ class Recognizer:
         thumbs = (np.stack([features[i].thumb for i in self.ids]) if self.ids
                   else np.zeros((0, THUMB, THUMB, 3), np.uint8))
         self.structure = WorkStructure.of(thumbs)
-        grains = {k: g for k, i in enumerate(self.ids) if (g := grain_of(features[i].square)) is not None}
-        # Each grainy work's line: more cells than chance reaches for its grain among the other grainy works
-        # of this catalog (a grain other works show by the dozen is no proof); one whose line is beyond its
-        # own cells is recognised like any other work.
-        chance = chance_cells(grains, {k: features[self.ids[k]].square for k in grains}, CHANCE_CHECKS)
+        self.grain_line, self.grain = self._grains()
+        self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
+        self.vectors = self.embedder.embed(thumbs) if self.embedder else None
+
+    def _grains(self) -> tuple[dict[int, int], dict[int, Grain]]:
+        """Each grainy work's line (its cells found alike that recognise it), and the works recognised by
+        their grain. The line is one more than chance reaches for its grain among the catalog's other
+        grainy works (a grain other works show by the dozen is no proof); a work whose line is beyond its
+        own cells is recognised like any other work (and named in the log)."""
+        grains = {k: g for k, i in enumerate(self.ids) if (g := grain_of(self.features[i].square)) is not None}
+        chance = chance_cells(grains, {k: self.features[self.ids[k]].square for k in grains}, CHANCE_CHECKS)
         others = chance_others(len(grains), CHANCE_CHECKS)
         if others < len(grains) - 1:
             log.warning("recognition: %d grainy works; each grain was checked for chance finds against %d of the others, "
                         "not all (CHANCE_CHECKS %d: a camera must start in seconds); a grain two unchecked works share "
                         "keeps the plain line", len(grains), others, CHANCE_CHECKS)
-        self.grain_line = {k: max(self.s.grain_cells, chance[k] + 1) for k in grains}
-        self.grain = {k: g for k, g in grains.items() if self.grain_line[k] <= len(g.cells)}
-        shared = sorted(self.ids[k] for k in grains if k not in self.grain)
+        line = {k: max(self.s.grain_cells, chance[k] + 1) for k in grains}
+        kept = {k: g for k, g in grains.items() if line[k] <= len(g.cells)}
+        shared = sorted(self.ids[k] for k in grains if k not in kept)
         if shared:
             log.info("recognition: %d grainy works whose grain other catalog works show as well (a duplicate image, "
                      "a stereo pair, one grid of dots) are recognised by colour and layout, not grain: %s",
                      len(shared), ", ".join(shared))
-        self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
-        self.vectors = self.embedder.embed(thumbs) if self.embedder else None
+        return line, kept
 
     def global_scores(self, described: list[Global], shaped: list[np.ndarray]) -> np.ndarray:
         """(places, works): the similarity in [0, 1] of each place's description to the catalog works
