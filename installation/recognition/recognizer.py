@@ -92,7 +92,7 @@ class RecognizerSettings:
     pixel_tolerance: float = 0.12  # log-intensity difference a pixel may keep after the light fit
     colour_weight: float = 0.5  # how much the global similarity counts beside what a work explains
     plain_discount: float = 0.75  # share of what a plain colour explains that does not count for a work
-    # The low-texture decision (verify.py): a logistic score learnt on renderer 2's views, held out on renderer 1's.
+    # The low-texture decision (verify.py): a logistic score fitted on renderers 1 and 2's seed-1 views (Verifier).
     verifier: Verifier = Verifier()
     grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4), or more
     # where the catalog's other grainy works show more of its grain (Recognizer.grain_line)

@@ -11,7 +11,7 @@ The measurements, each from another angle, so that what one forgives another cat
   colour constancy by each picture's own statistics, whatever the cast or gamma);
 - textured: a busy work whose keypoints were not verified must explain more;
 - similar and its margin: whether a small network's descriptions of the place and of the work agree
-  (embedding.py: learnt on renderers 1 and 2's views of other works), and by how much more than any
+  (embedding.py: learnt on renderer 2's views of other works), and by how much more than any
   other work's.
 A plain work has no edges or order to agree on: those terms then count as absent (their own flags),
 as the network's do where it is not loaded.
