@@ -1,8 +1,9 @@
 """A learned description of a rectified picture: a small convolutional network (trained by
 export/recognition_embedding.py; the shipped one on renderer 2's views of works the benchmark never
-uses, renderer 1 held out; run here by ONNX Runtime on one thread) maps a place's square and a catalog work's square to unit
-vectors whose dot product says whether they are the same work, whatever the light, glare, blur or
-a quad a few pixels off. The network standardises each picture by its own statistics first.
+uses, renderer 1 held out; run here by ONNX Runtime on one thread) maps a place's square and a
+catalog work's square to unit vectors whose dot product says whether they are the same work,
+whatever the light, glare, blur or a quad a few pixels off. The network standardises each picture
+by its own statistics first.
 """
 
 from __future__ import annotations
