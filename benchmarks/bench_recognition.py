@@ -59,6 +59,8 @@ from installation.recognition import Recognizer, RecognizerSettings
 from installation.recognition.embedding import Embedder
 
 NEGATIVE_SEED = 1_000_000
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
+ENTER_WITHIN = 1.5  # seconds after the visitor arrives by which the right work should be entered
 
 
 def unknown_seed(seed: int, k: int) -> int:
@@ -66,8 +68,6 @@ def unknown_seed(seed: int, k: int) -> int:
     seed (until session 15 every seed drew the same ones, so a threshold tuned on seed 1's negatives was
     reported on seed 2's views of the very same works)."""
     return NEGATIVE_SEED + seed * 100_000 + k
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
-ENTER_WITHIN = 1.5  # seconds after the visitor arrives by which the right work should be entered
 
 
 def shipped_photos(extra: str | None) -> list[Path]:
