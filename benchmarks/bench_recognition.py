@@ -57,6 +57,7 @@ from installation.catalog import load_catalog
 from installation.config import CameraConfig
 from installation.recognition import Recognizer, RecognizerSettings
 from installation.recognition.embedding import Embedder
+from installation.recognition.track import Tracker
 
 NEGATIVE_SEED = 1_000_000
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -284,13 +285,19 @@ def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
 
 def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:
     """Per-visit outcomes through the camera's debouncer (see the module's docstring), fed whole
-    Recognitions (the visit's frames decide together) and, beside it on the same frames, fed artwork
-    ids only (k of n alone, as before)."""
+    Recognitions (the visit's frames decide together), beside it on the same frames fed artwork ids
+    only (k of n alone, as before), and fed a Tracker's Recognitions (recognise, then confirm the work
+    held on its place: the camera process's way). One Tracker for every visit, as one camera sees visit
+    after visit: a work held from the visit before is tried on the next visit's first frame (harsher than a
+    kiosk, where that frame shows the same wall)."""
     cam = CameraConfig()
-    modes = ("evidence", "k of n")
+    modes = ("evidence", "k of n", "tracked")
+    tracker = Tracker(recognizer)
     dumped = []
     tally = {m: collections.Counter() for m in modes}
     enter_times = {m: [] for m in modes}
+    searched, tracked = [], []  # seconds per frame
+    differ = collections.Counter()  # frames where the tracker's answer is not the search's
     for v in range(args.visits):
         negative = v % 4 == 3  # a quarter of the visits: an empty wall or a work not in the catalog
         i = int(rng.integers(0, len(works)))
@@ -304,10 +311,18 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
         dumped.append({"truth": None if negative else works[i][0], "frames": []})
         for f in range(args.frames):
             now = f / cam.recognition_hz
-            r = recognizer.recognize(ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f))
+            frame = ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f)
+            r = recognizer.recognize(frame)
+            t = tracker.recognize(frame)
+            searched.append(r.seconds)
+            tracked.append(t.seconds)
+            if t.artwork_id != r.artwork_id:
+                differ["a work where the search found none" if r.artwork_id is None else
+                       "none where the search found a work" if t.artwork_id is None else "another work"] += 1
             dumped[-1]["frames"].append(_record("visit", dumped[-1]["truth"], r, recognizer))
             for m, d in debouncers.items():
-                if d.update(r if m == "evidence" else r.artwork_id, now) and d.current:
+                fed = {"evidence": r, "k of n": r.artwork_id, "tracked": t}[m]
+                if d.update(fed, now) and d.current:
                     entered[m].add(d.current)
                     if first[m] is None and d.current == works[i][0]:
                         first[m] = now
@@ -335,6 +350,12 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                      f"within {ENTER_WITHIN} s {pct(t['soon'], t['positives'])}, median time to enter {median}; "
                      f"a wrong work entered {pct(t['wrong'], t['positives'])}; false positive visits "
                      f"{pct(t['false'], t['negatives'])} ({t['false']}/{t['negatives']})")
+    c, n = tracker.counts, len(tracked)
+    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.searched} searched ({c.failed} after a failed "
+                 f"confirmation); per frame searched {1000 * np.mean(searched):.1f} ms, tracked "
+                 f"{1000 * np.mean(tracked):.1f} ms (p95 {1000 * np.percentile(tracked, 95):.1f}) -> "
+                 f"{1 / np.mean(tracked):.0f} frames/s on one core; answers unlike the search's: "
+                 + (", ".join(f"{k} {v}/{n}" for k, v in sorted(differ.items())) or "none"))
     return "\n".join(lines)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import socket
 
+import cv2
+import numpy as np
+
 
 def free_ports(n: int) -> list[int]:
     """`n` distinct loopback ports that were free a moment ago (held open together, so never equal)."""
@@ -15,3 +18,13 @@ def free_ports(n: int) -> list[int]:
     finally:
         for s in socks:
             s.close()
+
+
+def faint(seed: int) -> np.ndarray:
+    """A noise texture of little contrast, always in the same pale green: only its grain tells one from another."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.resize(rng.random((61, 76, 3)).astype(np.float32), (600, 480), interpolation=cv2.INTER_CUBIC)
+    noise = cv2.GaussianBlur(noise, (0, 0), 2)
+    noise = (noise - noise.min()) / np.ptp(noise)
+    lo, hi = np.float32([150, 190, 60]), np.float32([175, 215, 85])
+    return (lo + (hi - lo) * noise).astype(np.uint8)

@@ -30,6 +30,7 @@ from installation.recognition import (
     grain_of,
     rectify,
 )
+from helpers import faint
 from installation.camera.synthetic import ViewSettings, artwork, view, view_with_truth
 from installation.recognition.light import _align, _main_axis, _mild
 
@@ -181,23 +182,13 @@ def test_guided_matching_finds_a_blurred_textures_keypoints_where_the_ratio_test
                               axis=1).max() < 8.5
 
 
-def _faint(seed: int) -> np.ndarray:
-    """A noise texture of little contrast, always in the same pale green: only its grain tells one from another."""
-    rng = np.random.default_rng(seed)
-    noise = cv2.resize(rng.random((61, 76, 3)).astype(np.float32), (600, 480), interpolation=cv2.INTER_CUBIC)
-    noise = cv2.GaussianBlur(noise, (0, 0), 2)
-    noise = (noise - noise.min()) / np.ptp(noise)
-    lo, hi = np.float32([150, 190, 60]), np.float32([175, 215, 85])
-    return (lo + (hi - lo) * noise).astype(np.uint8)
-
-
 def test_grain_is_found_in_its_own_view_only_and_only_noise_like_works_have_one():
     square = lambda art: cv2.resize(art, (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
     assert all(grain_of(square(artwork(seed))) is None for seed in (1, 2, 3, 4))  # field, hard-edge, stripes, gradient
-    mine, other = grain_of(square(_faint(1))), grain_of(square(_faint(2)))
+    mine, other = grain_of(square(faint(1))), grain_of(square(faint(2)))
     assert mine is not None and other is not None
     corners = np.float32([[150, 90], [480, 110], [470, 400], [160, 380]])
-    frame = _hung(_faint(1), corners)[0]
+    frame = _hung(faint(1), corners)[0]
     frame = cv2.GaussianBlur(np.clip(frame * np.float32([1.1, 0.95, 0.9]), 0, 255).astype(np.uint8), (0, 0), 1.2)
     off = corners + np.float32([[4, -3], [3, 2], [-2, 4], [4, 3]])  # a place a few pixels off the picture
     seen = rectify(frame, off, GRAIN)
@@ -209,7 +200,7 @@ def test_grain_is_found_in_its_own_view_only_and_only_noise_like_works_have_one(
 def test_grain_cells_count_only_when_shifted_alike():
     """A place a few pixels off shifts every cell about the same; cells found each at a shift of their
     own (chance finds in a coarse texture) do not add up to a match."""
-    square = cv2.resize(_faint(1), (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
+    square = cv2.resize(faint(1), (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
     grain = grain_of(square)
     scrambled = np.zeros_like(square) + square.mean((0, 1)).astype(np.uint8)
     shifts = [(-5, -5), (5, -5), (-5, 5), (5, 5)]  # four groups of cells, each shifted its own way
@@ -225,12 +216,12 @@ def test_faint_like_coloured_textures_are_told_apart_by_their_grain(tmp_path):
     """Two textures of one pale colour: a plain colour explains either as well as the work does, so
     colour cannot decide; their grain can. A third of the same colour, not in the catalog, is rejected."""
     for seed in (1, 2):
-        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
+        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), faint(seed))
     for seed in (1, 3, 7):
         cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
     recognizer = Recognizer(load_catalog(tmp_path).features)
     for seed in (1, 2, 3):
-        got = [recognizer.recognize(view(_faint(seed), 300 + 10 * seed + k)).artwork_id for k in range(4)]
+        got = [recognizer.recognize(view(faint(seed), 300 + 10 * seed + k)).artwork_id for k in range(4)]
         assert got == [f"faint-{seed}" if seed < 3 else None] * 4, (seed, got)
 
 
@@ -253,7 +244,7 @@ def test_a_grain_the_catalogs_other_works_show_is_no_proof(tmp_path, caplog):
     for seed in (1, 2, 3):
         cv2.imwrite(str(tmp_path / f"spots-{seed}.png"), _spots(seed))
     for seed in (1, 2):
-        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
+        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), faint(seed))
     for seed in (3, 7):
         cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
     with caplog.at_level("INFO", logger="installation.recognition.recognizer"):
@@ -275,13 +266,13 @@ def test_grain_chance_is_checked_within_a_budget_and_a_partial_check_is_logged(t
     import installation.recognition.recognizer as recognizer_module
 
     squares = {k: cv2.resize(art, (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
-               for k, art in enumerate([_spots(1), _faint(1), _spots(2), _faint(2)])}
+               for k, art in enumerate([_spots(1), faint(1), _spots(2), faint(2)])}
     grains = {k: grain_of(sq) for k, sq in squares.items()}
     full = chance_cells(grains, squares)
     assert full[0] > 12 and full[2] > 12 and full[1] <= 4 and full[3] <= 4, full  # the spots show each other's
     assert chance_cells(grains, squares, checks=4) == {k: grain_found(grains[k], squares[(k + 1) % 4]) for k in range(4)}
     for seed in (1, 2, 3):
-        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
+        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), faint(seed))
     monkeypatch.setattr(recognizer_module, "CHANCE_CHECKS", 1)
     with caplog.at_level("WARNING", logger="installation.recognition.recognizer"):
         recognizer = Recognizer(load_catalog(tmp_path).features)
@@ -298,9 +289,9 @@ def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tm
     first tried over the line."""
     from installation.recognition.recognizer import Pair, Place
 
-    half = _faint(1).copy()
-    half[240:] = _faint(2)[240:]
-    cv2.imwrite(str(tmp_path / "faint-whole.png"), _faint(1))
+    half = faint(1).copy()
+    half[240:] = faint(2)[240:]
+    cv2.imwrite(str(tmp_path / "faint-whole.png"), faint(1))
     cv2.imwrite(str(tmp_path / "faint-half.png"), half)
     for seed in (3, 7):
         cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
@@ -308,7 +299,7 @@ def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tm
     whole, other = recognizer.ids.index("faint-whole"), recognizer.ids.index("faint-half")
     assert {whole, other} <= set(recognizer.grain)
     corners = np.float32([[150, 90], [480, 110], [470, 400], [160, 380]])
-    frame = _hung(_faint(1), corners)[0]
+    frame = _hung(faint(1), corners)[0]
     seen = rectify(frame, corners, GRAIN)
     counts = grain_found(recognizer.grain[other], seen), grain_found(recognizer.grain[whole], seen)
     assert recognizer.s.grain_cells <= counts[0] < counts[1], counts  # both over the plain line, the whole one more
@@ -328,7 +319,7 @@ def test_a_grainy_work_the_network_puts_first_is_checked_by_its_grain_at_that_pl
     the network finds a grainy work most like a place, its grain is looked for there (and only there). With
     no pair's grain tried (grain_tried 0), the faint textures are found that way alone; an unknown one is not."""
     for seed in (1, 2):
-        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), _faint(seed))
+        cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), faint(seed))
     for seed in (1, 3, 7):
         cv2.imwrite(str(tmp_path / f"work-{seed}.png"), artwork(seed))
     features = load_catalog(tmp_path).features
@@ -337,7 +328,7 @@ def test_a_grainy_work_the_network_puts_first_is_checked_by_its_grain_at_that_pl
     found = {"with": [], "without": []}
     for seed in (1, 2, 3):
         for k in range(4):
-            frame = view(_faint(seed), 300 + 10 * seed + k)
+            frame = view(faint(seed), 300 + 10 * seed + k)
             for name, rec in (("with", by_network), ("without", without)):
                 r = rec.recognize(frame)
                 found[name].append(r.artwork_id)

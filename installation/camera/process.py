@@ -1,6 +1,7 @@
 """The camera process: frames in, debounced artwork events out over ZeroMQ.
 
-Frames come from a Source (sources.py); recognition runs at `recognition_hz`; the Debouncer
+Frames come from a Source (sources.py); recognition runs at `recognition_hz`, the work last
+recognised confirmed on its place before the frame is searched (recognition/track.py); the Debouncer
 (debounce.py) turns recognitions into entering and leaving artworks. Events are published on every
 change and re-published about once a second for late joiners, with heartbeats carrying the
 status (frame rate, recognition time, current artwork). A watchdog reconnects, with backoff, a
@@ -28,6 +29,7 @@ from installation.camera.debounce import Debouncer, VisitEvidence
 from installation.camera.sources import make_source
 from installation.process import ProcessRuntime
 from installation.recognition import Recognizer
+from installation.recognition.track import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class CameraStatus:
     fps: float = 0.0
     recognitions: int = 0
     recognition_ms: float = 0.0
+    confirmed: int = 0  # recognitions that confirmed the work held on its place (no search)
     artwork: str | None = None
     last_seen: str | None = None
     reconnects: int = 0
@@ -46,8 +49,8 @@ class CameraStatus:
 
     def to_json(self) -> dict:
         return {"frames": self.frames, "fps": round(self.fps, 2), "recognitions": self.recognitions,
-                "recognition_ms": round(self.recognition_ms, 2), "artwork": self.artwork, "last_seen": self.last_seen,
-                "reconnects": self.reconnects, "source": self.source}
+                "recognition_ms": round(self.recognition_ms, 2), "confirmed": self.confirmed, "artwork": self.artwork,
+                "last_seen": self.last_seen, "reconnects": self.reconnects, "source": self.source}
 
 
 class FrameWatchdog:
@@ -76,7 +79,7 @@ class CameraProcess:
                  runtime: ProcessRuntime | None = None):
         self.cfg, self.ipc = cfg, ipc
         self.catalog = catalog
-        self.recognizer = Recognizer(catalog.features)
+        self.tracker = Tracker(Recognizer(catalog.features))
         self.source = source or make_source(cfg, catalog)
         self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds,
                                    VisitEvidence() if cfg.visit_evidence else None)
@@ -159,6 +162,7 @@ class CameraProcess:
                 self.source.close()
                 self._connect()
                 watchdog.reset()
+                self.tracker.forget()  # the camera may point elsewhere now
                 continue
             if frame is None:
                 if self.source.finished:
@@ -184,9 +188,10 @@ class CameraProcess:
             self.status.fps = (len(self.status.times) - 1) / max(self.status.times[-1] - self.status.times[0], 1e-6)
 
     def _recognize(self, frame: np.ndarray, now: float) -> bool:
-        r = self.recognizer.recognize(frame)  # any size: the recognizer works at its own width
+        r = self.tracker.recognize(frame)  # any size: the recognizer works at its own width
         self.status.recognitions += 1
         self.status.recognition_ms = 1000 * r.seconds
+        self.status.confirmed = self.tracker.counts.confirmed
         self.status.last_seen = r.artwork_id
         # The whole Recognition: its confidence and best candidate are the visit's evidence.
         changed = self.debouncer.update(r, now)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -158,6 +158,18 @@ MAX_FRAME_ASPECT = 12.0
 
 
 @dataclass(frozen=True)
+class Held:
+    """What confirms an accepted recognition in the next frames (Recognizer.confirm): the work, its
+    quad (at FRAME_WIDTH, in a frame of `frame_hw`), how it was recognised, and how picture-like its
+    place was when it was found (the low-texture decision weighs the place by it)."""
+    work: int
+    quad: np.ndarray
+    method: str  # keypoints | grain | global
+    weight: float
+    frame_hw: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Recognition:
     artwork_id: str | None
     confidence: float
@@ -166,6 +178,8 @@ class Recognition:
     quad: list | None = None
     candidates: list | None = None
     checks: list | None = None  # few-inlier keypoint matches weighed: (work, inliers, explained, ranks)
+    confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
+    held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
 
 
 class Recognizer:
@@ -418,7 +432,9 @@ class Recognizer:
             # No outline found, or a grainy work that failed its check: not by colour alone.
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
         if p >= self.s.verifier.threshold:
-            return Recognition(self.ids[best.work], round(p, 3), "global", elapsed(), quad, candidates)
+            place = places[best.place]
+            held = Held(best.work, place.quad, "global", place.weight, frame_bgr.shape[:2])
+            return Recognition(self.ids[best.work], round(p, 3), "global", elapsed(), quad, candidates, held=held)
         # A rejected pair keeps its (non-zero) score: 0 says that no pair could be scored at all.
         return Recognition(None, max(round(p, 3), 0.001), "none", elapsed(), quad, candidates)
 
@@ -448,7 +464,9 @@ class Recognizer:
             return None
         (i, k), n = tried[top], found[top]
         conf = min(1.0, n / (2 * self.grain_line[i]))
-        return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates)
+        held = Held(i, places[k].quad, "grain", places[k].weight, frame_bgr.shape[:2])
+        return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates,
+                           held=held)
 
     def _grainy_first(self, places: list[Place]) -> list[tuple[int, int]]:
         """(work, place) of each place whose most like work by the network is grainy. A noise-like
@@ -464,18 +482,56 @@ class Recognizer:
         """The artwork in a BGR frame of any size (recognised at FRAME_WIDTH; the quad is given in the
         frame's own pixels)."""
         start = time.perf_counter()
-        h, w = frame_bgr.shape[:2]
-        if min(h, w) < MIN_FRAME_SIDE or max(h, w) > MAX_FRAME_ASPECT * min(h, w):
-            # A strip of pixels is no camera view (and scaled to FRAME_WIDTH it would ask for gigabytes).
+        sized = _at_width(frame_bgr)
+        if sized is None:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
-        scale = FRAME_WIDTH / w
-        if scale != 1.0:  # every size in pixels here (keypoints, quads, tolerances) is for this width
-            shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            frame_bgr = cv2.resize(frame_bgr, (FRAME_WIDTH, max(1, round(h * scale))), interpolation=shrink)
-        r = self._recognize(frame_bgr, start)
-        if scale == 1.0 or r.quad is None:
-            return r
-        return replace(r, quad=(np.float32(r.quad) / scale).tolist())
+        return sized.back(self._recognize(sized.frame, start))
+
+    def confirm(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
+        """Whether the held work is still where it was (a fixed camera, a work on its wall): that one
+        work checked at that one place, as the search would check it there - its keypoints, its grain,
+        or the low-texture decision over the place's shortlist (the held work must come first and pass
+        the verifier's threshold). A few milliseconds where the search takes a hundred; anything else
+        (another work first, a visitor over it, a moved camera) is none, and the caller searches."""
+        start = time.perf_counter()
+        sized = _at_width(frame_bgr)
+        if sized is None or sized.frame.shape[:2] != tuple(held.frame_hw) or not 0 <= held.work < len(self.ids):
+            return Recognition(None, 0.0, "none", time.perf_counter() - start)
+        elapsed = lambda: time.perf_counter() - start
+        check = {"keypoints": self._confirm_keypoints, "grain": self._confirm_grain}.get(held.method,
+                                                                                       self._confirm_global)
+        r = check(sized.frame, held, elapsed)
+        if r.artwork_id != self.ids[held.work]:
+            return Recognition(None, 0.0, "none", elapsed())
+        return sized.back(replace(r, confirmed=True))
+
+    def _confirm_keypoints(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+        """The held work's keypoints verified in the frame near where it was (ORB on that part only)."""
+        hw = frame_bgr.shape[:2]
+        x0, y0, x1, y1 = _around(held.quad, hw, CONFIRM_REACH)
+        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), None)
+        pts = np.float32([k.pt for k in kps]).reshape(-1, 2) + np.float32([x0, y0])
+        match = self.keypoint_match(frame_bgr, self._checked(pts, desc, [held.work], hw))
+        if not match.inliers:
+            return Recognition(None, 0.0, "none", elapsed())
+        return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
+
+    def _confirm_grain(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+        """The held grainy work's cells found in its place, over its line."""
+        n = grain_found(self.grain[held.work], rectify(frame_bgr, held.quad, GRAIN)) if held.work in self.grain else 0
+        if n < self.grain_line.get(held.work, 1):
+            return Recognition(None, 0.0, "none", elapsed())
+        conf = min(1.0, n / (2 * self.grain_line[held.work]))
+        return Recognition(self.ids[held.work], round(conf, 3), "grain", elapsed(), held.quad.tolist(), held=held)
+
+    def _confirm_global(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+        """The low-texture decision at the held place alone, weighed as when it was found."""
+        quad = held.quad
+        shaped = [np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)]
+        scores = self.global_scores([describe(rectify(frame_bgr, quad))], shaped)
+        similar = self._similar(frame_bgr, [quad], shaped)
+        place = Place(quad, held.weight, scores[0], similar[0])
+        return self._decide_global(frame_bgr, [place], True, elapsed)
 
     def _recognize(self, frame_bgr: np.ndarray, start: float) -> Recognition:
         elapsed = lambda: time.perf_counter() - start
@@ -487,19 +543,57 @@ class Recognizer:
         hw = frame_bgr.shape[:2]
         checked = self._checked(pts, desc, voted, hw)
         if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure: no outline needed
-            return self._by_keypoints(*checked[0], elapsed)
+            return self._by_keypoints(*checked[0], elapsed, hw)
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
         checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c[0])
         match = self.keypoint_match(frame_bgr, checked)
         if match.inliers:
-            r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed)
+            r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
         else:
             r = self._decide_global(frame_bgr, places, bool(found), elapsed)
         return replace(r, checks=match.weighed) if match.weighed else r
 
-    def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed) -> Recognition:
+    def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed, hw: tuple[int, int]) -> Recognition:
         conf = min(1.0, inliers / self.s.sure_inliers)
         return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), quad.tolist(),
-                           [(self.ids[work], inliers)])
+                           [(self.ids[work], inliers)], held=Held(work, quad, "keypoints", 1.0, hw))
+
+
+CONFIRM_REACH = 0.15  # a keypoint confirmation looks this far (of the quad's size) around where the work was
+
+
+def _around(quad: np.ndarray, hw: tuple[int, int], reach: float) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the quad's bounding box grown by `reach` of its size, within the frame."""
+    lo, hi = quad.min(0), quad.max(0)
+    grow = reach * (hi - lo)
+    x0, y0 = np.maximum(np.floor(lo - grow), 0).astype(int)
+    x1, y1 = np.minimum(np.ceil(hi + grow), [hw[1], hw[0]]).astype(int)
+    return int(x0), int(y0), max(int(x1), int(x0) + 1), max(int(y1), int(y0) + 1)
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """A frame at FRAME_WIDTH, and how to give a recognition's quad back in the original's pixels."""
+    frame: np.ndarray
+    scale: float
+
+    def back(self, r: Recognition) -> Recognition:
+        if self.scale == 1.0 or r.quad is None:
+            return r
+        return replace(r, quad=(np.float32(r.quad) / self.scale).tolist())
+
+
+def _at_width(frame_bgr: np.ndarray) -> _Sized | None:
+    """The frame at FRAME_WIDTH (every size in pixels here - keypoints, quads, tolerances - is for this
+    width), or None for a strip of pixels, which is no camera view (and scaled to FRAME_WIDTH it would
+    ask for gigabytes)."""
+    h, w = frame_bgr.shape[:2]
+    if min(h, w) < MIN_FRAME_SIDE or max(h, w) > MAX_FRAME_ASPECT * min(h, w):
+        return None
+    scale = FRAME_WIDTH / w
+    if scale != 1.0:
+        shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        frame_bgr = cv2.resize(frame_bgr, (FRAME_WIDTH, max(1, round(h * scale))), interpolation=shrink)
+    return _Sized(frame_bgr, scale)
