@@ -1,6 +1,8 @@
 """Recognise, then confirm (recognition/track.py): a work recognised once is confirmed on its place in
 the next moments of the same scene, and a confirmation names the held work or nothing."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from helpers import faint
 from installation.camera.synthetic import artwork, view, view_with_truth
 from installation.catalog import load_catalog
 from installation.recognition import Recognizer
+from installation.recognition.recognizer import Held
 from installation.recognition.track import Tracker
 
 BUSY = [0, 6, 12]  # recognised by keypoints
@@ -41,6 +44,7 @@ def test_a_recognised_work_is_confirmed_on_its_place_in_the_next_moments(recogni
     the work's corners again, the low-texture decision keeps the place it was found at."""
     confirmed = {"keypoints": 0, "global": 0}
     tried = {"keypoints": 0, "global": 0}
+    sure = 0
     for seed, view_seed, first in _held_scenes(recognizer, (BUSY + LOW_TEXTURE) * 2, 600):
         for moment in (1, 2, 3):
             frame, corners = view_with_truth(artwork(seed), view_seed, moment=moment)
@@ -53,10 +57,11 @@ def test_a_recognised_work_is_confirmed_on_its_place_in_the_next_moments(recogni
                     # A sure match (many inliers) lands on the corners (a few-inlier one is as rough as the search's).
                     if r.confidence == 1.0:
                         assert np.abs(np.float32(r.quad) - corners).max() < 12, (seed, r.quad, corners)
+                        sure += 1
                 else:
                     assert np.allclose(r.quad, first.quad, atol=1e-3)
                 confirmed[first.method] += 1
-    assert tried["keypoints"] >= 12 and tried["global"] >= 12, tried
+    assert tried["keypoints"] >= 12 and tried["global"] >= 12 and sure >= 6, (tried, sure)
     assert confirmed["keypoints"] >= 0.8 * tried["keypoints"], (confirmed, tried)
     assert confirmed["global"] >= 0.7 * tried["global"], (confirmed, tried)
 
@@ -85,7 +90,37 @@ def test_a_confirmation_names_the_held_work_or_nothing(recognizer):
         if r.artwork_id is not None and r.method == "global":
             assert np.allclose(np.float32(r.quad) * 2, first.quad, atol=1e-3)
             resized += 1
-    assert resized >= 2
+        elif r.artwork_id is not None and r.confidence == 1.0:  # a sure keypoint match: on the corners
+            corners = view_with_truth(artwork(seed), view_seed, moment=1)[1]
+            assert np.abs(np.float32(r.quad) * 2 - corners).max() < 12, (seed, r.quad, corners)
+            resized += 1
+    assert resized >= 4
+
+
+def test_a_held_work_is_this_catalogs_and_its_place_a_quadrilateral(recognizer, tmp_path):
+    """A Held from another catalog (another Recognizer's index), a place that is not 4 finite corners or
+    an unknown way of recognising are refused with a line saying which; a place off the frame is none."""
+    frame = view_with_truth(artwork(0), 640, moment=0)[0]
+    held = recognizer.recognize(frame).held
+    assert held is not None and held.artwork_id == "work-0"
+    cv2.imwrite(str(tmp_path / "work-0.png"), artwork(6))  # the same name, another picture, another index
+    cv2.imwrite(str(tmp_path / "other.png"), artwork(12))
+    other = Recognizer(load_catalog(tmp_path).features)
+    foreign = Held(held.work, "not-here", held.quad, held.method, held.weight, held.frame_hw)
+    with pytest.raises(ValueError, match="not-here"):
+        recognizer.confirm(frame, foreign)
+    assert other.ids[held.work] != "work-0", other.ids  # the index names another work there
+    with pytest.raises(ValueError, match="not this catalog"):
+        other.confirm(frame, held)
+    for quad in (np.zeros((3, 2)), np.full((4, 2), np.nan)):
+        with pytest.raises(ValueError, match="Held.quad"):
+            Held(held.work, "work-0", quad, "keypoints", 1.0, (480, 640))
+    with pytest.raises(ValueError, match="Held.method"):
+        Held(held.work, "work-0", held.quad, "guess", 1.0, (480, 640))
+    beyond = Held(held.work, "work-0", held.quad + 2000, "keypoints", 1.0, (480, 640))
+    for way in ("keypoints", "global"):
+        r = recognizer.confirm(frame, replace(beyond, method=way))
+        assert r.artwork_id is None
 
 
 def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognizer):
@@ -96,6 +131,7 @@ def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognize
     assert [a.artwork_id for a in answers] == ["work-0"] * 4
     assert not answers[0].confirmed and all(a.confirmed for a in answers[1:])
     assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (1, 3, 0)
+    assert tracker.held is answers[0].held  # the search's place, not a confirmation's (no drift)
     frame = view(artwork(6), 810)
     r = tracker.recognize(frame)
     assert r.artwork_id == recognizer.recognize(frame).artwork_id == "work-6" and not r.confirmed
@@ -104,8 +140,20 @@ def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognize
     r = tracker.recognize(view(None, 820))  # nobody, no work: nothing held afterwards
     assert r.artwork_id is None and tracker.held is None
     tracker.recognize(frame)
+    assert tracker.held is not None
     tracker.forget()
     assert tracker.held is None
+
+
+def test_the_tracker_searches_anyway_after_so_many_confirmations(recognizer):
+    """A confirmation checks only its own work: every `search_every` confirmations the frame is searched."""
+    tracker = Tracker(recognizer, search_every=2)
+    answers = [tracker.recognize(view_with_truth(artwork(6), 830, moment=m)[0]) for m in range(6)]
+    assert [a.artwork_id for a in answers] == ["work-6"] * 6
+    assert [a.confirmed for a in answers] == [False, True, True, False, True, True]
+    assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (2, 4, 0)
+    with pytest.raises(ValueError, match="search_every"):
+        Tracker(recognizer, search_every=0)
 
 
 def test_a_grainy_work_is_confirmed_by_its_grain_and_another_texture_is_not(tmp_path):

@@ -155,18 +155,36 @@ def _rounded(x: float) -> float | None:
 
 MIN_FRAME_SIDE = 16
 MAX_FRAME_ASPECT = 12.0
+CONFIRM_REACH = 0.15  # a keypoint confirmation looks this far (of the quad's size) around where the work was ...
+ORB_BORDER = 32  # ... and at least ORB's own border (its edgeThreshold, 31) beyond it
 
 
-@dataclass(frozen=True)
+HELD_METHODS = ("keypoints", "grain", "global")
+
+
+@dataclass(frozen=True, eq=False)
 class Held:
-    """What confirms an accepted recognition in the next frames (Recognizer.confirm): the work, its
-    quad (at FRAME_WIDTH, in a frame of `frame_hw`), how it was recognised, and how picture-like its
-    place was when it was found (the low-texture decision weighs the place by it)."""
+    """What confirms an accepted recognition in the next frames (Recognizer.confirm): the work (its
+    index and id, so that another catalog's Held is refused), its quad (at FRAME_WIDTH, in a frame of
+    `frame_hw`), how it was recognised, how picture-like its place was when it was found (the
+    low-texture decision weighs the place by it), and the best other work the search compared there
+    (the verifier's margin is measured against it, as it was in the search: NaN value without one)."""
     work: int
+    artwork_id: str
     quad: np.ndarray
-    method: str  # keypoints | grain | global
+    method: str  # one of HELD_METHODS
     weight: float
     frame_hw: tuple[int, int]
+    rival: Pair | None = None
+
+    def __post_init__(self):
+        quad = np.asarray(self.quad, np.float32)
+        if quad.shape != (4, 2) or not np.isfinite(quad).all():
+            raise ValueError(f"Held.quad {self.quad!r}: give the 4 corners (x, y) of the work's place")
+        if self.method not in HELD_METHODS:
+            raise ValueError(f"Held.method {self.method!r}: use one of {', '.join(HELD_METHODS)}")
+        object.__setattr__(self, "quad", quad)
+        object.__setattr__(self, "frame_hw", tuple(int(v) for v in self.frame_hw))
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,7 @@ class Recognizer:
         self.colour = ColourLayouts(g[:, 384:].reshape(len(self.ids), 3, 64))
         self.log_aspect = np.log(np.float32([features[i].size[0] / features[i].size[1] for i in self.ids]))
         self.orb = _orb(ORB_FEATURES_FRAME)
+        self.part_orb = _orb(ORB_FEATURES_FRAME)  # a confirmation's, on a part of the frame (Recognizer.confirm)
         self.index, self.owner = _keypoint_index([features[i].descriptors for i in self.ids])
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.textured = np.array([len(features[i].descriptors) >= self.s.textured_work for i in self.ids], bool)
@@ -411,11 +430,15 @@ class Recognizer:
                     for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
-    def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed) -> Recognition:
+    def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed,
+                       rivals: list[Pair] = ()) -> Recognition:
         """Low texture: align each candidate's thumbnail to each candidate place, and accept the work
         that explains a place best, when that is enough and clearly more than any other work explains
-        of any place."""
+        of any place (`rivals`: pairs compared on an earlier frame, that count as if compared now)."""
         pairs = self.pairs(frame_bgr, places)
+        if pairs and rivals:
+            pairs = sorted(pairs + [q for q in rivals if all(q.work != o.work for o in pairs)],
+                           key=lambda q: -q.value)
         if not pairs:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
@@ -433,7 +456,8 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
         if p >= self.s.verifier.threshold:
             place = places[best.place]
-            held = Held(best.work, place.quad, "global", place.weight, frame_bgr.shape[:2])
+            rival = max((q for q in pairs if q.work != best.work), key=lambda q: q.value, default=None)
+            held = Held(best.work, self.ids[best.work], place.quad, "global", place.weight, frame_bgr.shape[:2], rival)
             return Recognition(self.ids[best.work], round(p, 3), "global", elapsed(), quad, candidates, held=held)
         # A rejected pair keeps its (non-zero) score: 0 says that no pair could be scored at all.
         return Recognition(None, max(round(p, 3), 0.001), "none", elapsed(), quad, candidates)
@@ -463,10 +487,12 @@ class Recognizer:
         if top < 0 or passed[top] < 0:
             return None
         (i, k), n = tried[top], found[top]
-        conf = min(1.0, n / (2 * self.grain_line[i]))
-        held = Held(i, places[k].quad, "grain", places[k].weight, frame_bgr.shape[:2])
-        return Recognition(self.ids[i], round(conf, 3), "grain", elapsed(), places[k].quad.tolist(), candidates,
-                           held=held)
+        held = Held(i, self.ids[i], places[k].quad, "grain", places[k].weight, frame_bgr.shape[:2])
+        return Recognition(self.ids[i], self._grain_confidence(i, n), "grain", elapsed(), places[k].quad.tolist(),
+                           candidates, held=held)
+
+    def _grain_confidence(self, work: int, cells: int) -> float:
+        return round(min(1.0, cells / (2 * self.grain_line[work])), 3)
 
     def _grainy_first(self, places: list[Place]) -> list[tuple[int, int]]:
         """(work, place) of each place whose most like work by the network is grainy. A noise-like
@@ -489,27 +515,38 @@ class Recognizer:
 
     def confirm(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
         """Whether the held work is still where it was (a fixed camera, a work on its wall): that one
-        work checked at that one place, as the search would check it there - its keypoints, its grain,
-        or the low-texture decision over the place's shortlist (the held work must come first and pass
-        the verifier's threshold). A few milliseconds where the search takes a hundred; anything else
-        (another work first, a visitor over it, a moved camera) is none, and the caller searches."""
+        work checked at that one place - its keypoints (ORB at the search's density, on that part of
+        the frame), its grain, or the low-texture decision over the place's shortlist beside the rival
+        the search saw there (the held work must come first and pass the verifier's threshold). Not the
+        search: the place is not looked for again, so a grain or low-texture confirmation gives the held
+        quad. A few milliseconds where the search takes a hundred; anything else (another work first, a
+        visitor over it, a moved camera, a frame of another shape) is none, and the caller searches."""
         start = time.perf_counter()
+        if not 0 <= held.work < len(self.ids) or self.ids[held.work] != held.artwork_id:
+            raise ValueError(f"Held work {held.artwork_id!r}: not this catalog's (index {held.work}); confirm only "
+                             "what this Recognizer recognised")
         sized = _at_width(frame_bgr)
-        if sized is None or sized.frame.shape[:2] != tuple(held.frame_hw) or not 0 <= held.work < len(self.ids):
+        if sized is None or sized.frame.shape[:2] != held.frame_hw:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
         elapsed = lambda: time.perf_counter() - start
-        check = {"keypoints": self._confirm_keypoints, "grain": self._confirm_grain}.get(held.method,
-                                                                                       self._confirm_global)
+        check = {"keypoints": self._confirm_keypoints, "grain": self._confirm_grain,
+                 "global": self._confirm_global}[held.method]
         r = check(sized.frame, held, elapsed)
-        if r.artwork_id != self.ids[held.work]:
+        if r.artwork_id != held.artwork_id:
             return Recognition(None, 0.0, "none", elapsed())
-        return sized.back(replace(r, confirmed=True))
+        return sized.back(replace(r, confirmed=True, held=held))
 
     def _confirm_keypoints(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
-        """The held work's keypoints verified in the frame near where it was (ORB on that part only)."""
+        """The held work's keypoints verified in the frame near where it was. ORB keeps the search's
+        density (its share of the frame's features): more keypoints on the part would bring more chance
+        inliers to the few-inlier rule."""
         hw = frame_bgr.shape[:2]
-        x0, y0, x1, y1 = _around(held.quad, hw, CONFIRM_REACH)
-        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), None)
+        box = _around(held.quad, hw)
+        if box is None:
+            return Recognition(None, 0.0, "none", elapsed())
+        x0, y0, x1, y1 = box
+        self.part_orb.setMaxFeatures(max(50, round(ORB_FEATURES_FRAME * (x1 - x0) * (y1 - y0) / (hw[0] * hw[1]))))
+        kps, desc = self.part_orb.detectAndCompute(cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), None)
         pts = np.float32([k.pt for k in kps]).reshape(-1, 2) + np.float32([x0, y0])
         match = self.keypoint_match(frame_bgr, self._checked(pts, desc, [held.work], hw))
         if not match.inliers:
@@ -518,11 +555,11 @@ class Recognizer:
 
     def _confirm_grain(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
         """The held grainy work's cells found in its place, over its line."""
-        n = grain_found(self.grain[held.work], rectify(frame_bgr, held.quad, GRAIN)) if held.work in self.grain else 0
-        if n < self.grain_line.get(held.work, 1):
+        n = grain_found(self.grain[held.work], rectify(frame_bgr, held.quad, GRAIN))
+        if n < self.grain_line[held.work]:
             return Recognition(None, 0.0, "none", elapsed())
-        conf = min(1.0, n / (2 * self.grain_line[held.work]))
-        return Recognition(self.ids[held.work], round(conf, 3), "grain", elapsed(), held.quad.tolist(), held=held)
+        return Recognition(held.artwork_id, self._grain_confidence(held.work, n), "grain", elapsed(),
+                           held.quad.tolist())
 
     def _confirm_global(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
         """The low-texture decision at the held place alone, weighed as when it was found."""
@@ -531,7 +568,8 @@ class Recognizer:
         scores = self.global_scores([describe(rectify(frame_bgr, quad))], shaped)
         similar = self._similar(frame_bgr, [quad], shaped)
         place = Place(quad, held.weight, scores[0], similar[0])
-        return self._decide_global(frame_bgr, [place], True, elapsed)
+        rivals = [] if held.rival is None else [replace(held.rival, place=0)]
+        return self._decide_global(frame_bgr, [place], True, elapsed, rivals)
 
     def _recognize(self, frame_bgr: np.ndarray, start: float) -> Recognition:
         elapsed = lambda: time.perf_counter() - start
@@ -558,19 +596,20 @@ class Recognizer:
     def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed, hw: tuple[int, int]) -> Recognition:
         conf = min(1.0, inliers / self.s.sure_inliers)
         return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), quad.tolist(),
-                           [(self.ids[work], inliers)], held=Held(work, quad, "keypoints", 1.0, hw))
+                           [(self.ids[work], inliers)], held=Held(work, self.ids[work], quad, "keypoints", 1.0, hw))
 
 
-CONFIRM_REACH = 0.15  # a keypoint confirmation looks this far (of the quad's size) around where the work was
-
-
-def _around(quad: np.ndarray, hw: tuple[int, int], reach: float) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1): the quad's bounding box grown by `reach` of its size, within the frame."""
+def _around(quad: np.ndarray, hw: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1): the quad's bounding box grown by CONFIRM_REACH of its size, and at least by ORB's
+    border (which finds no keypoint within ORB_BORDER pixels of an image's edge), within the frame;
+    None where less than MIN_FRAME_SIDE of it is in the frame."""
     lo, hi = quad.min(0), quad.max(0)
-    grow = reach * (hi - lo)
+    grow = np.maximum(CONFIRM_REACH * (hi - lo), ORB_BORDER)
     x0, y0 = np.maximum(np.floor(lo - grow), 0).astype(int)
     x1, y1 = np.minimum(np.ceil(hi + grow), [hw[1], hw[0]]).astype(int)
-    return int(x0), int(y0), max(int(x1), int(x0) + 1), max(int(y1), int(y0) + 1)
+    if x1 - x0 < MIN_FRAME_SIDE or y1 - y0 < MIN_FRAME_SIDE:
+        return None
+    return int(x0), int(y0), int(x1), int(y1)
 
 
 @dataclass(frozen=True)
