@@ -317,8 +317,11 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
             searched.append(r.seconds)
             tracked.append(t.seconds)
             if t.artwork_id != r.artwork_id:
-                differ["a work where the search found none" if r.artwork_id is None else
-                       "none where the search found a work" if t.artwork_id is None else "another work"] += 1
+                truth = None if negative else works[i][0]
+                differ["none where the search found a work" if t.artwork_id is None else
+                       ("the visit's work" if t.artwork_id == truth else "a WRONG work")
+                       + (" where the search found none" if r.artwork_id is None else
+                          " where the search found another")] += 1
             dumped[-1]["frames"].append(_record("visit", dumped[-1]["truth"], r, recognizer))
             for m, d in debouncers.items():
                 fed = {"evidence": r, "k of n": r.artwork_id, "tracked": t}[m]
