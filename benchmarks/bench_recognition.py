@@ -322,7 +322,9 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                        ("the visit's work" if t.artwork_id == truth else "a WRONG work")
                        + (" where the search found none" if r.artwork_id is None else
                           " where the search found another")] += 1
-            dumped[-1]["frames"].append(_record("visit", dumped[-1]["truth"], r, recognizer))
+            dumped[-1]["frames"].append({**_record("visit", dumped[-1]["truth"], r, recognizer),
+                                         "tracked": {"got": t.artwork_id, "confidence": t.confidence,
+                                                     "method": t.method, "confirmed": t.confirmed}})
             for m, d in debouncers.items():
                 fed = {"evidence": r, "k of n": r.artwork_id, "tracked": t}[m]
                 if d.update(fed, now) and d.current:

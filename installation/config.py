@@ -84,6 +84,9 @@ class CameraConfig(Section):
     # ... or when the visit's frames together are evidence enough (debounce.VisitEvidence: a few sure
     # frames among borderline ones; a kiosk in hard light would otherwise wait for k of n forever)
     visit_evidence: bool = True
+    # Recognise, then confirm: the work found is checked on its place in the next recognitions (a few ms, not
+    # a search of ~100 ms), the whole frame searched anyway every search_every of them; 0: always search.
+    search_every: int = Field(10, ge=0)
     leave_seconds: float = Field(3.0, gt=0)  # leave after this long without it
     min_dwell_seconds: float = Field(2.0, ge=0)  # hold an artwork at least this long
     republish_seconds: float = Field(1.0, gt=0)  # state + heartbeat for late joiners

@@ -79,7 +79,7 @@ class CameraProcess:
                  runtime: ProcessRuntime | None = None):
         self.cfg, self.ipc = cfg, ipc
         self.catalog = catalog
-        self.tracker = Tracker(Recognizer(catalog.features))
+        self.tracker = Tracker(Recognizer(catalog.features), cfg.search_every)
         self.source = source or make_source(cfg, catalog)
         self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds,
                                    VisitEvidence() if cfg.visit_evidence else None)

@@ -12,16 +12,27 @@ from installation.recognition.features import ArtworkFeatures
 VOTE_DISTANCE = 45  # Hamming distance (of 256 bits) under which two ORB descriptors vote as the same point
 
 
-GUIDE_FROM = 6  # RANSAC inliers from which a homography guides a second, local matching
+GUIDE_FROM = 6  # RANSAC inliers from which a homography guides a second, local matching ...
+# ... when they span this share of the work's width and of its height: a few inliers in one corner (a moon
+# two landscapes share) fit a homography that guided matching grows to dozens of chance inliers.
+GUIDE_SPREAD = 0.2
 GUIDE_RADIUS = 8.0  # frame pixels around a keypoint's predicted place where its match may lie
 GUIDE_DISTANCE = 64  # Hamming distance for a guided match (unrelated ORB descriptors lie ~128 apart)
 _POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1).astype(np.uint8)  # bits set
 
 
-def _homography(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray | None, int]:
-    """The homography from matched work points to frame points (USAC) and its inlier count."""
+def _homography(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The homography from matched work points to frame points (USAC) and which matches are its inliers."""
     H, mask = cv2.findHomography(src, dst, cv2.USAC_DEFAULT, 6.0, maxIters=500, confidence=0.99)
-    return (None, 0) if H is None else (H, int(mask.sum()))
+    return (None, np.zeros(len(src), bool)) if H is None else (H, mask.ravel().astype(bool))
+
+
+def _spread(points: np.ndarray, size: tuple[int, int]) -> float:
+    """How much of a work (width, height) some of its points span: the smaller of the two shares."""
+    if len(points) < 2:
+        return 0.0
+    extent = points.max(0) - points.min(0)
+    return float(min(extent[0] / size[0], extent[1] / size[1]))
 
 
 def _guided(f: ArtworkFeatures, H: np.ndarray, frame_pts: np.ndarray, frame_desc: np.ndarray):

@@ -48,7 +48,8 @@ from installation.recognition.geometry import _central, _log_aspect, _order, _pl
 from installation.recognition.grain import CHANCE_CHECKS, Grain, chance_cells, chance_others, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
 from installation.recognition.embedding import Embedder
-from installation.recognition.keypoints import GUIDE_FROM, VOTE_DISTANCE, _guided, _homography, _keypoint_index
+from installation.recognition.keypoints import (GUIDE_FROM, GUIDE_SPREAD, VOTE_DISTANCE, _guided, _homography,
+                                                _keypoint_index, _spread)
 from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
                                             explained_fractions, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
@@ -94,6 +95,9 @@ class RecognizerSettings:
     plain_discount: float = 0.75  # share of what a plain colour explains that does not count for a work
     # The low-texture decision (verify.py): a logistic score fitted on renderers 1 and 2's seed-1 views (Verifier).
     verifier: Verifier = Verifier()
+    # A low-texture confirmation of a held work (Recognizer.confirm) compares one place, not all: the verifier's
+    # probability it needs.
+    confirm_threshold: float = 0.9
     grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4), or more
     # where the catalog's other grainy works show more of its grain (Recognizer.grain_line)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
@@ -103,6 +107,9 @@ class RecognizerSettings:
             raise ValueError(f"RecognizerSettings.refine_motion {self.refine_motion!r}: use one of {', '.join(MOTIONS)}")
         if self.embedded < 0:
             raise ValueError(f"RecognizerSettings.embedded {self.embedded}: use 0 (no learned description) or more")
+        if not self.verifier.threshold <= self.confirm_threshold <= 1:
+            raise ValueError(f"RecognizerSettings.confirm_threshold {self.confirm_threshold}: use "
+                             f"{self.verifier.threshold}-1 (a confirmation is never looser than the search)")
         if not 0 <= self.refine_margin <= THUMB // 4:
             raise ValueError(f"RecognizerSettings.refine_margin {self.refine_margin}: use 0-{THUMB // 4} thumbnail pixels")
 
@@ -292,7 +299,9 @@ class Recognizer:
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
         if len(good) < GUIDE_FROM:
             return 0, None
-        H, inliers = _homography(f.keypoints[[m.queryIdx for m in good]], pts[[m.trainIdx for m in good]])
+        src = f.keypoints[[m.queryIdx for m in good]]
+        H, inlying = _homography(src, pts[[m.trainIdx for m in good]])
+        inliers = int(inlying.sum())
         if H is None:
             return 0, None
         corners = np.float32([[[0, 0]], [[f.size[0], 0]], [[f.size[0], f.size[1]]], [[0, f.size[1]]]])
@@ -300,11 +309,13 @@ class Recognizer:
         if not _plausible(quad, frame_hw):
             return 0, None
         # Too few inliers as they are (a blurred texture?): matched again near where H puts each keypoint -
-        # only from a plausible H, as a degenerate one piles the work's keypoints onto a few frame points.
-        if GUIDE_FROM <= inliers < self.s.min_inliers:
+        # only from a plausible H, as a degenerate one piles the work's keypoints onto a few frame points,
+        # and from inliers across the work (GUIDE_SPREAD).
+        if GUIDE_FROM <= inliers < self.s.min_inliers and _spread(src[inlying], f.size) >= GUIDE_SPREAD:
             src, dst = _guided(f, H, pts, desc)
             if len(src) > inliers:
-                H2, inliers2 = _homography(src, dst)
+                H2, inlying2 = _homography(src, dst)
+                inliers2 = int(inlying2.sum())
                 if H2 is not None and inliers2 > inliers:
                     quad2 = cv2.perspectiveTransform(corners, H2).reshape(4, 2)
                     if _plausible(quad2, frame_hw):
@@ -562,14 +573,26 @@ class Recognizer:
                            held.quad.tolist())
 
     def _confirm_global(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
-        """The low-texture decision at the held place alone, weighed as when it was found."""
+        """The low-texture decision at the held place alone, weighed as when it was found, after the
+        search's first step (keypoints over the whole frame: a work they verify wins there, so it wins
+        here too, and a held low-texture work is then none). Only the held place's rivals and the
+        search's are compared, not every place's, so it needs the verifier surer (confirm_threshold)."""
         quad = held.quad
         shaped = [np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)]
         scores = self.global_scores([describe(rectify(frame_bgr, quad))], shaped)
         similar = self._similar(frame_bgr, [quad], shaped)
         place = Place(quad, held.weight, scores[0], similar[0])
+        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
+        pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+        works = list(dict.fromkeys(self._voted(desc) + self._described([place])))
+        match = self.keypoint_match(frame_bgr, self._checked(pts, desc, works, frame_bgr.shape[:2]))
+        if match.inliers:
+            return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, frame_bgr.shape[:2])
         rivals = [] if held.rival is None else [replace(held.rival, place=0)]
-        return self._decide_global(frame_bgr, [place], True, elapsed, rivals)
+        r = self._decide_global(frame_bgr, [place], True, elapsed, rivals)
+        if r.artwork_id is not None and r.confidence < self.s.confirm_threshold:
+            return Recognition(None, r.confidence, "none", elapsed(), r.quad, r.candidates)
+        return r
 
     def _recognize(self, frame_bgr: np.ndarray, start: float) -> Recognition:
         elapsed = lambda: time.perf_counter() - start

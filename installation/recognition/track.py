@@ -27,18 +27,19 @@ class TrackCounts:
     failed: int = 0  # confirmations that did not hold (each followed by a search)
 
 
-SEARCH_EVERY = 10  # confirmations in a row after which the frame is searched anyway (2 s at the camera's 5 Hz)
+SEARCH_EVERY = 10  # confirmations in a row after which the frame is searched anyway (2 s at 5 Hz)
 
 
 class Tracker:
     """Recognizer.recognize with the work last accepted confirmed first (see the module's docstring).
-    Every `search_every` confirmations in a row the frame is searched all the same, and its answer
-    replaces the held one: a confirmation only checks its own work, so a second work that came into view,
-    or a search that now rejects what it once accepted, would otherwise never be heard."""
+    After `search_every` confirmations in a row (0: none at all) the frame is searched all the same, and
+    its answer replaces the held one: a confirmation only checks its own work, so a second work that came
+    into view, or a search that now rejects what it once accepted, would otherwise never be heard."""
 
     def __init__(self, recognizer: Recognizer, search_every: int = SEARCH_EVERY):
-        if search_every < 1:
-            raise ValueError(f"Tracker search_every {search_every}: use 1 or more confirmations between searches")
+        if search_every < 0:
+            raise ValueError(f"Tracker search_every {search_every}: use 0 (always search) or more confirmations "
+                             "between searches")
         self.recognizer = recognizer
         self.search_every = search_every
         self.held: Held | None = None
