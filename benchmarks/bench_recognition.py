@@ -28,7 +28,13 @@ adds what a kiosk experiences: visits of `--frames` recognitions at camera.recog
 camera pose and light per visit; the visitor, blur, noise and JPEG change from frame to frame)
 through the camera's debouncer (as configured, fed each Recognition): a visit is right when the
 debouncer enters its work and no other, "within 1.5 s" when it enters it by then; a visit to an
-empty wall or an unknown work is a false positive when it enters any.
+empty wall or an unknown work is a false positive when it enters any. Beside it, the same frames
+through a Tracker (recognise, then confirm the held work on its place: the camera process's way), with
+its frames/s and the frames where its answer is not the search's.
+
+    python3 benchmarks/bench_recognition.py --strangers 400
+
+tries the held work on scenes where it is not (each view a new scene): confirmations must say none.
 
     --set name=value   overrides a RecognizerSettings field (tuning: set on one renderer, report on the other)
 
@@ -163,7 +169,8 @@ def _refuse(line: str) -> None:
 def check_numbers(args: argparse.Namespace) -> None:
     """Counts, seed and chance within their ranges (a negative seed is no numpy seed), or one line and exit 2."""
     limits = {"works": (1, None), "views": (0, None), "negatives": (0, None), "seed": (0, None),
-              "occlusion": (0.0, 1.0), "visits": (0, None), "frames": (1, None)}
+              "occlusion": (0.0, 1.0), "visits": (0, None), "frames": (1, None),
+              "strangers": (0, None)}
     for name, (low, high) in limits.items():
         value = getattr(args, name, None)
         if value is not None and not (low <= value and (high is None or value <= high)):  # NaN fails too
@@ -187,6 +194,9 @@ def main() -> int:
     p.add_argument("--visits", type=int, default=0, help="also this many visits through the debouncer")
     p.add_argument("--frames", type=int, default=10, help="recognitions per visit")
     p.add_argument("--dump-visits", default=None, help="write each visit's recognitions as JSON lines (crossval)")
+    p.add_argument("--strangers", type=int, default=0,
+                   help="also this many views, each a new scene, through one Tracker: the work held from the view "
+                        "before is tried first on each, where it is not (a confirmation must say none)")
     args = p.parse_args()
     check_numbers(args)
     cv2.setNumThreads(1)  # one core, as the targets say
@@ -267,6 +277,8 @@ def main() -> int:
         Path(args.dump).write_text("".join(json.dumps(d) + "\n" for d in dumped))
     if args.visits:
         print(_visits(recognizer, args, ren, works, rng))
+    if args.strangers:
+        print(_strangers(recognizer, args, ren, works, rng))
     if args.show_errors:
         for kind, wid, seed, r in errors[:60]:
             print(f"  {kind} {wid} (view seed {seed}): got {r.artwork_id} via {r.method} conf {r.confidence} "
@@ -362,6 +374,27 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                  f"{1 / np.mean(tracked):.0f} frames/s on one core; answers unlike the search's: "
                  + (", ".join(f"{k} {v}/{n}" for k, v in sorted(differ.items())) or "none"))
     return "\n".join(lines)
+
+
+def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:
+    """Confirmations where the held work is not: every view a new scene (half of them a catalog work,
+    half an empty wall or a work not in the catalog), through one Tracker, so the work held from the view
+    before is tried first on each at its old place. A confirmation accepted on another scene is a wrong
+    work unless the scene happens to show the same work again."""
+    tracker = Tracker(recognizer)
+    c = collections.Counter()
+    for k in range(args.strangers):
+        if k % 2:
+            wid, _, art = works[int(rng.integers(0, len(works)))]
+        else:
+            wid, art = None, None if k % 4 == 0 else ren.unknown(unknown_seed(args.seed, 20_000 + k))
+        tried = tracker.held is not None
+        r = tracker.recognize(ren.view(art, args.seed * 100_000 + 60_000 + k))
+        c["tried"] += tried
+        c["confirmed right"] += r.confirmed and r.artwork_id == wid
+        c["confirmed WRONG"] += r.confirmed and r.artwork_id != wid
+    return (f"strangers ({args.strangers} views, each a new scene): the held work tried on {c['tried']}, confirmed "
+            f"wrongly on {c['confirmed WRONG']}, rightly (the same work again) on {c['confirmed right']}")
 
 
 if __name__ == "__main__":
