@@ -119,6 +119,8 @@ def test_a_held_work_is_this_catalogs_and_its_place_a_quadrilateral(recognizer, 
             Held(held.work, "work-0", quad, "keypoints", 1.0, (480, 640))
     with pytest.raises(ValueError, match="Held.method"):
         Held(held.work, "work-0", held.quad, "guess", 1.0, (480, 640))
+    with pytest.raises(ValueError, match="grain"):  # work-0 is busy, not grainy
+        recognizer.confirm(frame, replace(held, method="grain"))
     beyond = Held(held.work, "work-0", held.quad + 2000, "keypoints", 1.0, (480, 640))
     assert recognizer.confirm(frame, beyond).artwork_id is None  # nothing of the place is in the frame
     # A low-texture place off the frame: only the search's first step (keypoints over the frame) can find it.

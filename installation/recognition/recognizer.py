@@ -541,6 +541,9 @@ class Recognizer:
         if not 0 <= held.work < len(self.ids) or self.ids[held.work] != held.artwork_id:
             raise ValueError(f"Held work {held.artwork_id!r}: not this catalog's (index {held.work}); confirm only "
                              "what this Recognizer recognised")
+        if held.method == "grain" and held.work not in self.grain:
+            raise ValueError(f"Held work {held.artwork_id!r}: held by its grain, but it has none here; confirm only "
+                             "what this Recognizer recognised")
         sized = _at_width(frame_bgr)
         if sized is None or sized.frame.shape[:2] != held.frame_hw:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
