@@ -84,8 +84,8 @@ class CameraConfig(Section):
     # ... or when the visit's frames together are evidence enough (debounce.VisitEvidence: a few sure
     # frames among borderline ones; a kiosk in hard light would otherwise wait for k of n forever)
     visit_evidence: bool = True
-    # Recognise, then confirm: the work found is checked on its place in the next recognitions (a few ms, not
-    # a search of ~100 ms), the whole frame searched anyway every search_every of them; 0: always search.
+    # Recognise, then confirm: the work found is checked on its place in the next recognitions (1-25 ms, not
+    # a search of ~100 ms); after search_every confirmations in a row the frame is searched anyway; 0: always.
     search_every: int = Field(10, ge=0)
     leave_seconds: float = Field(3.0, gt=0)  # leave after this long without it
     min_dwell_seconds: float = Field(2.0, ge=0)  # hold an artwork at least this long

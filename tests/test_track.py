@@ -10,7 +10,8 @@ import pytest
 from helpers import faint
 from installation.camera.synthetic import artwork, view, view_with_truth
 from installation.catalog import load_catalog
-from installation.recognition import Recognizer
+from installation.recognition import Recognizer, RecognizerSettings
+from installation.recognition.keypoints import GUIDE_SPREAD, _spread
 from installation.recognition.recognizer import Held
 from installation.recognition.track import Tracker
 
@@ -45,7 +46,7 @@ def test_a_recognised_work_is_confirmed_on_its_place_in_the_next_moments(recogni
     verifier surer than the search: RecognizerSettings.confirm_threshold)."""
     confirmed = {"keypoints": 0, "global": 0}
     tried = {"keypoints": 0, "global": 0}
-    sure = 0
+    sure = by_decision = 0
     for seed, view_seed, first in _held_scenes(recognizer, (BUSY + LOW_TEXTURE) * 2, 600):
         for moment in (1, 2, 3):
             frame, corners = view_with_truth(artwork(seed), view_seed, moment=moment)
@@ -62,8 +63,10 @@ def test_a_recognised_work_is_confirmed_on_its_place_in_the_next_moments(recogni
                         sure += 1
                 else:
                     assert np.allclose(r.quad, first.quad, atol=1e-3) and r.confidence >= 0.9
+                    by_decision += r.method == "global"
                 confirmed[first.method] += 1
     assert tried["keypoints"] >= 12 and tried["global"] >= 12 and sure >= 6, (tried, sure)
+    assert by_decision >= 6, by_decision  # the low-texture decision at the held place itself, not only keypoints
     assert confirmed["keypoints"] >= 0.8 * tried["keypoints"], (confirmed, tried)
     assert confirmed["global"] >= 0.7 * tried["global"], (confirmed, tried)
 
@@ -185,3 +188,33 @@ def test_a_grainy_work_is_confirmed_by_its_grain_and_another_texture_is_not(tmp_
             other = view_with_truth(faint(2), 300 + k, moment=moment)[0]
             assert recognizer.confirm(other, first.held).artwork_id is None
     assert tried >= 4 and confirmed >= 0.75 * tried, (confirmed, tried)
+
+
+def test_a_low_texture_confirmation_weighs_the_searchs_rival_and_needs_the_verifier_surer(recognizer):
+    """The search's best rival counts in the verifier's margin: a rival worth more than the held work makes
+    the confirmation none where, without it, the held work is confirmed; and a confirmation threshold below
+    the search's is refused (a confirmation is never looser than the search)."""
+    checked = 0
+    for seed, view_seed, first in _held_scenes(recognizer, LOW_TEXTURE * 2, 900):
+        if first.method != "global" or first.held.rival is None:
+            continue
+        frame = view_with_truth(artwork(seed), view_seed, moment=1)[0]
+        alone = recognizer.confirm(frame, replace(first.held, rival=None))
+        if alone.artwork_id is None or alone.method != "global":
+            continue
+        stronger = replace(first.held.rival, value=first.held.rival.value + 5.0)  # far ahead: a negative margin
+        assert recognizer.confirm(frame, replace(first.held, rival=stronger)).artwork_id is None, seed
+        checked += 1
+    assert checked >= 3
+    with pytest.raises(ValueError, match="confirm_threshold"):
+        RecognizerSettings(confirm_threshold=0.5)
+
+
+def test_keypoint_inliers_in_one_corner_of_a_work_do_not_spread_across_it():
+    """Guided matching starts only from inliers across the work (GUIDE_SPREAD): a shared detail's few
+    inliers, all in one corner, span little of it."""
+    size = (400, 300)
+    corner = np.float32([[10, 10], [30, 12], [25, 35], [12, 28]])
+    across = np.float32([[10, 10], [380, 20], [200, 280], [30, 250]])
+    assert _spread(corner, size) < GUIDE_SPREAD <= _spread(across, size)
+    assert _spread(corner[:1], size) == 0.0

@@ -178,8 +178,9 @@ class Held:
     """What confirms an accepted recognition in the next frames (Recognizer.confirm): the work (its
     index and id, so that another catalog's Held is refused), its quad (at FRAME_WIDTH, in a frame of
     `frame_hw`), how it was recognised, how picture-like its place was when it was found (the
-    low-texture decision weighs the place by it), and the best other work the search compared there
-    (the verifier's margin is measured against it, as it was in the search: NaN value without one)."""
+    low-texture decision weighs the place by it), and the best other work the search compared at any
+    of its places (the verifier's margin is measured against it too, as it was in the search; None: the
+    margin is this frame's alone)."""
     work: int
     artwork_id: str
     quad: np.ndarray
@@ -451,9 +452,8 @@ class Recognizer:
         that explains a place best, when that is enough and clearly more than any other work explains
         of any place (`rivals`: pairs compared on an earlier frame, that count as if compared now)."""
         pairs = self.pairs(frame_bgr, places)
-        if pairs and rivals:
-            pairs = sorted(pairs + [q for q in rivals if all(q.work != o.work for o in pairs)],
-                           key=lambda q: -q.value)
+        if pairs and rivals:  # kept beside this frame's pairs of the same work: the margin only shrinks
+            pairs = sorted(pairs + list(rivals), key=lambda q: -q.value)
         if not pairs:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
@@ -531,14 +531,17 @@ class Recognizer:
     def confirm(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
         """Whether the held work is still where it was (a fixed camera, a work on its wall): that one
         work checked at that one place - its keypoints (ORB at the search's density, on that part of
-        the frame), its grain, or the low-texture decision over the place's shortlist beside the rival
-        the search saw there (the held work must come first and pass the verifier's threshold). Not the
+        the frame), its grain, or the search's keypoint step and then the low-texture decision over the
+        place's shortlist beside the search's best rival (the held work must come first and reach
+        RecognizerSettings.confirm_threshold). Not the
         search: the place is not looked for again, so a grain or low-texture confirmation gives the held
         quad. Grain 1-2 ms, keypoints 5-8, low texture 22-24 where a search takes about 100 (one core,
         renderers 1-3); anything else (another work first, a visitor over it, a moved camera, a frame of
         another shape) is none, and the caller searches."""
         start = time.perf_counter()
-        if not 0 <= held.work < len(self.ids) or self.ids[held.work] != held.artwork_id:
+        rival = held.rival.work if held.rival is not None else 0
+        if not 0 <= held.work < len(self.ids) or self.ids[held.work] != held.artwork_id \
+                or not 0 <= rival < len(self.ids):
             raise ValueError(f"Held work {held.artwork_id!r}: not this catalog's (index {held.work}); confirm only "
                              "what this Recognizer recognised")
         if held.method == "grain" and held.work not in self.grain:

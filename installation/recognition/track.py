@@ -50,7 +50,11 @@ class Tracker:
         """The artwork in the frame; `seconds` counts a failed confirmation too."""
         start = time.perf_counter()
         if self.held is not None and self.in_a_row < self.search_every:
-            r = self.recognizer.confirm(frame_bgr, self.held)
+            try:
+                r = self.recognizer.confirm(frame_bgr, self.held)
+            except Exception:
+                self.forget()  # not raised again on every later frame: the next one is searched
+                raise
             if r.artwork_id is not None:
                 self.counts.confirmed += 1
                 self.in_a_row += 1
