@@ -358,6 +358,10 @@ class Recognizer:
                 return KeypointMatch(i, inliers, quad, weighed)
         return KeypointMatch(-1, 0, None, weighed)
 
+    def _shaped(self, quad: np.ndarray) -> np.ndarray:
+        """The works of about the quad's shape (indices): only they are compared with it."""
+        return np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)
+
     def places(self, frame_bgr: np.ndarray, found: list[tuple[np.ndarray, float]]) -> list[Place]:
         """The candidate quadrilaterals that look most like a catalog work, best first. The whole
         picture, not one of its bands: a part of a colour field looks like another, plainer work, so
@@ -370,7 +374,7 @@ class Recognizer:
         for quad, quality in found:
             weights.append((cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight)
             # Only works of about the place's shape are compared (a quarter of the catalog, or so).
-            shaped.append(np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance))
+            shaped.append(self._shaped(quad))
             described.append(describe(rectify(frame_bgr, quad)) if len(shaped[-1]) else None)
         kept = [k for k, g in enumerate(described) if g is not None]
         scores = np.zeros((len(found), len(self.ids)), np.float32)
@@ -568,8 +572,8 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed())
         x0, y0, x1, y1 = box
         self.part_orb.setMaxFeatures(max(50, round(ORB_FEATURES_FRAME * (x1 - x0) * (y1 - y0) / (hw[0] * hw[1]))))
-        kps, desc = self.part_orb.detectAndCompute(cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), None)
-        pts = np.float32([k.pt for k in kps]).reshape(-1, 2) + np.float32([x0, y0])
+        pts, desc = _keypoints(self.part_orb, frame_bgr[y0:y1, x0:x1])
+        pts += np.float32([x0, y0])
         match = self.keypoint_match(frame_bgr, self._checked(pts, desc, [held.work], hw))
         if not match.inliers:
             return Recognition(None, 0.0, "none", elapsed())
@@ -589,12 +593,11 @@ class Recognizer:
         here too, and a held low-texture work is then none). Only the held place's rivals and the
         search's are compared, not every place's, so it needs the verifier surer (confirm_threshold)."""
         quad = held.quad
-        shaped = [np.flatnonzero(np.abs(self.log_aspect - _log_aspect(quad)) < self.s.aspect_tolerance)]
+        shaped = [self._shaped(quad)]
         scores = self.global_scores([describe(rectify(frame_bgr, quad))], shaped)
         similar = self._similar(frame_bgr, [quad], shaped)
         place = Place(quad, held.weight, scores[0], similar[0])
-        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
-        pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+        pts, desc = _keypoints(self.orb, frame_bgr)
         works = list(dict.fromkeys(self._voted(desc) + self._described([place])))
         match = self.keypoint_match(frame_bgr, self._checked(pts, desc, works, frame_bgr.shape[:2]))
         if match.inliers:
@@ -609,8 +612,7 @@ class Recognizer:
         elapsed = lambda: time.perf_counter() - start
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())
-        kps, desc = self.orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
-        pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+        pts, desc = _keypoints(self.orb, frame_bgr)
         voted = self._voted(desc)
         hw = frame_bgr.shape[:2]
         checked = self._checked(pts, desc, voted, hw)
@@ -631,6 +633,12 @@ class Recognizer:
         conf = min(1.0, inliers / self.s.sure_inliers)
         return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), quad.tolist(),
                            [(self.ids[work], inliers)], held=Held(work, self.ids[work], quad, "keypoints", 1.0, hw))
+
+
+def _keypoints(orb, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """ORB keypoint positions (N, 2) in the picture's pixels, and their descriptors (None: none found)."""
+    kps, desc = orb.detectAndCompute(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY), None)
+    return np.float32([k.pt for k in kps]).reshape(-1, 2), desc
 
 
 def _around(quad: np.ndarray, hw: tuple[int, int]) -> tuple[int, int, int, int] | None:
