@@ -336,7 +336,8 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                           " where the search found another")] += 1
             dumped[-1]["frames"].append({**_record("visit", dumped[-1]["truth"], r, recognizer),
                                          "tracked": {"got": t.artwork_id, "confidence": t.confidence,
-                                                     "method": t.method, "confirmed": t.confirmed}})
+                                                     "method": t.method, "confirmed": t.confirmed,
+                                                     "still": t.still}})
             for m, d in debouncers.items():
                 fed = {"evidence": r, "k of n": r.artwork_id, "tracked": t}[m]
                 if d.update(fed, now) and d.current:
@@ -368,8 +369,8 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                      f"a wrong work entered {pct(t['wrong'], t['positives'])}; false positive visits "
                      f"{pct(t['false'], t['negatives'])} ({t['false']}/{t['negatives']})")
     c, n = tracker.counts, len(tracked)
-    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.searched} searched ({c.failed} after a failed "
-                 f"confirmation); per frame searched {1000 * np.mean(searched):.1f} ms, tracked "
+    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.still} still (the scene a search found nothing in), "
+                 f"{c.searched} searched ({c.failed} after a failed confirmation); per frame searched {1000 * np.mean(searched):.1f} ms, tracked "
                  f"{1000 * np.mean(tracked):.1f} ms (p95 {1000 * np.percentile(tracked, 95):.1f}) -> "
                  f"{1 / np.mean(tracked):.0f} frames/s on one core; answers unlike the search's: "
                  + (", ".join(f"{k} {v}/{n}" for k, v in sorted(differ.items())) or "none"))
@@ -380,7 +381,8 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
     """Confirmations where the held work is not: every view a new scene (half of them a catalog work,
     half an empty wall or a work not in the catalog), through one Tracker, so the work held from the view
     before is tried first on each at its old place. A confirmation accepted on another scene is a wrong
-    work unless the scene happens to show the same work again."""
+    work unless the scene happens to show the same work again; a new scene taken for the still scene a
+    search found nothing in (no search) is a frame unseen."""
     tracker = Tracker(recognizer)
     c = collections.Counter()
     for k in range(args.strangers):
@@ -393,8 +395,10 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
         c["tried"] += tried
         c["confirmed right"] += r.confirmed and r.artwork_id == wid
         c["confirmed WRONG"] += r.confirmed and r.artwork_id != wid
+        c["still"] += r.still
     return (f"strangers ({args.strangers} views, each a new scene): the held work tried on {c['tried']}, confirmed "
-            f"wrongly on {c['confirmed WRONG']}, rightly (the same work again) on {c['confirmed right']}")
+            f"wrongly on {c['confirmed WRONG']}, rightly (the same work again) on {c['confirmed right']}; "
+            f"taken for the last still scene (unsearched) {c['still']}")
 
 
 if __name__ == "__main__":

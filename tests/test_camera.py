@@ -150,6 +150,8 @@ def test_video_file_gives_debounced_events_and_no_frame_leaves_the_process(tmp_p
     assert any(m.kind == "heartbeat" and m.data["status"]["fps"] > 5 for m in msgs)
     # A second of one scene: the work found once is confirmed on its place in the next frames, not searched for.
     assert max(m.data["status"]["confirmed"] for m in msgs if m.kind == "heartbeat") >= 5
+    # A second of an empty wall: searched once, then given that answer while the scene stays still.
+    assert max(m.data["status"]["still"] for m in msgs if m.kind == "heartbeat") >= 5
     # Frames never leave the process: only single-frame JSON messages of a few hundred bytes, no files.
     assert set(nframes) == {1} and max(sizes) < 4096
     # ONNX Runtime (the recognition network) leaves its session id, a 51-byte text file ".ses", in TMPDIR.

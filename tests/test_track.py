@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from helpers import faint
-from installation.camera.synthetic import artwork, view, view_with_truth
+from installation.camera.synthetic import ViewSettings, artwork, view, view_with_truth
 from installation.catalog import load_catalog
 from installation.recognition import Recognizer, RecognizerSettings
 from installation.recognition.keypoints import GUIDE_SPREAD, _spread
@@ -218,3 +218,33 @@ def test_keypoint_inliers_in_one_corner_of_a_work_do_not_spread_across_it():
     across = np.float32([[10, 10], [380, 20], [200, 280], [30, 250]])
     assert _spread(corner, size) < GUIDE_SPREAD <= _spread(across, size)
     assert _spread(corner[:1], size) == 0.0
+
+
+def test_a_still_scene_the_search_found_nothing_in_is_not_searched_again(recognizer):
+    """An empty wall: searched once, then its next moments (noise, blur, JPEG drawn anew) get that answer
+    unsearched, and a search again every `search_every` frames. A visitor walking in, a work hung on that
+    wall and a frame of another size are changes: searched, and the work found."""
+    calm = ViewSettings(occlusion=0.0)
+    tracker = Tracker(recognizer, search_every=3)
+    answers = [tracker.recognize(view_with_truth(None, 850, calm, moment=m)[0]) for m in range(6)]
+    assert all(a.artwork_id is None for a in answers)
+    assert [a.still for a in answers] == [False, True, True, True, False, True]
+    assert (tracker.counts.searched, tracker.counts.still) == (2, 4)
+    assert all(a.seconds < answers[0].seconds for a in answers[1:4])  # no search: a small grey copy compared
+    walked_in = tracker.recognize(view_with_truth(None, 850, ViewSettings(occlusion=1.0), moment=7)[0])
+    assert not walked_in.still and tracker.counts.searched == 3
+    assert tracker.recognize(view_with_truth(None, 850, calm, moment=8)[0]).still is False  # the visitor left: a change
+    assert tracker.recognize(view_with_truth(None, 850, calm, moment=9)[0]).still
+    # The same wall, seed and light with a work hung on it: searched, and the work found.
+    hung = tracker.recognize(view_with_truth(artwork(6), 850, calm, moment=10)[0])
+    assert hung.artwork_id == "work-6" and not hung.still and tracker.scene is None
+    tracker.forget()
+    frame = view_with_truth(None, 850, calm, moment=11)[0]
+    tracker.recognize(frame)
+    assert tracker.recognize(frame).still
+    # The same picture at another size (another camera mode, a new source): searched.
+    assert not tracker.recognize(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA)).still
+    # camera.search_every 0: every frame searched, none still.
+    always = Tracker(recognizer, search_every=0)
+    assert not any(always.recognize(view_with_truth(None, 850, calm, moment=m)[0]).still for m in range(3))
+    assert (always.counts.searched, always.counts.still) == (3, 0)

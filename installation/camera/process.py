@@ -1,11 +1,11 @@
 """The camera process: frames in, debounced artwork events out over ZeroMQ.
 
 Frames come from a Source (sources.py); recognition runs at `recognition_hz`, the work last
-recognised confirmed on its place before the frame is searched (recognition/track.py); the Debouncer
-(debounce.py) turns recognitions into entering and leaving artworks. Events are published on every
-change and re-published about once a second for late joiners, with heartbeats carrying the
-status (frame rate, recognition time, current artwork). A watchdog reconnects, with backoff, a
-source that stops delivering or repeats a frozen frame.
+recognised confirmed on its place, and a still scene given the answer its search gave, before a frame
+is searched (recognition/track.py); the Debouncer (debounce.py) turns recognitions into entering and
+leaving artworks. Events are published on every change and re-published about once a second for late
+joiners, with heartbeats carrying the status (frame rate, recognition time, current artwork). A
+watchdog reconnects, with backoff, a source that stops delivering or repeats a frozen frame.
 
 Frames never leave this process: nothing is written to disk, only small JSON messages are sent.
 """
@@ -41,6 +41,7 @@ class CameraStatus:
     recognitions: int = 0
     recognition_ms: float = 0.0
     confirmed: int = 0  # recognitions that confirmed the work held on its place (no search)
+    still: int = 0  # recognitions of the scene a search found nothing in, given its answer (no search)
     artwork: str | None = None
     last_seen: str | None = None
     reconnects: int = 0
@@ -49,8 +50,8 @@ class CameraStatus:
 
     def to_json(self) -> dict:
         return {"frames": self.frames, "fps": round(self.fps, 2), "recognitions": self.recognitions,
-                "recognition_ms": round(self.recognition_ms, 2), "confirmed": self.confirmed, "artwork": self.artwork,
-                "last_seen": self.last_seen, "reconnects": self.reconnects, "source": self.source}
+                "recognition_ms": round(self.recognition_ms, 2), "confirmed": self.confirmed, "still": self.still,
+                "artwork": self.artwork, "last_seen": self.last_seen, "reconnects": self.reconnects, "source": self.source}
 
 
 class FrameWatchdog:
@@ -192,6 +193,7 @@ class CameraProcess:
         self.status.recognitions += 1
         self.status.recognition_ms = 1000 * r.seconds
         self.status.confirmed = self.tracker.counts.confirmed
+        self.status.still = self.tracker.counts.still
         self.status.last_seen = r.artwork_id
         # The whole Recognition: its confidence and best candidate are the visit's evidence.
         changed = self.debouncer.update(r, now)

@@ -6,6 +6,12 @@ to confirm it there (the same checks the search makes at that place, for that on
 fails - a visitor in front, the light changed past recognition, another work, nobody - the frame is
 searched as before. A confirmation can only say the held work or nothing: it never names a work
 the search did not name first on an earlier frame.
+
+With nothing held, a frame that shows the scene the last search found nothing in (an empty wall, a
+work not in the catalog, a visitor standing still in front) gets that search's answer without a
+search: most of a kiosk's day is such frames, and a search costs ~100 ms of a core. The scene is the
+same when next to none of a small grey copy of the frame changed (Scene): a visitor walking in, a
+light switched on, a work hung change far more of it than a camera's noise does.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from installation.recognition.recognizer import Held, Recognition, Recognizer
@@ -20,21 +27,46 @@ from installation.recognition.recognizer import Held, Recognition, Recognizer
 
 @dataclass
 class TrackCounts:
-    """How the frames were decided: confirmed where the work was held, searched (after a failed
-    confirmation or with nothing held)."""
+    """How the frames were decided: confirmed where the work was held, still (the scene a search found
+    nothing in), searched (after a failed confirmation, a changed scene, or with nothing known)."""
     confirmed: int = 0
     searched: int = 0  # every search, the periodic ones (Tracker.search_every) included
     failed: int = 0  # confirmations that did not hold (each followed by a search)
+    still: int = 0  # frames of the scene the last search found nothing in, given its answer unsearched
 
 
-SEARCH_EVERY = 10  # confirmations in a row after which the frame is searched anyway (2 s at 5 Hz)
+SEARCH_EVERY = 10  # confirmations (or still frames) in a row after which a frame is searched anyway: 2 s at 5 Hz
+STILL_SIZE = (80, 60)  # the grey copy that tells a scene's change: a cell is 8x8 px of a 640x480 frame
+STILL_LEVEL = 10.0  # grey levels a cell must change by to count (a camera's noise averaged over a cell: ~1)
+STILL_SHARE = 0.005  # share of the cells that may change in a still scene: 24 cells, less than a 40x40 px patch
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A frame the search found nothing in: its cells (a small grey copy), its size, and that answer."""
+    cells: np.ndarray  # float32, STILL_SIZE
+    frame_hw: tuple
+    answer: Recognition
+
+    def shows(self, cells: np.ndarray, frame_hw: tuple) -> bool:
+        """Whether a frame (its cells and size) shows this scene: the same size, and at most STILL_SHARE
+        of the cells changed by STILL_LEVEL or more."""
+        return frame_hw == self.frame_hw and float(np.mean(np.abs(cells - self.cells) >= STILL_LEVEL)) <= STILL_SHARE
+
+
+def cells_of(frame_bgr: np.ndarray) -> np.ndarray:
+    """A frame's small grey copy (each cell the mean of its pixels: a camera's noise averages out)."""
+    grey = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    return cv2.resize(grey, STILL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 class Tracker:
-    """Recognizer.recognize with the work last accepted confirmed first (see the module's docstring).
-    After `search_every` confirmations in a row (0: none at all) the frame is searched all the same, and
-    its answer replaces the held one: a confirmation only checks its own work, so a second work that came
-    into view, or a search that now rejects what it once accepted, would otherwise never be heard."""
+    """Recognizer.recognize with the work last accepted confirmed first, and a still scene given the
+    answer its search gave (see the module's docstring). After `search_every` confirmations or still
+    frames in a row (0: no confirmation and no still frame at all) the frame is searched all the same,
+    and its answer replaces the held one: a confirmation only checks its own work and a still frame
+    checks nothing, so a second work that came into view, a search that now rejects what it once
+    accepted, or a scene that changed too slowly to notice would otherwise never be heard."""
 
     def __init__(self, recognizer: Recognizer, search_every: int = SEARCH_EVERY):
         if search_every < 0:
@@ -43,13 +75,15 @@ class Tracker:
         self.recognizer = recognizer
         self.search_every = search_every
         self.held: Held | None = None
-        self.in_a_row = 0  # confirmations since the last search
+        self.scene: Scene | None = None  # the scene the last search found nothing in (nothing held then)
+        self.in_a_row = 0  # confirmations or still frames since the last search
         self.counts = TrackCounts()
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
-        """The artwork in the frame; `seconds` counts a failed confirmation too."""
+        """The artwork in the frame; `seconds` counts a failed confirmation and the still check too."""
         start = time.perf_counter()
-        if self.held is not None and self.in_a_row < self.search_every:
+        due = self.in_a_row >= self.search_every
+        if self.held is not None and not due:
             try:
                 r = self.recognizer.confirm(frame_bgr, self.held)
             except Exception:
@@ -61,13 +95,21 @@ class Tracker:
                 # The held place stays the search's: a rough few-inlier quad must not drift it.
                 return r
             self.counts.failed += 1
+        cells = cells_of(frame_bgr) if self.held is None and self.search_every else None
+        if cells is not None and self.scene is not None and not due and self.scene.shows(cells, frame_bgr.shape[:2]):
+            self.counts.still += 1
+            self.in_a_row += 1
+            return replace(self.scene.answer, seconds=time.perf_counter() - start, still=True)
         r = self.recognizer.recognize(frame_bgr)
         self.counts.searched += 1
         self.in_a_row = 0
         assert r.artwork_id is None or r.held is not None, r  # every accepted way says what confirms it
         self.held = r.held if r.artwork_id is not None else None
+        # Only a frame searched with nothing held keeps its scene (a failed confirmation's frame has no cells:
+        # the next frame is searched, as the scene just changed).
+        self.scene = Scene(cells, frame_bgr.shape[:2], r) if r.artwork_id is None and cells is not None else None
         return replace(r, seconds=time.perf_counter() - start)
 
     def forget(self) -> None:
-        """Nothing held: the next frame is searched (a new source, a reconnected camera)."""
-        self.held, self.in_a_row = None, 0
+        """Nothing held and no scene known: the next frame is searched (a new source, a reconnected camera)."""
+        self.held, self.scene, self.in_a_row = None, None, 0
