@@ -36,6 +36,13 @@ its frames/s and the frames where its answer is not the search's.
 
 tries the held work on scenes where it is not (each view a new scene): confirmations must say none.
 
+    python3 benchmarks/bench_recognition.py --idle 50
+
+a kiosk's quiet hours: 50 moments each of 5 scenes with nobody in front (an empty wall, a work not in the
+catalog, a catalog work), through a Tracker: how many frames were searched, confirmed or still (the
+scene a search found nothing in, not searched again), what they cost, and any work named on a scene
+without one.
+
     --set name=value   overrides a RecognizerSettings field (tuning: set on one renderer, report on the other)
 
 Targets (issue 12, each renderer): >= 97 % top-1, <= 2 % false positives, <= 0.5 % wrong, >= 30
@@ -170,7 +177,7 @@ def check_numbers(args: argparse.Namespace) -> None:
     """Counts, seed and chance within their ranges (a negative seed is no numpy seed), or one line and exit 2."""
     limits = {"works": (1, None), "views": (0, None), "negatives": (0, None), "seed": (0, None),
               "occlusion": (0.0, 1.0), "visits": (0, None), "frames": (1, None),
-              "strangers": (0, None)}
+              "strangers": (0, None), "idle": (0, None)}
     for name, (low, high) in limits.items():
         value = getattr(args, name, None)
         if value is not None and not (low <= value and (high is None or value <= high)):  # NaN fails too
@@ -197,6 +204,9 @@ def main() -> int:
     p.add_argument("--strangers", type=int, default=0,
                    help="also this many views, each a new scene, through one Tracker: the work held from the view "
                         "before is tried first on each, where it is not (a confirmation must say none)")
+    p.add_argument("--idle", type=int, default=0,
+                   help="also this many moments of each of 5 scenes per kind with nobody in front (a kiosk's quiet "
+                        "hours), through a Tracker: frames searched, confirmed and still, and their cost")
     args = p.parse_args()
     check_numbers(args)
     cv2.setNumThreads(1)  # one core, as the targets say
@@ -279,6 +289,8 @@ def main() -> int:
         print(_visits(recognizer, args, ren, works, rng))
     if args.strangers:
         print(_strangers(recognizer, args, ren, works, rng))
+    if args.idle:
+        print(_idle(recognizer, args, works))
     if args.show_errors:
         for kind, wid, seed, r in errors[:60]:
             print(f"  {kind} {wid} (view seed {seed}): got {r.artwork_id} via {r.method} conf {r.confidence} "
@@ -399,6 +411,40 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
     return (f"strangers ({args.strangers} views, each a new scene): the held work tried on {c['tried']}, confirmed "
             f"wrongly on {c['confirmed WRONG']}, rightly (the same work again) on {c['confirmed right']}; "
             f"taken for the last still scene (unsearched) {c['still']}")
+
+
+
+IDLE_SCENES = 5  # scenes of each kind in --idle
+
+
+def _idle(recognizer: Recognizer, args, works: list) -> str:
+    """A kiosk's quiet hours: `--idle` moments of each of IDLE_SCENES scenes of a kind with nobody in front
+    (this renderer with no visitor: noise, blur, JPEG and what else it draws anew stay), one Tracker a
+    scene. The cost of a frame is what the camera process pays; a work named on an empty wall or an
+    unknown work is a false positive."""
+    calm = Renderer(args.renderer, 0.0)
+    lines = [f"idle ({args.idle} moments of each of {IDLE_SCENES} scenes a kind, nobody in front, one Tracker a scene):"]
+    for kind in ("empty wall", "not in catalog", "catalog work"):
+        c, seconds = collections.Counter(), []
+        for k in range(IDLE_SCENES):
+            truth, art = None, None
+            if kind == "not in catalog":
+                art = calm.unknown(unknown_seed(args.seed, 30_000 + k))
+            elif kind == "catalog work":
+                truth, _, art = works[(17 * k + 3) % len(works)]
+            tracker = Tracker(recognizer)
+            for m in range(args.idle):
+                r = tracker.recognize(calm.view(art, args.seed * 100_000 + 90_000 + 10 * k, moment=m))
+                seconds.append(r.seconds)
+                c["right" if r.artwork_id and r.artwork_id == truth else "WRONG" if r.artwork_id else "none"] += 1
+            c.update({"searched": tracker.counts.searched, "confirmed": tracker.counts.confirmed,
+                      "still": tracker.counts.still})
+        named = (f"the work named on {c['right']}, another on {c['WRONG']}" if kind == "catalog work"
+                 else f"a work named on {c['WRONG']}")
+        lines.append(f"  {kind:<15}: {len(seconds)} frames: {c['searched']} searched, {c['confirmed']} confirmed, "
+                     f"{c['still']} still; {named}; mean {1000 * np.mean(seconds):.1f} ms -> "
+                     f"{1 / np.mean(seconds):.0f} frames/s on one core")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
