@@ -244,6 +244,8 @@ def test_a_still_scene_the_search_found_nothing_in_is_not_searched_again(recogni
     assert tracker.recognize(frame).still
     # The same picture at another size (another camera mode, a new source): searched.
     assert not tracker.recognize(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA)).still
+    empty = np.zeros((0, 0, 3), np.uint8)  # nothing to compare: searched (which finds nothing), twice
+    assert [tracker.recognize(empty).still for _ in range(2)] == [False, False]
     # camera.search_every 0: every frame searched, none still.
     always = Tracker(recognizer, search_every=0)
     assert not any(always.recognize(view_with_truth(None, 850, calm, moment=m)[0]).still for m in range(3))

@@ -54,8 +54,11 @@ class Scene:
         return frame_hw == self.frame_hw and float(np.mean(np.abs(cells - self.cells) >= STILL_LEVEL)) <= STILL_SHARE
 
 
-def cells_of(frame_bgr: np.ndarray) -> np.ndarray:
-    """A frame's small grey copy (each cell the mean of its pixels: a camera's noise averages out)."""
+def cells_of(frame_bgr: np.ndarray) -> np.ndarray | None:
+    """A frame's small grey copy (each cell the mean of its pixels: a camera's noise averages out); None
+    for an empty frame (searched: the search says what it makes of it)."""
+    if not frame_bgr.size:
+        return None
     grey = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
     return cv2.resize(grey, STILL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
 
@@ -95,7 +98,7 @@ class Tracker:
                 # The held place stays the search's: a rough few-inlier quad must not drift it.
                 return r
             self.counts.failed += 1
-        cells = cells_of(frame_bgr) if self.held is None and self.search_every else None
+        cells = cells_of(frame_bgr) if self.held is None and self.search_every else None  # None: never still
         if cells is not None and self.scene is not None and not due and self.scene.shows(cells, frame_bgr.shape[:2]):
             self.counts.still += 1
             self.in_a_row += 1
