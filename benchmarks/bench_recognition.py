@@ -381,8 +381,9 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                      f"a wrong work entered {pct(t['wrong'], t['positives'])}; false positive visits "
                      f"{pct(t['false'], t['negatives'])} ({t['false']}/{t['negatives']})")
     c, n = tracker.counts, len(tracked)
-    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.still} still (the scene a search found nothing in), "
-                 f"{c.searched} searched ({c.failed} after a failed confirmation); per frame searched {1000 * np.mean(searched):.1f} ms, tracked "
+    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.still} still (the scene a search found nothing "
+                 f"in), {c.searched} searched ({c.failed} after a failed confirmation); per frame searched "
+                 f"{1000 * np.mean(searched):.1f} ms, tracked "
                  f"{1000 * np.mean(tracked):.1f} ms (p95 {1000 * np.percentile(tracked, 95):.1f}) -> "
                  f"{1 / np.mean(tracked):.0f} frames/s on one core; answers unlike the search's: "
                  + (", ".join(f"{k} {v}/{n}" for k, v in sorted(differ.items())) or "none"))
@@ -413,7 +414,6 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
             f"taken for the last still scene (unsearched) {c['still']}")
 
 
-
 IDLE_SCENES = 5  # scenes of each kind in --idle
 
 
@@ -423,7 +423,8 @@ def _idle(recognizer: Recognizer, args, works: list) -> str:
     scene. The cost of a frame is what the camera process pays; a work named on an empty wall or an
     unknown work is a false positive."""
     calm = Renderer(args.renderer, 0.0)
-    lines = [f"idle ({args.idle} moments of each of {IDLE_SCENES} scenes a kind, nobody in front, one Tracker a scene):"]
+    lines = [f"idle ({args.idle} moments of each of {IDLE_SCENES} scenes a kind, nobody in front, "
+             "one Tracker a scene):"]
     for kind in ("empty wall", "not in catalog", "catalog work"):
         c, seconds = collections.Counter(), []
         for k in range(IDLE_SCENES):
@@ -439,8 +440,8 @@ def _idle(recognizer: Recognizer, args, works: list) -> str:
                 c["right" if r.artwork_id and r.artwork_id == truth else "WRONG" if r.artwork_id else "none"] += 1
             c.update({"searched": tracker.counts.searched, "confirmed": tracker.counts.confirmed,
                       "still": tracker.counts.still})
-        named = (f"the work named on {c['right']}, another on {c['WRONG']}" if kind == "catalog work"
-                 else f"a work named on {c['WRONG']}")
+        named = (f"the work named on {c['right']}, none on {c['none']}, another on {c['WRONG']}"
+                 if kind == "catalog work" else f"a work named on {c['WRONG']}")
         lines.append(f"  {kind:<15}: {len(seconds)} frames: {c['searched']} searched, {c['confirmed']} confirmed, "
                      f"{c['still']} still; {named}; mean {1000 * np.mean(seconds):.1f} ms -> "
                      f"{1 / np.mean(seconds):.0f} frames/s on one core")

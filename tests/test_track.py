@@ -238,14 +238,32 @@ def test_a_still_scene_the_search_found_nothing_in_is_not_searched_again(recogni
     # The same wall, seed and light with a work hung on it: searched, and the work found.
     hung = tracker.recognize(view_with_truth(artwork(6), 850, calm, moment=10)[0])
     assert hung.artwork_id == "work-6" and not hung.still and tracker.scene is None
-    tracker.forget()
     frame = view_with_truth(None, 850, calm, moment=11)[0]
     tracker.recognize(frame)
     assert tracker.recognize(frame).still
+    tracker.forget()  # a reconnected camera: the scene known before is not this source's
+    assert not tracker.recognize(frame).still
+    # A small change (a 16x16 px patch: a few cells) leaves the scene still; a 64x64 px one (a face stepping in at the
+    # side, 64 cells) is searched.
+    for side, still in ((16, True), (64, False)):
+        changed = frame.copy()
+        changed[200:200 + side, 300:300 + side] = cv2.add(changed[200:200 + side, 300:300 + side], 25)
+        assert tracker.recognize(changed).still is still, side
     # The same picture at another size (another camera mode, a new source): searched.
+    tracker.recognize(frame)
     assert not tracker.recognize(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA)).still
-    empty = np.zeros((0, 0, 3), np.uint8)  # nothing to compare: searched (which finds nothing), twice
-    assert [tracker.recognize(empty).still for _ in range(2)] == [False, False]
+    # Frames the search answers none without looking (empty, not 8-bit BGR) are searched every time, as alone.
+    for odd in (np.zeros((0, 0, 3), np.uint8), np.zeros((8, 640, 1), np.uint8), frame.astype(np.float32),
+                cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)):
+        tracker.recognize(frame)  # the scene known: the frame's own
+        try:
+            alone = recognizer.recognize(odd).artwork_id
+        except Exception as e:  # the search refuses it: so must the Tracker, not answer from a still scene
+            with pytest.raises(type(e)):
+                tracker.recognize(odd)
+            continue
+        got = [tracker.recognize(odd) for _ in range(2)]
+        assert [(g.artwork_id, g.still) for g in got] == [(alone, False)] * 2, odd.shape
     # camera.search_every 0: every frame searched, none still.
     always = Tracker(recognizer, search_every=0)
     assert not any(always.recognize(view_with_truth(None, 850, calm, moment=m)[0]).still for m in range(3))

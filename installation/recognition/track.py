@@ -56,10 +56,10 @@ class Scene:
 
 def cells_of(frame_bgr: np.ndarray) -> np.ndarray | None:
     """A frame's small grey copy (each cell the mean of its pixels: a camera's noise averages out); None
-    for an empty frame (searched: the search says what it makes of it)."""
-    if not frame_bgr.size:
+    for anything but a non-empty 8-bit BGR frame (searched: the search says what it makes of it)."""
+    if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8 or not frame_bgr.size:
         return None
-    grey = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    grey = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
     return cv2.resize(grey, STILL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
@@ -98,19 +98,22 @@ class Tracker:
                 # The held place stays the search's: a rough few-inlier quad must not drift it.
                 return r
             self.counts.failed += 1
-        cells = cells_of(frame_bgr) if self.held is None and self.search_every else None  # None: never still
-        if cells is not None and self.scene is not None and not due and self.scene.shows(cells, frame_bgr.shape[:2]):
-            self.counts.still += 1
-            self.in_a_row += 1
-            return replace(self.scene.answer, seconds=time.perf_counter() - start, still=True)
+        cells = None
+        if self.held is None and self.scene is not None and not due:
+            cells = cells_of(frame_bgr)  # None (a frame the search cannot read): searched
+            if cells is not None and self.scene.shows(cells, frame_bgr.shape[:2]):
+                self.counts.still += 1
+                self.in_a_row += 1
+                return replace(self.scene.answer, seconds=time.perf_counter() - start, still=True)
         r = self.recognizer.recognize(frame_bgr)
         self.counts.searched += 1
         self.in_a_row = 0
         assert r.artwork_id is None or r.held is not None, r  # every accepted way says what confirms it
         self.held = r.held if r.artwork_id is not None else None
-        # Only a frame searched with nothing held keeps its scene (a failed confirmation's frame has no cells:
-        # the next frame is searched, as the scene just changed).
-        self.scene = Scene(cells, frame_bgr.shape[:2], r) if r.artwork_id is None and cells is not None else None
+        self.scene = None
+        if r.artwork_id is None and self.search_every:  # search_every 0: every frame searched, none still
+            cells = cells_of(frame_bgr) if cells is None else cells
+            self.scene = Scene(cells, frame_bgr.shape[:2], r) if cells is not None else None
         return replace(r, seconds=time.perf_counter() - start)
 
     def forget(self) -> None:
