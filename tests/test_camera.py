@@ -148,10 +148,10 @@ def test_video_file_gives_debounced_events_and_no_frame_leaves_the_process(tmp_p
     assert changes == ["work-0", None, "work-6", None], changes
     assert any(m.kind == "artwork" and not m.data["change"] for m in msgs)  # re-publishes say change: false
     assert any(m.kind == "heartbeat" and m.data["status"]["fps"] > 5 for m in msgs)
-    # A second of one scene: the work found once is confirmed on its place in the next frames, not searched for.
-    assert max(m.data["status"]["confirmed"] for m in msgs if m.kind == "heartbeat") >= 5
-    # A second of an empty wall: searched once, then given that answer while the scene stays still.
-    assert max(m.data["status"]["still"] for m in msgs if m.kind == "heartbeat") >= 5
+    # A second of one scene (the video repeats its frame): searched once, then given that answer while the scene
+    # stays still - the work's and the empty wall's alike (a held work's confirmations: tests/test_track.py).
+    beats = [m.data["status"] for m in msgs if m.kind == "heartbeat"]
+    assert max(b["still"] for b in beats) >= 50  # of the ~100 recognitions
     # Frames never leave the process: only single-frame JSON messages of a few hundred bytes, no files.
     assert set(nframes) == {1} and max(sizes) < 4096
     # ONNX Runtime (the recognition network) leaves its session id, a 51-byte text file ".ses", in TMPDIR.

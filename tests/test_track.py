@@ -131,11 +131,18 @@ def test_a_held_work_is_this_catalogs_and_its_place_a_quadrilateral(recognizer, 
     assert r.artwork_id is None or r.method == "keypoints"
 
 
+def _flickering(art, view_seed, moment):
+    """A moment of a scene under a light that flickers a little (every other moment an eighth brighter): no
+    two moments in a row are still, so a held work is confirmed on each."""
+    frame = view_with_truth(art, view_seed, moment=moment)[0]
+    return cv2.convertScaleAbs(frame, alpha=1.125) if moment % 2 else frame
+
+
 def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognizer):
     """A visit of a work: searched once, then confirmed; another work's view next: the failed confirmation
     is followed by a search, whose answer is the Tracker's."""
     tracker = Tracker(recognizer)
-    answers = [tracker.recognize(view_with_truth(artwork(0), 800, moment=m)[0]) for m in range(4)]
+    answers = [tracker.recognize(_flickering(artwork(0), 800, m)) for m in range(4)]
     assert [a.artwork_id for a in answers] == ["work-0"] * 4
     assert not answers[0].confirmed and all(a.confirmed for a in answers[1:])
     assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (1, 3, 0)
@@ -156,15 +163,16 @@ def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognize
 def test_the_tracker_searches_anyway_after_so_many_confirmations(recognizer):
     """A confirmation checks only its own work: every `search_every` confirmations the frame is searched."""
     tracker = Tracker(recognizer, search_every=2)
-    answers = [tracker.recognize(view_with_truth(artwork(6), 830, moment=m)[0]) for m in range(6)]
+    answers = [tracker.recognize(_flickering(artwork(6), 830, m)) for m in range(6)]
     assert [a.artwork_id for a in answers] == ["work-6"] * 6
     assert [a.confirmed for a in answers] == [False, True, True, False, True, True]
     assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (2, 4, 0)
     with pytest.raises(ValueError, match="search_every"):
         Tracker(recognizer, search_every=-1)
     always = Tracker(recognizer, search_every=0)  # camera.search_every 0: every frame searched
-    assert not any(always.recognize(view_with_truth(artwork(6), 830, moment=m)[0]).confirmed for m in range(3))
-    assert (always.counts.searched, always.counts.confirmed) == (3, 0)
+    frame = view_with_truth(artwork(6), 830, moment=0)[0]
+    assert not any(always.recognize(frame).confirmed or always.recognize(frame).still for _ in range(2))
+    assert (always.counts.searched, always.counts.confirmed, always.counts.still) == (4, 0, 0)
 
 
 def test_a_grainy_work_is_confirmed_by_its_grain_and_another_texture_is_not(tmp_path):
@@ -220,10 +228,11 @@ def test_keypoint_inliers_in_one_corner_of_a_work_do_not_spread_across_it():
     assert _spread(corner[:1], size) == 0.0
 
 
-def test_a_still_scene_the_search_found_nothing_in_is_not_searched_again(recognizer):
+def test_a_still_scene_keeps_the_answer_of_the_last_frame_checked(recognizer):
     """An empty wall: searched once, then its next moments (noise, blur, JPEG drawn anew) get that answer
-    unsearched, and a search again every `search_every` frames. A visitor walking in, a work hung on that
-    wall and a frame of another size are changes: searched, and the work found."""
+    unchecked, and a search again every `search_every` frames. A visitor walking in, a work hung on that
+    wall and a frame of another size are changes: searched, and the work found; the work's still moments
+    keep it unconfirmed, a changed one is confirmed."""
     calm = ViewSettings(occlusion=0.0)
     tracker = Tracker(recognizer, search_every=3)
     answers = [tracker.recognize(view_with_truth(None, 850, calm, moment=m)[0]) for m in range(6)]
@@ -236,8 +245,16 @@ def test_a_still_scene_the_search_found_nothing_in_is_not_searched_again(recogni
     assert tracker.recognize(view_with_truth(None, 850, calm, moment=8)[0]).still is False  # the visitor left: a change
     assert tracker.recognize(view_with_truth(None, 850, calm, moment=9)[0]).still
     # The same wall, seed and light with a work hung on it: searched, and the work found.
-    hung = tracker.recognize(view_with_truth(artwork(6), 850, calm, moment=10)[0])
-    assert hung.artwork_id == "work-6" and not hung.still and tracker.scene is None
+    on_wall = view_with_truth(artwork(6), 850, calm, moment=10)[0]
+    hung = tracker.recognize(on_wall)
+    assert hung.artwork_id == "work-6" and not hung.still and tracker.held is not None
+    kept = tracker.recognize(on_wall)  # the camera's next frame of the same still scene
+    assert kept.artwork_id == "work-6" and kept.still and not kept.confirmed  # the search's answer, unchecked
+    brighter = cv2.convertScaleAbs(on_wall, alpha=1.125)
+    confirmed = tracker.recognize(brighter)  # the light changed a little: a change, so the work is checked
+    assert confirmed.artwork_id == "work-6" and confirmed.confirmed and not confirmed.still
+    again = tracker.recognize(brighter)
+    assert again.still and again.confirmed  # the confirmation's answer, unchecked
     frame = view_with_truth(None, 850, calm, moment=11)[0]
     tracker.recognize(frame)
     assert tracker.recognize(frame).still

@@ -209,7 +209,7 @@ class Recognition:
     candidates: list | None = None
     checks: list | None = None  # few-inlier keypoint matches weighed: (work, inliers, explained, ranks)
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
-    still: bool = False  # the scene unchanged since a search found nothing in it: that answer, not searched (Tracker)
+    still: bool = False  # the scene of the last frame searched or confirmed: that frame's answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
 
 

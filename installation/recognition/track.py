@@ -7,11 +7,12 @@ fails - a visitor in front, the light changed past recognition, another work, no
 searched as before. A confirmation can only say the held work or nothing: it never names a work
 the search did not name first on an earlier frame.
 
-With nothing held, a frame that shows the scene the last search found nothing in (an empty wall, a
-work not in the catalog, a visitor standing still in front) gets that search's answer without a
-search: most of a kiosk's day is such frames, and a search costs ~100 ms of a core. The scene is the
-same when next to none of a small grey copy of the frame changed (Scene): a visitor walking in, a
-light switched on, a work hung change far more of it than a camera's noise does.
+Before either, a frame that shows the scene of the last frame searched or confirmed (an empty wall, a
+work on its wall with nobody in front, a visitor standing still) gets that frame's answer, checked by
+nothing: most of a kiosk's day is such frames, and a search costs ~100 ms of a core, a confirmation
+1-25. The scene is the same when next to none of a small grey copy of the frame changed (Scene): a
+visitor walking in, a light switched on, a work hung or taken down change far more of it than a
+camera's noise does.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from installation.recognition.recognizer import Held, Recognition, Recognizer
 
 @dataclass
 class TrackCounts:
-    """How the frames were decided: confirmed where the work was held, still (the scene a search found
-    nothing in), searched (after a failed confirmation, a changed scene, or with nothing known)."""
+    """How the frames were decided: still (the scene of the last frame checked), confirmed where the work
+    was held, searched (after a failed confirmation, or a changed scene with nothing held)."""
     confirmed: int = 0
     searched: int = 0  # every search, the periodic ones (Tracker.search_every) included
     failed: int = 0  # confirmations that did not hold (each followed by a search)
-    still: int = 0  # frames of the scene the last search found nothing in, given its answer unsearched
+    still: int = 0  # frames of the scene the last frame searched or confirmed showed, given its answer
 
 
 SEARCH_EVERY = 10  # confirmations (or still frames) in a row after which a frame is searched anyway: 2 s at 5 Hz
@@ -43,7 +44,7 @@ STILL_SHARE = 0.005  # share of the cells that may change in a still scene: 24 c
 
 @dataclass(frozen=True)
 class Scene:
-    """A frame the search found nothing in: its cells (a small grey copy), its size, and that answer."""
+    """A frame searched or confirmed: its cells (a small grey copy), its size, and its answer."""
     cells: np.ndarray  # float32, STILL_SIZE
     frame_hw: tuple
     answer: Recognition
@@ -64,8 +65,8 @@ def cells_of(frame_bgr: np.ndarray) -> np.ndarray | None:
 
 
 class Tracker:
-    """Recognizer.recognize with the work last accepted confirmed first, and a still scene given the
-    answer its search gave (see the module's docstring). After `search_every` confirmations or still
+    """Recognizer.recognize with a still scene given the answer of the last frame checked in it, and the
+    work last accepted confirmed first (see the module's docstring). After `search_every` confirmations or still
     frames in a row (0: no confirmation and no still frame at all) the frame is searched all the same,
     and its answer replaces the held one: a confirmation only checks its own work and a still frame
     checks nothing, so a second work that came into view, a search that now rejects what it once
@@ -78,14 +79,20 @@ class Tracker:
         self.recognizer = recognizer
         self.search_every = search_every
         self.held: Held | None = None
-        self.scene: Scene | None = None  # the scene the last search found nothing in (nothing held then)
+        self.scene: Scene | None = None  # the last frame searched or confirmed, and its answer
         self.in_a_row = 0  # confirmations or still frames since the last search
         self.counts = TrackCounts()
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
-        """The artwork in the frame; `seconds` counts a failed confirmation and the still check too."""
+        """The artwork in the frame; `seconds` counts the still check and a failed confirmation too."""
         start = time.perf_counter()
         due = self.in_a_row >= self.search_every
+        cells = cells_of(frame_bgr) if self.search_every else None  # None: never still (and kept as no scene)
+        hw = frame_bgr.shape[:2]
+        if cells is not None and self.scene is not None and not due and self.scene.shows(cells, hw):
+            self.counts.still += 1
+            self.in_a_row += 1
+            return replace(self.scene.answer, seconds=time.perf_counter() - start, still=True)
         if self.held is not None and not due:
             try:
                 r = self.recognizer.confirm(frame_bgr, self.held)
@@ -95,25 +102,17 @@ class Tracker:
             if r.artwork_id is not None:
                 self.counts.confirmed += 1
                 self.in_a_row += 1
-                # The held place stays the search's: a rough few-inlier quad must not drift it.
-                return r
+                # The held place stays the search's (a rough few-inlier quad must not drift it); the scene is
+                # this frame's, checked.
+                self.scene = Scene(cells, hw, r) if cells is not None else None
+                return replace(r, seconds=time.perf_counter() - start)
             self.counts.failed += 1
-        cells = None
-        if self.held is None and self.scene is not None and not due:
-            cells = cells_of(frame_bgr)  # None (a frame the search cannot read): searched
-            if cells is not None and self.scene.shows(cells, frame_bgr.shape[:2]):
-                self.counts.still += 1
-                self.in_a_row += 1
-                return replace(self.scene.answer, seconds=time.perf_counter() - start, still=True)
         r = self.recognizer.recognize(frame_bgr)
         self.counts.searched += 1
         self.in_a_row = 0
         assert r.artwork_id is None or r.held is not None, r  # every accepted way says what confirms it
         self.held = r.held if r.artwork_id is not None else None
-        self.scene = None
-        if r.artwork_id is None and self.search_every:  # search_every 0: every frame searched, none still
-            cells = cells_of(frame_bgr) if cells is None else cells
-            self.scene = Scene(cells, frame_bgr.shape[:2], r) if cells is not None else None
+        self.scene = Scene(cells, hw, r) if cells is not None else None
         return replace(r, seconds=time.perf_counter() - start)
 
     def forget(self) -> None:
