@@ -1,8 +1,8 @@
 """The camera process: frames in, debounced artwork events out over ZeroMQ.
 
 Frames come from a Source (sources.py); recognition runs at `recognition_hz`, the work last
-recognised confirmed on its place, and a still scene given the answer its search gave, before a frame
-is searched (recognition/track.py); the Debouncer (debounce.py) turns recognitions into entering and
+recognised confirmed on its place, and a still scene given the answer of the last frame checked, before
+a frame is searched (recognition/track.py); the Debouncer (debounce.py) turns recognitions into entering and
 leaving artworks. Events are published on every change and re-published about once a second for late
 joiners, with heartbeats carrying the status (frame rate, recognition time, current artwork). A
 watchdog reconnects, with backoff, a source that stops delivering or repeats a frozen frame.
@@ -41,7 +41,7 @@ class CameraStatus:
     recognitions: int = 0
     recognition_ms: float = 0.0
     confirmed: int = 0  # recognitions that confirmed the work held on its place (no search)
-    still: int = 0  # recognitions of the scene a search found nothing in, given its answer (no search)
+    still: int = 0  # recognitions of a still scene, given the last checked frame's answer (no search, no confirmation)
     artwork: str | None = None
     last_seen: str | None = None
     reconnects: int = 0
@@ -51,7 +51,8 @@ class CameraStatus:
     def to_json(self) -> dict:
         return {"frames": self.frames, "fps": round(self.fps, 2), "recognitions": self.recognitions,
                 "recognition_ms": round(self.recognition_ms, 2), "confirmed": self.confirmed, "still": self.still,
-                "artwork": self.artwork, "last_seen": self.last_seen, "reconnects": self.reconnects, "source": self.source}
+                "artwork": self.artwork, "last_seen": self.last_seen, "reconnects": self.reconnects,
+                "source": self.source}
 
 
 class FrameWatchdog:
