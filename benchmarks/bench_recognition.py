@@ -40,7 +40,7 @@ tries the held work on scenes where it is not (each view a new scene): confirmat
 
 a kiosk's quiet hours: 50 moments each of 5 scenes with nobody in front (an empty wall, a work not in the
 catalog, a catalog work), through a Tracker: how many frames were searched, confirmed or still (the
-scene a search found nothing in, not searched again), what they cost, and any work named on a scene
+scene of the last frame searched or confirmed, given its answer unchecked), what they cost, and any work named on a scene
 without one.
 
     --set name=value   overrides a RecognizerSettings field (tuning: set on one renderer, report on the other)
@@ -381,8 +381,8 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                      f"a wrong work entered {pct(t['wrong'], t['positives'])}; false positive visits "
                      f"{pct(t['false'], t['negatives'])} ({t['false']}/{t['negatives']})")
     c, n = tracker.counts, len(tracked)
-    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.still} still (the scene a search found nothing "
-                 f"in), {c.searched} searched ({c.failed} after a failed confirmation); per frame searched "
+    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.still} still (the scene of the last frame "
+                 f"checked), {c.searched} searched ({c.failed} after a failed confirmation); per frame searched "
                  f"{1000 * np.mean(searched):.1f} ms, tracked "
                  f"{1000 * np.mean(tracked):.1f} ms (p95 {1000 * np.percentile(tracked, 95):.1f}) -> "
                  f"{1 / np.mean(tracked):.0f} frames/s on one core; answers unlike the search's: "
@@ -394,8 +394,8 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
     """Confirmations where the held work is not: every view a new scene (half of them a catalog work,
     half an empty wall or a work not in the catalog), through one Tracker, so the work held from the view
     before is tried first on each at its old place. A confirmation accepted on another scene is a wrong
-    work unless the scene happens to show the same work again; a new scene taken for the still scene a
-    search found nothing in (no search) is a frame unseen."""
+    work unless the scene happens to show the same work again; a new scene taken for the last frame's
+    still scene (given its answer unchecked) is a frame unseen."""
     tracker = Tracker(recognizer)
     c = collections.Counter()
     for k in range(args.strangers):
@@ -411,7 +411,7 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
         c["still"] += r.still
     return (f"strangers ({args.strangers} views, each a new scene): the held work tried on {c['tried']}, confirmed "
             f"wrongly on {c['confirmed WRONG']}, rightly (the same work again) on {c['confirmed right']}; "
-            f"taken for the last still scene (unsearched) {c['still']}")
+            f"taken for the last frame's still scene (unchecked) {c['still']}")
 
 
 IDLE_SCENES = 5  # scenes of each kind in --idle
