@@ -66,10 +66,10 @@ def cells_of(frame_bgr: np.ndarray) -> np.ndarray | None:
 
 class Tracker:
     """Recognizer.recognize with a still scene given the answer of the last frame checked in it, and the
-    work last accepted confirmed first (see the module's docstring). After `search_every` confirmations or still
-    frames in a row (0: no confirmation and no still frame at all) the frame is searched all the same,
-    and its answer replaces the held one: a confirmation only checks its own work and a still frame
-    checks nothing, so a second work that came into view, a search that now rejects what it once
+    work last accepted confirmed first (see the module's docstring). After `search_every` confirmations
+    or still frames in a row (0: no confirmation and no still frame at all) the frame is searched all
+    the same, and its answer replaces the held one: a confirmation only checks its own work and a still
+    frame checks nothing, so a second work that came into view, a search that now rejects what it once
     accepted, or a scene that changed too slowly to notice would otherwise never be heard."""
 
     def __init__(self, recognizer: Recognizer, search_every: int = SEARCH_EVERY):
