@@ -40,8 +40,8 @@ tries the held work on scenes where it is not (each view a new scene): confirmat
 
 a kiosk's quiet hours: 50 moments each of 5 scenes with nobody in front (an empty wall, a work not in the
 catalog, a catalog work), through a Tracker: how many frames were searched, confirmed or still (the
-scene of the last frame searched or confirmed, given its answer unchecked), what they cost, and any work named on a scene
-without one.
+scene of the last frame searched or confirmed, given its answer unchecked), what they cost, and any work
+named on a scene without one.
 
     --set name=value   overrides a RecognizerSettings field (tuning: set on one renderer, report on the other)
 

@@ -131,11 +131,16 @@ def test_a_held_work_is_this_catalogs_and_its_place_a_quadrilateral(recognizer, 
     assert r.artwork_id is None or r.method == "keypoints"
 
 
+def _brighter(frame):
+    """The frame under a light an eighth brighter: enough of it changes for the scene not to be still."""
+    return cv2.convertScaleAbs(frame, alpha=1.125)
+
+
 def _flickering(art, view_seed, moment):
-    """A moment of a scene under a light that flickers a little (every other moment an eighth brighter): no
-    two moments in a row are still, so a held work is confirmed on each."""
+    """A moment of a scene under a light that flickers a little (every other moment _brighter): no two
+    moments in a row are still, so a held work is confirmed on each."""
     frame = view_with_truth(art, view_seed, moment=moment)[0]
-    return cv2.convertScaleAbs(frame, alpha=1.125) if moment % 2 else frame
+    return _brighter(frame) if moment % 2 else frame
 
 
 def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognizer):
@@ -250,7 +255,7 @@ def test_a_still_scene_keeps_the_answer_of_the_last_frame_checked(recognizer):
     assert hung.artwork_id == "work-6" and not hung.still and tracker.held is not None
     kept = tracker.recognize(on_wall)  # the camera's next frame of the same still scene
     assert kept.artwork_id == "work-6" and kept.still and not kept.confirmed  # the search's answer, unchecked
-    brighter = cv2.convertScaleAbs(on_wall, alpha=1.125)
+    brighter = _brighter(on_wall)
     confirmed = tracker.recognize(brighter)  # the light changed a little: a change, so the work is checked
     assert confirmed.artwork_id == "work-6" and confirmed.confirmed and not confirmed.still
     again = tracker.recognize(brighter)
