@@ -574,6 +574,29 @@ def test_rank_and_edge_agreement_forgive_a_cast_and_gamma_but_not_another_work()
     assert np.isnan(edge_agreement(WorkStructure.of(plain[None]), plain[None])[0])  # a plain work has no edges to agree on
 
 
+def test_glare_set_aside_leaves_rank_and_edge_agreement_as_without_it():
+    """A glare spot over a third of a work (added light: brighter in every channel, a bright rim) hides
+    its channels' order and adds edges of its own; measured where the light fit found no glare, the
+    agreement is about what it is without the spot, and another work under the same spot stays low."""
+    from installation.camera.synthetic2 import artwork2
+    from installation.recognition.light import WorkStructure, edge_agreement, explained, rank_agreement
+
+    work = cv2.resize(artwork2(3, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    other = cv2.resize(artwork2(8, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    y, x = np.mgrid[0:THUMB, 0:THUMB]
+    spot = 230 * np.exp(-((x - 22) ** 2 + (y - 26) ** 2) / (2 * 12.0**2))[..., None]
+    glared, other_glared = (np.clip(t.astype(np.float32) + spot, 0, 255).astype(np.uint8) for t in (work, other))
+    thumbs = WorkStructure.of(np.stack([work] * 3))
+    views = np.stack([work, glared, other_glared])
+    seen = explained(np.stack([work] * 3), views, 0.12)
+    assert seen.glare[0].sum() == 0 and 0.15 < seen.glare[1].mean() < 0.5, seen.glare.mean(1)
+    ranks, edges = rank_agreement(thumbs, views, seen.glare), edge_agreement(thumbs, views, seen.glare)
+    blind_ranks, blind_edges = rank_agreement(thumbs, views), edge_agreement(thumbs, views)
+    assert ranks[1] > 0.7 and ranks[1] > blind_ranks[1] + 0.3, (ranks, blind_ranks)  # 1 without the spot
+    assert edges[1] > 0.9 and edges[1] > blind_edges[1] + 0.1, (edges, blind_edges)
+    assert ranks[1] - ranks[2] > 0.3 and edges[1] - edges[2] > 0.3, (ranks, edges)  # another work, glare or not
+
+
 def test_verifier_fit_learns_a_rule_and_the_shipped_one_prefers_a_clear_match():
     from installation.recognition.verify import Candidate, FEATURES, Verifier, every_pair, fit
 

@@ -121,7 +121,20 @@ GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighte
 GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
 
 
+@dataclass(frozen=True)
+class Explained:
+    """What explained_fractions measured: the fraction of each view its work explains, and the pixels
+    set aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
+    fractions: np.ndarray
+    glare: np.ndarray
+
+
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
+    """explained(...).fractions"""
+    return explained(thumbs, views, tolerance).fractions
+
+
+def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explained:
     """For K works and the view aligned to each ((K, THUMB, THUMB, 3) both), the fraction of pixels
     where the view equals the work under the gallery's light and camera: view = work^(1+tone) x cast
     (one gain per channel, within CAST of the others) x light (a level and a linear slope across the
@@ -167,7 +180,7 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
     counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return explained.sum(1) / counted
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -264,26 +277,52 @@ def _channels(images: np.ndarray) -> np.ndarray:
     return inner.reshape(len(images), inner.shape[1] * inner.shape[2], 3).transpose(0, 2, 1).astype(np.float32)
 
 
-def edge_agreement(work: WorkStructure, views: np.ndarray) -> np.ndarray:
+def edge_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | None = None) -> np.ndarray:
     """For K works and the view aligned to each, how well the view's edges lie where the work's do: the
     correlation of their log-gradient maps, in [-1, 1] (NaN for a work with no edges, where it says
     nothing: see EDGE_PEAKED). Independent of what the light fit forgives: an unknown work of like colours explains
     many pixels under a fitted light and cast, but its edges lie elsewhere. A visitor or glare adds
     edges and lowers it only in part."""
     seen = _log_edges(views)
-    seen = seen - seen.mean(1, keepdims=True)
-    corr = (work.edges * seen).sum(1) / np.sqrt((work.edges * work.edges).sum(1) * (seen * seen).sum(1) + 1e-9)
-    return np.where(work.flat, np.nan, corr)
+    if glare is None:
+        seen = seen - seen.mean(1, keepdims=True)
+        corr = (work.edges * seen).sum(1) / np.sqrt((work.edges * work.edges).sum(1) * (seen * seen).sum(1) + 1e-9)
+        return np.where(work.flat, np.nan, corr)
+    return np.where(work.flat, np.nan, _weighted_corr(work.edges, seen, _beside(glare, GLARE_RIM)))
 
 
-def rank_agreement(work: WorkStructure, views: np.ndarray) -> np.ndarray:
+def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | None = None) -> np.ndarray:
     """For K works and the view aligned to each, the rank correlation of the view's values with the
     work's, per channel, averaged over the channels that vary in the work (NaN where none does):
     colour constancy by each picture's own statistics. Any cast, exposure or tone curve that keeps
     each channel's order (a light, a white balance, a gamma) leaves it at 1; a work of other colours
     in the same layout orders its channels otherwise."""
     rs = _ranks(_channels(views))
-    rs -= rs.mean(2, keepdims=True)
     rw, varies = work.ranks, work.varies
-    corr = (rw * rs).sum(2) / np.sqrt((rw * rw).sum(2) * (rs * rs).sum(2) + 1e-9)  # (K, 3)
+    if glare is None:
+        rs -= rs.mean(2, keepdims=True)
+        corr = (rw * rs).sum(2) / np.sqrt((rw * rw).sum(2) * (rs * rs).sum(2) + 1e-9)  # (K, 3)
+    else:
+        keep = _beside(glare, GLARE_RIM)[:, None, :]
+        corr = _weighted_corr(rw, rs, np.broadcast_to(keep, rs.shape))
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)
+
+
+GLARE_RIM = 2  # thumbnail pixels around glare left out too: its rim adds edges and light of its own
+
+
+def _beside(glare: np.ndarray, reach: int) -> np.ndarray:
+    """(K, P) bool: the pixels neither glare nor within `reach` of it (P the pixels within the ring)."""
+    side = THUMB - 2 * _RING
+    grown = [cv2.dilate(g.reshape(side, side).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
+             for g in glare]
+    return ~(np.stack(grown).reshape(len(glare), -1) > 0) if len(glare) else np.zeros(glare.shape, bool)
+
+
+def _weighted_corr(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The correlation of a and b over the last axis, counting only where `keep` is set."""
+    w = keep.astype(np.float32)
+    n = np.maximum(w.sum(-1, keepdims=True), 1.0)
+    a = (a - (a * w).sum(-1, keepdims=True) / n) * w
+    b = (b - (b * w).sum(-1, keepdims=True) / n) * w
+    return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1) + 1e-9)

@@ -55,7 +55,7 @@ from installation.recognition.embedding import Embedder
 from installation.recognition.keypoints import (GUIDE_FROM, GUIDE_SPREAD, VOTE_DISTANCE, _guided, _homography,
                                                 _keypoint_index, _spread)
 from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
-                                            explained_fractions, rank_agreement)
+                                            explained, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
 from installation.recognition.verify import Candidate, Verifier
 
@@ -352,10 +352,11 @@ class Recognizer:
                 return KeypointMatch(i, inliers, quad, weighed)
             crop = rectify(frame_bgr, quad, THUMB)
             thumbs, views = self._aligned(crop, [i])
-            explained = float(explained_fractions(thumbs, views, self.s.pixel_tolerance)[0])
-            ranks = float(rank_agreement(self.structure.take([i]), views)[0])
-            weighed.append((self.ids[i], int(inliers), round(explained, 4), _rounded(ranks)))
-            if self.s.keypoint_accepts(explained, ranks):
+            seen = explained(thumbs, views, self.s.pixel_tolerance)
+            fraction = float(seen.fractions[0])
+            ranks = float(rank_agreement(self.structure.take([i]), views, seen.glare)[0])
+            weighed.append((self.ids[i], int(inliers), round(fraction, 4), _rounded(ranks)))
+            if self.s.keypoint_accepts(fraction, ranks):
                 return KeypointMatch(i, inliers, quad, weighed)
         return KeypointMatch(-1, 0, None, weighed)
 
@@ -431,12 +432,17 @@ class Recognizer:
         if not shortlists:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
-        every = explained_fractions(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
-        # Edges and ranks of the works' views against the works' own, computed once per work.
+        seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
+        every = seen.fractions
+        # Edges and ranks of the works' views against the works' own, computed once per work, where the
+        # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
         work_views = np.concatenate(work_views)
-        edges = edge_agreement(structure, work_views)
-        ranks = rank_agreement(structure, work_views)
+        rows = np.concatenate([start + np.arange(len(short)) for start, short in
+                               zip(np.cumsum([0] + [len(short) + 1 for _, short in shortlists[:-1]]), (s for _, s in shortlists))])
+        glare = seen.glare[rows]
+        edges = edge_agreement(structure, work_views, glare)
+        ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
         for k, short in shortlists:
             fractions = every[start:start + len(short) + 1]
