@@ -281,14 +281,9 @@ def edge_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
     """For K works and the view aligned to each, how well the view's edges lie where the work's do: the
     correlation of their log-gradient maps, in [-1, 1] (NaN for a work with no edges, where it says
     nothing: see EDGE_PEAKED). Independent of what the light fit forgives: an unknown work of like colours explains
-    many pixels under a fitted light and cast, but its edges lie elsewhere. A visitor or glare adds
-    edges and lowers it only in part."""
-    seen = _log_edges(views)
-    if glare is None:
-        seen = seen - seen.mean(1, keepdims=True)
-        corr = (work.edges * seen).sum(1) / np.sqrt((work.edges * work.edges).sum(1) * (seen * seen).sum(1) + 1e-9)
-        return np.where(work.flat, np.nan, corr)
-    return np.where(work.flat, np.nan, _weighted_corr(work.edges, seen, _beside(glare, GLARE_RIM)))
+    many pixels under a fitted light and cast, but its edges lie elsewhere. A visitor adds edges and
+    lowers it only in part; `glare` ((K, P), as Explained.glare), with its rim, is left out."""
+    return np.where(work.flat, np.nan, _weighted_corr(work.edges, _log_edges(views), _beside(glare, len(views))))
 
 
 def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | None = None) -> np.ndarray:
@@ -296,27 +291,27 @@ def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
     work's, per channel, averaged over the channels that vary in the work (NaN where none does):
     colour constancy by each picture's own statistics. Any cast, exposure or tone curve that keeps
     each channel's order (a light, a white balance, a gamma) leaves it at 1; a work of other colours
-    in the same layout orders its channels otherwise."""
+    in the same layout orders its channels otherwise. Added light reorders what it covers: `glare`
+    ((K, P), as Explained.glare), with its rim, is left out."""
     rs = _ranks(_channels(views))
-    rw, varies = work.ranks, work.varies
-    if glare is None:
-        rs -= rs.mean(2, keepdims=True)
-        corr = (rw * rs).sum(2) / np.sqrt((rw * rw).sum(2) * (rs * rs).sum(2) + 1e-9)  # (K, 3)
-    else:
-        keep = _beside(glare, GLARE_RIM)[:, None, :]
-        corr = _weighted_corr(rw, rs, np.broadcast_to(keep, rs.shape))
+    keep = _beside(glare, len(views))[:, None, :]
+    corr = _weighted_corr(work.ranks, rs, np.broadcast_to(keep, rs.shape))  # (K, 3)
+    varies = work.varies
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)
 
 
 GLARE_RIM = 2  # thumbnail pixels around glare left out too: its rim adds edges and light of its own
 
 
-def _beside(glare: np.ndarray, reach: int) -> np.ndarray:
-    """(K, P) bool: the pixels neither glare nor within `reach` of it (P the pixels within the ring)."""
+def _beside(glare: np.ndarray | None, views: int) -> np.ndarray:
+    """(K, P) bool: the pixels neither glare nor within GLARE_RIM of it (P the pixels within the ring;
+    every pixel where `glare` is None)."""
     side = THUMB - 2 * _RING
-    grown = [cv2.dilate(g.reshape(side, side).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
-             for g in glare]
-    return ~(np.stack(grown).reshape(len(glare), -1) > 0) if len(glare) else np.zeros(glare.shape, bool)
+    if glare is None:
+        return np.ones((views, side * side), bool)
+    kernel = np.ones((2 * GLARE_RIM + 1,) * 2, np.uint8)
+    grown = [cv2.dilate(g.reshape(side, side).astype(np.uint8), kernel) for g in glare]
+    return ~(np.stack(grown).reshape(len(glare), -1) > 0) if len(glare) else np.zeros((0, side * side), bool)
 
 
 def _weighted_corr(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -437,10 +437,8 @@ class Recognizer:
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
-        work_views = np.concatenate(work_views)
-        rows = np.concatenate([start + np.arange(len(short)) for start, short in
-                               zip(np.cumsum([0] + [len(short) + 1 for _, short in shortlists[:-1]]), (s for _, s in shortlists))])
-        glare = seen.glare[rows]
+        is_work = np.concatenate([[True] * len(short) + [False] for _, short in shortlists])  # the plain last
+        work_views, glare = np.concatenate(work_views), seen.glare[is_work]
         edges = edge_agreement(structure, work_views, glare)
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
