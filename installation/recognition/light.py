@@ -123,14 +123,14 @@ GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
 
 @dataclass(frozen=True)
 class Explained:
-    """What explained_fractions measured: the fraction of each view its work explains, and the pixels
-    set aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
+    """What `explained` measured: the fraction of each view its work explains, and the pixels it set
+    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
-    """explained(...).fractions"""
+    """The fractions alone (see `explained`)."""
     return explained(thumbs, views, tolerance).fractions
 
 
