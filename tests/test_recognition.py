@@ -579,7 +579,7 @@ def test_glare_set_aside_leaves_rank_and_edge_agreement_as_without_it():
     its channels' order and adds edges of its own; measured where the light fit found no glare, the
     agreement is about what it is without the spot, and another work under the same spot stays low."""
     from installation.camera.synthetic2 import artwork2
-    from installation.recognition.light import WorkStructure, edge_agreement, explained, rank_agreement
+    from installation.recognition.light import WorkStructure, _log_edges, edge_agreement, explained, rank_agreement
 
     work = cv2.resize(artwork2(3, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
     other = cv2.resize(artwork2(8, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
@@ -595,6 +595,14 @@ def test_glare_set_aside_leaves_rank_and_edge_agreement_as_without_it():
     assert ranks[1] > 0.7 and ranks[1] > blind_ranks[1] + 0.3, (ranks, blind_ranks)  # 1 without the spot
     assert edges[1] > 0.9 and edges[1] > blind_edges[1] + 0.1, (edges, blind_edges)
     assert ranks[1] - ranks[2] > 0.3 and edges[1] - edges[2] > 0.3, (ranks, edges)  # another work, glare or not
+    # No glare: the plain correlation over every pixel, as before the mask.
+    seen_edges = _log_edges(views[:1])[0]
+    assert abs(blind_edges[0] - np.corrcoef(thumbs.edges[0], seen_edges)[0, 1]) < 1e-4
+    assert np.allclose(ranks[0], blind_ranks[0]) and np.allclose(edges[0], blind_edges[0])
+    # Most of a view called glare (a wrong work's fit may do that): measured everywhere, not over the few left.
+    most = np.ones_like(seen.glare)
+    assert np.allclose(rank_agreement(thumbs, views, most), blind_ranks)
+    assert np.allclose(edge_agreement(thumbs, views, most), blind_edges)
 
 
 def test_verifier_fit_learns_a_rule_and_the_shipped_one_prefers_a_clear_match():

@@ -119,6 +119,7 @@ CAST = 0.22  # |log| of a channel's gain beside the others' (the room's tint; wi
 TONE = (-0.35, 0.5)  # the view's contrast over the work's in log space: a camera's gamma or tone curve, 0.65-1.5
 GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighter in all) that make a pixel glare
 GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
+GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreement: its rim adds edges of its own
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,7 @@ def _channels(images: np.ndarray) -> np.ndarray:
 def edge_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | None = None) -> np.ndarray:
     """For K works and the view aligned to each, how well the view's edges lie where the work's do: the
     correlation of their log-gradient maps, in [-1, 1] (NaN for a work with no edges, where it says
-    nothing: see EDGE_PEAKED). Independent of what the light fit forgives: an unknown work of like colours explains
+    nothing: see EDGE_PEAKED). Independent of the fitted light and cast: an unknown work of like colours explains
     many pixels under a fitted light and cast, but its edges lie elsewhere. A visitor adds edges and
     lowers it only in part; `glare` ((K, P), as Explained.glare), with its rim, is left out."""
     return np.where(work.flat, np.nan, _weighted_corr(work.edges, _log_edges(views), _beside(glare, len(views))))
@@ -300,18 +301,19 @@ def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)
 
 
-GLARE_RIM = 2  # thumbnail pixels around glare left out too: its rim adds edges and light of its own
-
-
 def _beside(glare: np.ndarray | None, views: int) -> np.ndarray:
-    """(K, P) bool: the pixels neither glare nor within GLARE_RIM of it (P the pixels within the ring;
-    every pixel where `glare` is None)."""
+    """(K, P) bool: the pixels neither glare nor within GLARE_RIM of it (P the pixels within the ring);
+    every pixel where `glare` is None, or where less than 1 - GLARE_MOST of the view would be left (as
+    `explained` sets at most GLARE_MOST aside: a correlation over a few pixels is chance, and a wrong
+    work's fit may call most of a view glare)."""
     side = THUMB - 2 * _RING
-    if glare is None:
+    if glare is None or not len(glare):
         return np.ones((views, side * side), bool)
     kernel = np.ones((2 * GLARE_RIM + 1,) * 2, np.uint8)
-    grown = [cv2.dilate(g.reshape(side, side).astype(np.uint8), kernel) for g in glare]
-    return ~(np.stack(grown).reshape(len(glare), -1) > 0) if len(glare) else np.zeros((0, side * side), bool)
+    grown = np.stack([cv2.dilate(g.reshape(side, side).astype(np.uint8), kernel) for g in glare])
+    kept = grown.reshape(len(glare), -1) == 0
+    kept[kept.sum(1) < (1 - GLARE_MOST) * kept.shape[1]] = True
+    return kept
 
 
 def _weighted_corr(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:

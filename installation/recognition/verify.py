@@ -72,7 +72,7 @@ class Verifier:
     `--seed 3` views together (the four --dump files joined: 1,440 views and 2,400 negatives - 800 empty
     walls, 1,600 works not in the catalog - with the shipped network, trained on renderer 2's views of
     other works), after edge and rank agreement came to leave glare out (light.explained). Seed 3 joined
-    the fit because one seed's refit moved renderer 2's seed-2 top-1 by up to 2 points either way. The limit
+    the fit because one seed's refit moved renderer 2's seed-2 top-1 by 2 points. The limit
     is half the target's 2 %, fixed before the seed-2 views were scored. Seed 2, 600 fresh negatives:
     renderer 1 97.5 % top-1, 0 wrong, 1.3 % false positives; renderer 2 86.4 %, 0, 0.3 %; renderer 3
     (never tuned on) 71.7 %, 0, 1.3 % (README, "Since 2026-12-04, third"). Until session 15 every benchmark
