@@ -91,6 +91,8 @@ def test_visit_evidence_never_enters_on_borderline_frames_alone_or_against_a_riv
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0)
     split = [_seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0), _seen("b", 1.0), _seen("a", 1.0)]
     assert not any(d.update(r, 0.2 * t) for t, r in enumerate(split))  # a rival accepted too: k of n decides
+    with pytest.raises(ValueError, match="enter 1.0"):  # one frame gives at most 1.0: it never decides alone
+        VisitEvidence(enter=1.0)
 
 
 def _collect(endpoint, seconds, until=None):

@@ -24,6 +24,12 @@ class VisitEvidence:
     # 1-2 accepts (what crossval picks on seed 1, both ways) enter 1-4 more of renderer 2's 150 visits
     # within 1.5 s, but on seed 2 they also entered an unknown work accepted twice in one visit (1 of
     # renderer 1's 50 negative visits): music for the wrong work costs more than none, so not by default.
+    # Again on 2026-12-04 (300 visits per set, the verifier refitted): crossval picks one accept with
+    # borderline frames at 0.5 or more adding up to 1.5 (renderer 2's seed-2 visits, tracked, 210 -> 213 of 225
+    # within 1.5 s; renderer 3's 167 -> 175) and entered a wrong work in one of renderer 3's 225 seed-2 visits
+    # (a landscape believed over its near twin at 0.55-0.73 in every frame, accepted twice); two accepts with
+    # such frames (211, 171) entered it too on the search's frames (a still frame spared the Tracker's). This
+    # setting does not: unchanged (README, "Since 2026-12-04, fourth").
     frames: int = 8
     accepted_floor: float = 0.5
     weak: float = 0.0
@@ -31,6 +37,11 @@ class VisitEvidence:
     enter: float = 1.5
     lead: float = 2.0
     weak_from: float = 0.0
+
+    def __post_init__(self):
+        if not self.enter > max(1.0, self.accepted_floor):
+            raise ValueError(f"VisitEvidence enter {self.enter}: use more than one frame's most "
+                             f"({max(1.0, self.accepted_floor)}); a single frame is k of n's to decide")
 
 
 def _observation(recognition) -> tuple[str | None, float, str | None]:
