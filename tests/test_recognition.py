@@ -760,6 +760,21 @@ def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_bad_numbers():
     assert bad.returncode == 2 and bad.stderr == "--seed -1: use 0 or more\n", bad.stderr
 
 
+def test_glare_mask_measures_a_spot_against_the_same_view_without_it_and_refuses_bad_numbers():
+    """benchmarks/glare_mask.py: renderer 2's views under a big spot, each rendered again without it; the work
+    explains more of the view without the glare, and the glare lit part of it. Bad numbers: one line, exit 2."""
+    script = str(REPO / "benchmarks" / "glare_mask.py")
+    done = subprocess.run([sys.executable, script, "--views", "12", "--seed", "7"], capture_output=True, text=True,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    mean = [line.split() for line in done.stdout.splitlines() if line.startswith("mean")]
+    assert "views under a spot of >= 0.25" in done.stdout and len(mean) == 1, done.stdout
+    spot, with_glare, without, lit = (float(x) for x in mean[0][1:5])
+    assert spot >= 0.25 and without > with_glare and 0 < lit <= 1, done.stdout
+    for flag, value in (("--views", "0"), ("--seed", "-1"), ("--min-glare", "nan")):
+        bad = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True, cwd=REPO)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{flag} {value}" in bad.stderr, bad.stderr
+
 def _benchmark_module(name: str):
     """A benchmark script imported as a module (its functions, not its main)."""
     import importlib.util
