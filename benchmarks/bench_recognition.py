@@ -173,15 +173,16 @@ def _refuse(line: str) -> None:
     raise SystemExit(2)
 
 
-def check_numbers(args: argparse.Namespace) -> None:
-    """Counts, seed and chance within their ranges (a negative seed is no numpy seed), or one line and exit 2."""
+def check_numbers(args: argparse.Namespace, own: dict | None = None) -> None:
+    """Counts, seed and chance within their ranges (a negative seed is no numpy seed), or one line and exit 2.
+    `own`: another script's ranges, {argument: (low, high or None)}, over these or beside them."""
     limits = {"works": (1, None), "views": (0, None), "negatives": (0, None), "seed": (0, None),
               "occlusion": (0.0, 1.0), "visits": (0, None), "frames": (1, None),
-              "strangers": (0, None), "idle": (0, None)}
+              "strangers": (0, None), "idle": (0, None), **(own or {})}
     for name, (low, high) in limits.items():
-        value = getattr(args, name, None)
+        value, flag = getattr(args, name, None), "--" + name.replace("_", "-")
         if value is not None and not (low <= value and (high is None or value <= high)):  # NaN fails too
-            _refuse(f"--{name} {value}: use {low}-{high}" if high is not None else f"--{name} {value}: use {low} or more")
+            _refuse(f"{flag} {value}: use {low}-{high}" if high is not None else f"{flag} {value}: use {low} or more")
 
 
 def main() -> int:

@@ -29,7 +29,7 @@ from installation.recognition.light import _RING, explained
 from installation.recognition.quads import rectify
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, _refuse  # noqa: E402
+from bench_recognition import Renderer, check_numbers  # noqa: E402
 
 LIT = 12  # grey levels between the two renderings that count as lit by the glare
 WORKS = 100
@@ -66,9 +66,7 @@ def main() -> int:
     p.add_argument("--views", type=int, default=150, help="views drawn (those under a big enough spot are measured)")
     p.add_argument("--min-glare", type=float, default=0.25, help="the spot's radius over the work's side, at least")
     args = p.parse_args()
-    if args.seed < 0 or args.views < 1 or not 0 <= args.min_glare <= 1:
-        _refuse(f"--seed {args.seed} --views {args.views} --min-glare {args.min_glare}: use a seed of 0 or more, "
-                "1 or more views and a glare of 0-1")
+    check_numbers(args, {"views": (1, None), "min_glare": (0.0, 1.0)})
     cv2.setNumThreads(1)
     ren = Renderer(2, 0.5)
     works = [(ren.kind(i), ren.art(i)) for i in range(WORKS)]

@@ -775,6 +775,7 @@ def test_glare_mask_measures_a_spot_against_the_same_view_without_it_and_refuses
         bad = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True, cwd=REPO)
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{flag} {value}" in bad.stderr, bad.stderr
 
+
 def _benchmark_module(name: str):
     """A benchmark script imported as a module (its functions, not its main)."""
     import importlib.util
