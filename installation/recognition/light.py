@@ -124,10 +124,12 @@ GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreeme
 
 @dataclass(frozen=True)
 class Explained:
-    """What `explained` measured: the fraction of each view its work explains, and the pixels it set
-    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
+    """What `explained` measured: the fraction of each view its work explains, the pixels it called
+    glare ((K, P) bool, P the pixels within the ring, as WorkStructure's; edge and rank agreement leave
+    them out), and those it did not count against the work (the glare and its soft skirt)."""
     fractions: np.ndarray
     glare: np.ndarray
+    set_aside: np.ndarray
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -184,8 +186,9 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     # Not counted either: the spot's soft skirt, brighter in every channel and joined to the core (a spot
     # is one smooth patch). Edge and rank agreement leave out the core and a rim (GLARE_RIM) as before.
     skirt = (((seen > predicted) | clipped).all(1)) & ~explained
-    counted = np.maximum(explained.shape[1] - _joined(glare, skirt).sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained(explained.sum(1) / counted, glare)
+    set_aside = _joined(glare, skirt)
+    counted = np.maximum(explained.shape[1] - set_aside.sum(1), (1 - GLARE_MOST) * explained.shape[1])
+    return Explained(explained.sum(1) / counted, glare, set_aside)
 
 
 def _glare_core(seen, predicted, clipped, tolerance) -> np.ndarray:
