@@ -6,9 +6,8 @@ alike), the work's catalog thumbnail compared at its true corners with both.
 
 Per view and on average: the fraction of the picture the work explains with the glare and without it
 (light.explained), the share of the picture the glare lit (the two renderings differ by more than 12 grey
-levels), the share of the lit pixels the fit set aside (called glare, or its skirt), and the share of what
-it set aside that the glare did not light. What the fit neither explains nor sets aside counts against the
-right work.
+levels), the share of the lit pixels the fit called glare, and the share of what it called glare that the
+glare did not light. What the fit neither explains nor sets aside counts against the right work.
 """
 
 from __future__ import annotations
@@ -43,8 +42,8 @@ class Measured:
     with_glare: float  # explained fraction
     without: float
     lit: float  # share of the picture the glare lit
-    lit_masked: float  # share of the lit pixels set aside
-    masked_unlit: float  # share of the pixels set aside that the glare did not light
+    lit_masked: float  # share of the lit pixels called glare
+    masked_unlit: float  # share of the pixels called glare that the glare did not light
 
 
 def measure(recognizer: Recognizer, work: int, kind: str, views: tuple, glare: float) -> Measured:
@@ -56,7 +55,7 @@ def measure(recognizer: Recognizer, work: int, kind: str, views: tuple, glare: f
         got.append((explained(thumbs, aligned, recognizer.s.pixel_tolerance), aligned[0].astype(np.float32)))
     (lit_up, seen), (clean, plain) = got
     lit = (np.abs(seen - plain).max(2) > LIT)[_RING:-_RING, _RING:-_RING].ravel()
-    masked = lit_up.set_aside[0]
+    masked = lit_up.glare[0]
     return Measured(kind, float(glare), float(lit_up.fractions[0]), float(clean.fractions[0]), float(lit.mean()),
                     float((masked & lit).sum() / max(lit.sum(), 1)), float((masked & ~lit).sum() / max(masked.sum(), 1)))
 
@@ -89,14 +88,14 @@ def main() -> int:
                             info["glare"]))
     print(f"renderer 2, seed {args.seed}: {len(rows)} of {args.views} views under a spot of >= {args.min_glare} of the "
           "work's side")
-    print("kind          spot  explained: with glare  without   lit  lit set aside  set aside not lit")
+    print("kind          spot  explained: with glare  without   lit  lit called glare  glare not lit")
     for r in rows:
-        print(f"{r.kind:<13} {r.glare:4.2f}  {r.with_glare:21.3f}  {r.without:7.3f}  {r.lit:4.2f}  {r.lit_masked:13.2f}  "
-              f"{r.masked_unlit:17.2f}")
+        print(f"{r.kind:<13} {r.glare:4.2f}  {r.with_glare:21.3f}  {r.without:7.3f}  {r.lit:4.2f}  {r.lit_masked:16.2f}  "
+              f"{r.masked_unlit:13.2f}")
     if rows:
         mean = lambda f: np.mean([getattr(r, f) for r in rows])
         print(f"mean          {mean('glare'):4.2f}  {mean('with_glare'):21.3f}  {mean('without'):7.3f}  {mean('lit'):4.2f}  "
-              f"{mean('lit_masked'):13.2f}  {mean('masked_unlit'):17.2f}")
+              f"{mean('lit_masked'):16.2f}  {mean('masked_unlit'):13.2f}")
     return 0
 
 

@@ -579,8 +579,7 @@ def test_glare_set_aside_leaves_rank_and_edge_agreement_as_without_it():
     its channels' order and adds edges of its own; measured where the light fit found no glare, the
     agreement is about what it is without the spot, and another work under the same spot stays low."""
     from installation.camera.synthetic2 import artwork2
-    from installation.recognition.light import (WorkStructure, _beside, _log_edges, edge_agreement, explained,
-                                                rank_agreement)
+    from installation.recognition.light import WorkStructure, _log_edges, edge_agreement, explained, rank_agreement
 
     work = cv2.resize(artwork2(3, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
     other = cv2.resize(artwork2(8, "colour-field"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
@@ -591,8 +590,6 @@ def test_glare_set_aside_leaves_rank_and_edge_agreement_as_without_it():
     views = np.stack([work, glared, other_glared])
     seen = explained(np.stack([work] * 3), views, 0.12)
     assert seen.glare[0].sum() == 0 and 0.15 < seen.glare[1].mean() < 0.5, seen.glare.mean(1)
-    # What is left of the work is explained: the skirt did not pull the fitted level up (0.66 when it did).
-    assert seen.fractions[1] > 0.9 and seen.fractions[2] < 0.1, seen.fractions
     ranks, edges = rank_agreement(thumbs, views, seen.glare), edge_agreement(thumbs, views, seen.glare)
     blind_ranks, blind_edges = rank_agreement(thumbs, views), edge_agreement(thumbs, views)
     assert ranks[1] > 0.7 and ranks[1] > blind_ranks[1] + 0.3, (ranks, blind_ranks)  # 1 without the spot
@@ -602,9 +599,6 @@ def test_glare_set_aside_leaves_rank_and_edge_agreement_as_without_it():
     seen_edges = _log_edges(views[:1])[0]
     assert abs(blind_edges[0] - np.corrcoef(thumbs.edges[0], seen_edges)[0, 1]) < 1e-4
     assert np.allclose(ranks[0], blind_ranks[0]) and np.allclose(edges[0], blind_edges[0])
-    # This spot with its rim would leave less than half the view: the rim is measured, the spot is not.
-    kept = _beside(seen.glare, len(views))
-    assert seen.glare[1].mean() < 0.5 and np.array_equal(kept[1], ~seen.glare[1]), kept.mean(1)
     # Most of a view called glare (a wrong work's fit may do that): measured everywhere, not over the few left.
     most = np.ones_like(seen.glare)
     assert np.allclose(rank_agreement(thumbs, views, most), blind_ranks)

@@ -124,12 +124,10 @@ GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreeme
 
 @dataclass(frozen=True)
 class Explained:
-    """What `explained` measured: the fraction of each view its work explains, the pixels it called
-    glare ((K, P) bool, P the pixels within the ring, as WorkStructure's; edge and rank agreement leave
-    them out), and those it did not count against the work (the glare and its soft skirt)."""
+    """What `explained` measured: the fraction of each view its work explains, and the pixels it set
+    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    set_aside: np.ndarray
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -175,44 +173,15 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
         predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :] + tone[:, :, None] * centred)
         error = np.abs(seen - predicted) / (tolerance * predicted + 10.0)
         error[clipped & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
-        # A glare spot's skirt is within twice the tolerance: left in, it pulls the level up and the
-        # rest of the picture is then predicted too bright.
         keep = reliable & (error < 2.0)
-        if step:
-            keep &= ~_glare_core(seen, predicted, clipped, tolerance)[:, None, :]
     fits = error < 1.0
     explained = fits[:, 0] & fits[:, 1] & fits[:, 2]
-    glare = _glare_core(seen, predicted, clipped, tolerance) & ~explained
-    # Not counted either: the spot's soft skirt, brighter in every channel and joined to the core (a spot
-    # is one smooth patch). Edge and rank agreement leave out the core and a rim (GLARE_RIM) as before.
-    skirt = (((seen > predicted) | clipped).all(1)) & ~explained
-    set_aside = _joined(glare, skirt)
-    counted = np.maximum(explained.shape[1] - set_aside.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained(explained.sum(1) / counted, glare, set_aside)
-
-
-def _glare_core(seen, predicted, clipped, tolerance) -> np.ndarray:
-    """(K, P): added light, brighter than the prediction in every channel (or clipped), clearly in one."""
+    # Glare: added light, brighter than the prediction in every channel (or clipped), clearly in one.
     excess = seen - predicted
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
-    return brighter.all(1) & (excess.max(1) > GLARE_EXCESS)
-
-
-def _joined(core: np.ndarray, within: np.ndarray) -> np.ndarray:
-    """(K, P) bool: the pixels of `within` 8-connected to a `core` pixel within the same view (one
-    labelling for all K views: each is padded with a blank row so none touches the next)."""
-    k, p = core.shape
-    if not core.any():
-        return core
-    side = int(round(p ** 0.5))
-    stacked = np.zeros((k, side + 1, side), np.uint8)
-    stacked[:, :side] = (within | core).reshape(k, side, side)
-    _, labels = cv2.connectedComponents(stacked.reshape(-1, side), connectivity=8)
-    labels = labels.reshape(k, side + 1, side)[:, :side].reshape(k, p)
-    seeded = np.zeros(labels.max() + 1, bool)
-    seeded[labels[core]] = True
-    seeded[0] = False
-    return seeded[labels]
+    glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
+    counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -334,20 +303,16 @@ def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
 
 def _beside(glare: np.ndarray | None, views: int) -> np.ndarray:
     """(K, P) bool: the pixels neither glare nor within GLARE_RIM of it (P the pixels within the ring);
-    where less than 1 - GLARE_MOST of the view would be left, the pixels not glare (a big spot's rim),
-    and where even those are too few, or `glare` is None, every pixel (as `explained` sets at most
-    GLARE_MOST aside: a correlation over a few pixels is chance, and a wrong work's fit may call most
-    of a view glare)."""
+    every pixel where `glare` is None, or where less than 1 - GLARE_MOST of the view would be left (as
+    `explained` sets at most GLARE_MOST aside: a correlation over a few pixels is chance, and a wrong
+    work's fit may call most of a view glare)."""
     side = THUMB - 2 * _RING
     if glare is None or not len(glare):
         return np.ones((views, side * side), bool)
     kernel = np.ones((2 * GLARE_RIM + 1,) * 2, np.uint8)
     grown = np.stack([cv2.dilate(g.reshape(side, side).astype(np.uint8), kernel) for g in glare])
     kept = grown.reshape(len(glare), -1) == 0
-    enough = (1 - GLARE_MOST) * kept.shape[1]
-    rimless = kept.sum(1) < enough
-    kept[rimless] = ~glare[rimless]
-    kept[kept.sum(1) < enough] = True
+    kept[kept.sum(1) < (1 - GLARE_MOST) * kept.shape[1]] = True
     return kept
 
 

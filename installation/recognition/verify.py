@@ -76,10 +76,7 @@ class Verifier:
     is half the target's 2 %, fixed before the seed-2 views were scored. Seed 2, 600 fresh negatives:
     renderer 1 97.5 % top-1, 0 wrong, 1.3 % false positives; renderer 2 86.4 %, 0, 0.3 % (86.1 % with
     light._beside's fallback for a view mostly called glare, which came after the fit); renderer 3 (never
-    tuned on) 71.7 %, 0, 1.3 % (README, "Since 2026-12-04, third"); with a glare spot's skirt set aside
-    (light.explained; not refitted: a refit gained 0.1 point on the fit set) 97.2 / 86.7 / 72.2 % (0 wrong;
-    1.5 / 0.3 / 1.5 % false positives) on a machine where the code before gave 97.2 / 85.8 / 71.9 % (README,
-    "fifth"). Until session 15 every benchmark
+    tuned on) 71.7 %, 0, 1.3 % (README, "Since 2026-12-04, third"). Until session 15 every benchmark
     seed drew the same works not in the catalog, so seed 2's false positives were counted on the very works
     the fit had seen: the verifier then shipped (threshold 0.79, fitted at --max-fp 0.005 on 300 such
     negatives, where one unknown work moved the threshold) let 4.3 % of renderer 1's fresh seed-2 negatives
