@@ -150,6 +150,28 @@ class Renderer:
         return synthetic3.render_view3(art, seed, self.settings3, moment=moment)
 
 
+@dataclasses.dataclass(frozen=True)
+class Built:
+    recognizer: Recognizer
+    index_s: float  # seconds load_catalog took
+    built_s: float  # seconds the Recognizer took (grain chance checks grow with the square of the grainy works)
+
+
+def catalog_recognizer(ren: Renderer, works: list[tuple[str, np.ndarray]], settings: RecognizerSettings | None = None,
+                       embedder: Embedder | None = None) -> Built:
+    """A recogniser of `works` ((id, art on the wall), in catalog order), as a kiosk builds one: each work's
+    catalog image (this renderer's scan of it) written to a folder, the folder loaded by load_catalog."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (wid, art) in enumerate(works):
+            cv2.imwrite(str(Path(tmp) / f"{wid}.png"), ren.catalog_image(art, k))
+        start = time.perf_counter()
+        catalog = load_catalog(Path(tmp))
+        index_s = time.perf_counter() - start
+    start = time.perf_counter()
+    recognizer = Recognizer(catalog.features, settings or RecognizerSettings(), embedder)
+    return Built(recognizer, index_s, time.perf_counter() - start)
+
+
 def settings_from(pairs: list[str]) -> RecognizerSettings:
     fields = {f.name: f.type for f in dataclasses.fields(RecognizerSettings)}
     changes = {}
@@ -217,26 +239,16 @@ def main() -> int:
     if not args.no_photos and not photos:
         print("real photographs: none on this machine (install scikit-image or scikit-learn, or pass --photos DIR); "
               "skipped")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        works = []  # (id, kind, art on the wall)
-        for i in range(args.works):
-            works.append((f"work-{i:04d}", ren.kind(i), ren.art(i)))
-        for k, path in enumerate(photos):
-            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            scale = 560 / max(img.shape[:2])
-            works.append((f"photo-{path.stem}", "photo", cv2.resize(img, None, fx=scale, fy=scale,
-                                                                    interpolation=cv2.INTER_AREA)))
-        for k, (wid, _, art) in enumerate(works):
-            cv2.imwrite(str(folder / f"{wid}.png"), ren.catalog_image(art, k))
-        start = time.perf_counter()
-        catalog = load_catalog(folder)
-        index_s = time.perf_counter() - start
-        settings = settings_from(args.set)
-        embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
-        start = time.perf_counter()
-        recognizer = Recognizer(catalog.features, settings, embedder)
-        built_s = time.perf_counter() - start  # grain chance checks grow with the square of the grainy works
+    works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]  # (id, kind, art on the wall)
+    for path in photos:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        scale = 560 / max(img.shape[:2])
+        works.append((f"photo-{path.stem}", "photo", cv2.resize(img, None, fx=scale, fy=scale,
+                                                                interpolation=cv2.INTER_AREA)))
+    settings = settings_from(args.set)
+    embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
+    built = catalog_recognizer(ren, [(wid, art) for wid, _, art in works], settings, embedder)
+    recognizer, index_s, built_s = built.recognizer, built.index_s, built.built_s
     results = collections.defaultdict(collections.Counter)
     times, errors, dumped = [], [], []
     base = args.seed * 100_000

@@ -2,7 +2,7 @@
 candidate quadrilaterals (find_quads), among the places compared in detail (Recognizer.places), and
 how does the right work rank there? The renderers give each view's true corners.
 
-    python3 benchmarks/diagnose_recognition.py [--renderer 1|2] [--views 150] [--seed 7]
+    python3 benchmarks/diagnose_recognition.py [--renderer 1|2|3] [--views 150] [--seed 7]
 
 Rows: right; "no good quad" (no candidate within IoU 0.8 of the work's outline); "good quad not in
 places" (a candidate, but not among the places compared in detail); "in places, work rank R" (the
@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import collections
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from installation.catalog import load_catalog
-from installation.recognition import Recognizer, find_quads
+from installation.recognition import find_quads
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer  # noqa: E402
+from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noqa: E402
 
 GOOD_IOU = 0.8
 
@@ -41,18 +39,16 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--renderer", type=int, choices=(1, 2), default=2)
+    p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=2)
     p.add_argument("--works", type=int, default=100)
     p.add_argument("--views", type=int, default=150)
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args()
+    check_numbers(args, {"views": (1, None)})
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
     works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]
-    with tempfile.TemporaryDirectory() as tmp:
-        for k, (wid, _, art) in enumerate(works):
-            cv2.imwrite(str(Path(tmp) / f"{wid}.png"), ren.catalog_image(art, k))
-        recognizer = Recognizer(load_catalog(tmp).features)
+    recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer
     rng = np.random.default_rng(args.seed)
     tally: collections.Counter = collections.Counter()
     for k in range(args.views):

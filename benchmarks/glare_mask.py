@@ -15,21 +15,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from installation.camera import synthetic2
-from installation.catalog import load_catalog
-from installation.recognition import Recognizer, RecognizerSettings
+from installation.recognition import Recognizer
 from installation.recognition.features import THUMB
 from installation.recognition.light import _RING, explained
 from installation.recognition.quads import rectify
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, check_numbers  # noqa: E402
+from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noqa: E402
 
 LIT = 12  # grey levels between the two renderings that count as lit by the glare
 WORKS = 100
@@ -46,14 +44,22 @@ class Measured:
     masked_unlit: float  # share of the pixels called glare that the glare did not light
 
 
-def measure(recognizer: Recognizer, work: int, kind: str, views: tuple, glare: float) -> Measured:
-    """The work compared at its true corners with its view under glare and without (`views`: (frame, corners)
-    twice)."""
-    got = []
-    for frame, corners in views:
-        thumbs, aligned = recognizer._aligned(rectify(frame, np.float32(corners), THUMB), [work])
-        got.append((explained(thumbs, aligned, recognizer.s.pixel_tolerance), aligned[0].astype(np.float32)))
-    (lit_up, seen), (clean, plain) = got
+@dataclasses.dataclass(frozen=True)
+class View:
+    frame: np.ndarray
+    corners: np.ndarray  # the work's, in the frame
+
+
+def _compared(recognizer: Recognizer, work: int, view: View) -> tuple:
+    """The work compared at its true corners: (light.explained's result, the aligned view as float32)."""
+    thumbs, aligned = recognizer._aligned(rectify(view.frame, np.float32(view.corners), THUMB), [work])
+    return explained(thumbs, aligned, recognizer.s.pixel_tolerance), aligned[0].astype(np.float32)
+
+
+def measure(recognizer: Recognizer, work: int, kind: str, glare: float, lit_view: View, clean_view: View) -> Measured:
+    """The work compared at its true corners with its view under glare and with the same view without it."""
+    lit_up, seen = _compared(recognizer, work, lit_view)
+    clean, plain = _compared(recognizer, work, clean_view)
     lit = (np.abs(seen - plain).max(2) > LIT)[_RING:-_RING, _RING:-_RING].ravel()
     masked = lit_up.glare[0]
     return Measured(kind, float(glare), float(lit_up.fractions[0]), float(clean.fractions[0]), float(lit.mean()),
@@ -70,10 +76,7 @@ def main() -> int:
     cv2.setNumThreads(1)
     ren = Renderer(2, 0.5)
     works = [(ren.kind(i), ren.art(i)) for i in range(WORKS)]
-    with tempfile.TemporaryDirectory() as tmp:
-        for k, (_, art) in enumerate(works):
-            cv2.imwrite(str(Path(tmp) / f"work-{k:04d}.png"), ren.catalog_image(art, k))
-        recognizer = Recognizer(load_catalog(Path(tmp)).features, RecognizerSettings())
+    recognizer = catalog_recognizer(ren, [(f"work-{k:04d}", art) for k, (_, art) in enumerate(works)]).recognizer
     no_glare = dataclasses.replace(ren.settings2, glare=0.0)
     rng = np.random.default_rng([args.seed, 2])
     rows = []
@@ -84,8 +87,8 @@ def main() -> int:
             continue
         # moment None: no per-frame draws, so the scene without glare is the same scene
         clean = synthetic2.render_view(works[i][1], seed, no_glare)
-        rows.append(measure(recognizer, recognizer.ids.index(f"work-{i:04d}"), works[i][0], (lit_up, clean),
-                            info["glare"]))
+        rows.append(measure(recognizer, recognizer.ids.index(f"work-{i:04d}"), works[i][0], info["glare"],
+                            View(*lit_up), View(*clean)))
     print(f"renderer 2, seed {args.seed}: {len(rows)} of {args.views} views under a spot of >= {args.min_glare} of the "
           "work's side")
     print("kind          spot  explained: with glare  without   lit  lit called glare  glare not lit")

@@ -776,6 +776,22 @@ def test_glare_mask_measures_a_spot_against_the_same_view_without_it_and_refuses
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{flag} {value}" in bad.stderr, bad.stderr
 
 
+def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
+    """benchmarks/diagnose_recognition.py: each view is right or lands in one of the loss rows (no good quad,
+    not among the places, the right work's rank there), so the rows add up to the views asked for; bad
+    numbers: one line, exit 2 (bench_recognition.py's check)."""
+    script = str(REPO / "benchmarks" / "diagnose_recognition.py")
+    done = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "5", "--seed", "7"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert rows[0] == "renderer 3, 5 views of 100 works (seed 7):", done.stdout
+    assert sum(int(row.split()[-1]) for row in rows[1:]) == 5, done.stdout
+    for flag, value in (("--views", "0"), ("--seed", "-1"), ("--works", "0")):
+        bad = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True, cwd=REPO)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{flag} {value}" in bad.stderr, bad.stderr
+
+
 def _benchmark_module(name: str):
     """A benchmark script imported as a module (its functions, not its main)."""
     import importlib.util
