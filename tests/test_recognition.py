@@ -647,6 +647,18 @@ def test_sides_move_onto_the_picture_edge_at_full_resolution():
     np.testing.assert_array_equal(refine_sides(plain, off[None])[0], off)
 
 
+def test_a_small_framed_work_on_bricks_has_its_picture_among_the_candidates():
+    """A framed landscape 0.28 of the frame high on a brick wall (renderer 2's benchmark view 69 of seed 1):
+    the brick courses' long line quads outrank the frame's, so the work inside the frame is found only when
+    every candidate, not the first few, is looked into for a frame's inner edge (IoU 0.62 before: the frame)."""
+    from installation.camera import synthetic2
+
+    frame, corners = synthetic2.render_view(synthetic2.artwork2(31), 100_069)
+    truth = _mask(corners)
+    best = max((_mask(q) & truth).sum() / max((_mask(q) | truth).sum(), 1) for q, _ in find_quads(frame))
+    assert best > 0.9, best
+
+
 def test_a_framed_work_on_striped_wallpaper_is_a_candidate_place():
     """Striped wallpaper makes many long edges and large blobs; the framed work's own outline must
     still be among the candidates (it was crowded out when the first outlines filled the list)."""
@@ -798,6 +810,7 @@ def _benchmark_module(name: str):
 
     spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there (bench_recognition.Built)
     spec.loader.exec_module(module)
     return module
 

@@ -125,10 +125,10 @@ def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np
     # The most picture-like first, and not too many: each is compared with the whole catalog.
     rank = [quality**2 * np.sqrt(cv2.contourArea(q)) for q, quality in quads]
     best = [quads[k] for k in np.argsort(rank)[::-1][:max_candidates]]
-    # A frame or a mat is found before the work inside it: the quads nested in the best few are candidates
-    # too, as picture-like as their outer quad (its edges are the evidence of a picture).
-    nested = [(inner / scale, quality) for quad, quality in best[:NESTED_FROM]
-              for inner in nested_quads(small, quad * scale)]
+    # A frame or a mat is found before the work inside it: the quads nested in every candidate are candidates
+    # too, as picture-like as their outer quad (its edges are the evidence of a picture). Every one, not the
+    # first 12: a small framed work on bricks ranks below the wall's long line quads.
+    nested = [(inner / scale, quality) for quad, quality in best for inner in nested_quads(small, quad * scale)]
     outer = np.float32([q for q, _ in best]).reshape(-1, 4, 2)
     found = best + [n for n in nested if _apart(n[0], outer, 6)]
     if not found:
@@ -226,7 +226,6 @@ def _fit_lines(t: np.ndarray, offsets: np.ndarray, use: np.ndarray) -> _Lines:
     return _Lines(t_mean, at_mean, slope)
 
 
-NESTED_FROM = 12  # the best candidates looked into for a frame's or a mat's inner edge
 NESTED_KEEP = 2  # inner quads kept per candidate (a mat's and the work's)
 NESTED_SIDE = 160  # the rectified quad's longer side (pixels) where its inner edges are looked for
 NESTED_DEEPEST = 0.35  # deepest inset looked at, a fraction of the quad's shorter side
