@@ -23,7 +23,7 @@ import numpy as np
 from installation.camera import synthetic2
 from installation.recognition import Recognizer
 from installation.recognition.features import THUMB
-from installation.recognition.light import _RING, explained
+from installation.recognition.light import _RING, Explained, explained
 from installation.recognition.quads import rectify
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -50,20 +50,26 @@ class View:
     corners: np.ndarray  # the work's, in the frame
 
 
-def _compared(recognizer: Recognizer, work: int, view: View) -> tuple:
-    """The work compared at its true corners: (light.explained's result, the aligned view as float32)."""
+@dataclasses.dataclass(frozen=True)
+class Compared:
+    explained: Explained  # light.explained's measurement of the one pair
+    aligned: np.ndarray  # the view aligned onto the work's thumbnail, float32
+
+
+def _compared(recognizer: Recognizer, work: int, view: View) -> Compared:
+    """The work compared at its true corners."""
     thumbs, aligned = recognizer._aligned(rectify(view.frame, np.float32(view.corners), THUMB), [work])
-    return explained(thumbs, aligned, recognizer.s.pixel_tolerance), aligned[0].astype(np.float32)
+    return Compared(explained(thumbs, aligned, recognizer.s.pixel_tolerance), aligned[0].astype(np.float32))
 
 
 def measure(recognizer: Recognizer, work: int, kind: str, glare: float, lit_view: View, clean_view: View) -> Measured:
     """The work compared at its true corners with its view under glare and with the same view without it."""
-    lit_up, seen = _compared(recognizer, work, lit_view)
-    clean, plain = _compared(recognizer, work, clean_view)
-    lit = (np.abs(seen - plain).max(2) > LIT)[_RING:-_RING, _RING:-_RING].ravel()
-    masked = lit_up.glare[0]
-    return Measured(kind, float(glare), float(lit_up.fractions[0]), float(clean.fractions[0]), float(lit.mean()),
-                    float((masked & lit).sum() / max(lit.sum(), 1)), float((masked & ~lit).sum() / max(masked.sum(), 1)))
+    lit_up, clean = _compared(recognizer, work, lit_view), _compared(recognizer, work, clean_view)
+    lit = (np.abs(lit_up.aligned - clean.aligned).max(2) > LIT)[_RING:-_RING, _RING:-_RING].ravel()
+    masked = lit_up.explained.glare[0]
+    return Measured(kind, float(glare), float(lit_up.explained.fractions[0]), float(clean.explained.fractions[0]),
+                    float(lit.mean()), float((masked & lit).sum() / max(lit.sum(), 1)),
+                    float((masked & ~lit).sum() / max(masked.sum(), 1)))
 
 
 def main() -> int:
