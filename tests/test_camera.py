@@ -81,6 +81,20 @@ def test_debouncer_lets_a_visits_frames_decide_together():
     assert not any(d.update(r, 0.2 * t) for t, r in enumerate(unscored))
 
 
+def test_a_left_work_is_not_entered_again_from_the_visit_that_ended():
+    """Recognition at 4 Hz (a slow box): the work is seen for 2 s, then the wall for 3 s. A second without
+    the work is only 4 frames, so when the debouncer leaves, the visit's accepted frames are still among its
+    last 8: they must not enter the work again (CI saw work-0, None, work-0, None from a video of one visit)."""
+    d = Debouncer(enter_k=4, enter_n=5, leave_seconds=1.0, min_dwell=0.5)
+    frames = [_seen("a", 1.0)] * 8 + [_seen(None)] * 12
+    changes = [(0.25 * t, d.current) for t, r in enumerate(frames) if d.update(r, 0.25 * t)]
+    assert [who for _, who in changes] == ["a", None], changes
+    assert d.current is None
+    # A new visit of the same work is entered again, from its own frames.
+    assert [d.update(_seen("a", 1.0), 5.0 + 0.25 * t) for t in range(4)] == [False, False, True, False]
+    assert d.current == "a"
+
+
 def test_visit_evidence_never_enters_on_borderline_frames_alone_or_against_a_rival():
     weak = VisitEvidence(weak=0.5, min_accepted=2, enter=1.5)
     d = Debouncer(enter_k=4, enter_n=5, leave_seconds=3.0, min_dwell=2.0, evidence=weak)
