@@ -248,7 +248,7 @@ def main() -> int:
     settings = settings_from(args.set)
     embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
     built = catalog_recognizer(ren, [(wid, art) for wid, _, art in works], settings, embedder)
-    recognizer, index_s, built_s = built.recognizer, built.index_s, built.built_s
+    recognizer = built.recognizer
     results = collections.defaultdict(collections.Counter)
     times, errors, dumped = [], [], []
     base = args.seed * 100_000
@@ -281,8 +281,8 @@ def main() -> int:
     fp = sum(results[n]["false positive"] for n in ("empty wall", "not in catalog"))
     t = np.array(times)
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
-    print(f"renderer {args.renderer}: catalog {len(works)} works ({len(photos)} photographs), indexed in {index_s:.1f} s, "
-          f"recogniser built in {built_s:.1f} s ({len(recognizer.grain_line)} grainy works)")
+    print(f"renderer {args.renderer}: catalog {len(works)} works ({len(photos)} photographs), indexed in "
+          f"{built.index_s:.1f} s, recogniser built in {built.built_s:.1f} s ({len(recognizer.grain_line)} grainy works)")
     for name in sorted(results):
         c = results[name]
         if name in kinds:

@@ -90,12 +90,10 @@ class Debouncer:
             self.current, self.entered_at, self.last_seen = entering, now, now
             return True
         if self.current is not None and now - self.last_seen >= self.leave_seconds and held:
-            self.current, self.entered_at = None, now
-            # The visit has ended: its frames must not re-enter the work on the next update (where
-            # recognition is slow, a second without the work is only a few frames, and the visit's
-            # accepted ones were still in the evidence window).
-            self.window.clear()
-            self.visit.clear()
+            # The visit has ended, as when the source goes: its frames must not re-enter the work on the
+            # next update (where recognition is slow, a second without the work is only a few frames, and
+            # the visit's accepted ones were still in the evidence window).
+            self.force(None, now)
             return True
         return False
 
