@@ -57,6 +57,7 @@ from installation.recognition.keypoints import (GUIDE_FROM, GUIDE_SPREAD, VOTE_D
 from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
                                             explained, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
+from installation.recognition.spectrum import agreement, directions
 from installation.recognition.verify import Candidate, Verifier
 
 
@@ -138,6 +139,8 @@ class Pair:
     ranks: float  # light.rank_agreement (NaN: a plain work)
     similar: float  # the learned descriptions' agreement (embedding.py; NaN: not loaded)
     similar_margin: float  # ... beyond the most like other work's at the same place
+    texture: float  # spectrum.agreement: the directions of the place's detail and the work's
+    texture_margin: float  # ... beyond the most like other work's at the same place
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,8 @@ class Recognizer:
         thumbs = (np.stack([features[i].thumb for i in self.ids]) if self.ids
                   else np.zeros((0, THUMB, THUMB, 3), np.uint8))
         self.structure = WorkStructure.of(thumbs)
+        self.directions = directions(np.stack([features[i].square for i in self.ids]) if self.ids
+                                     else np.zeros((0, GRAIN, GRAIN, 3), np.uint8))
         self.grain_line, self.grain = self._grains()
         self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
         self.vectors = self.embedder.embed(thumbs) if self.embedder else None
@@ -415,7 +420,7 @@ class Recognizer:
         """Each place's best few works, best value first. The value is what a work explains beyond what
         a plain colour under the same light explains (a plain work explains any plain patch), weighed by
         how picture-like the place is; beside it, how well the place's edges lie on the work's."""
-        shortlists, thumbs, views, work_views = [], [], [], []
+        shortlists, thumbs, views, work_views, textures = [], [], [], [], []
         for k, p in enumerate(places):
             short = self._shortlist(p)
             if not short:
@@ -426,6 +431,7 @@ class Recognizer:
             plain = np.broadcast_to(np.median(inner.reshape(-1, 3), 0).astype(np.uint8), inner.shape)
             t, v = self._aligned(crop, short, plain, MOTIONS[self.s.refine_motion], m)
             shortlists.append((k, short))
+            textures.append(agreement(self.directions, directions(rectify(frame_bgr, p.quad, GRAIN)[None])[0]))
             thumbs.append(t)
             views.append(v)
             work_views.append(v[:-1])  # the plain picture (last) has no edges or order of a work's
@@ -442,7 +448,7 @@ class Recognizer:
         edges = edge_agreement(structure, work_views, glare)
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
-        for k, short in shortlists:
+        for (k, short), texture in zip(shortlists, textures):
             fractions = every[start:start + len(short) + 1]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
@@ -451,7 +457,8 @@ class Recognizer:
             weight = places[k].weight ** self.s.place_weight
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
-                         float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)))
+                         float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)),
+                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=-1.0)))
                     for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
@@ -467,7 +474,8 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
-                       _rounded(p.similar), _rounded(p.similar_margin)) for p in pairs]
+                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin))
+                      for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
         if grained is not None:
             return grained

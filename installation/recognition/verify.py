@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
-            "textured_explained", "similar", "similar_margin", "no_similar")
+            "textured_explained", "similar", "similar_margin", "no_similar", "textured_texture",
+            "textured_texture_margin")
 MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
 
 
@@ -41,10 +42,12 @@ class Candidate:
     ranks: float | None
     similar: float | None = None
     similar_margin: float | None = None
+    texture: float | None = None  # spectrum.agreement and its margin (None: a dump made before they were)
+    texture_margin: float | None = None
 
     @staticmethod
     def of(row) -> Candidate:
-        return Candidate(str(row[0]), float(row[1]), float(row[2]), *row[3:7])
+        return Candidate(str(row[0]), float(row[1]), float(row[2]), *row[3:9])
 
 
 def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.ndarray:
@@ -57,7 +60,8 @@ def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.
     absent = first.similar is None
     return np.float64([first.value, margin, min(margin, MARGIN_CAP), first.explained, edges, first.edges is None,
                        ranks, first.ranks is None, textured, textured * first.explained,
-                       0.0 if absent else first.similar, 0.0 if absent else first.similar_margin, absent])
+                       0.0 if absent else first.similar, 0.0 if absent else first.similar_margin, absent,
+                       textured * (first.texture or 0.0), textured * (first.texture_margin or 0.0)])
 
 
 def every_pair(candidates: list[Candidate], textured: list[bool]) -> np.ndarray:
@@ -82,7 +86,7 @@ class Verifier:
     negatives, where one unknown work moved the threshold) let 4.3 % of renderer 1's fresh seed-2 negatives
     through. Without the network (RecognizerSettings.embedded 0) its terms are 0 and nothing else is
     refitted: fewer works are accepted."""
-    weights: tuple = (2.392, 2.513, 2.722, 2.029, 1.015, -0.949, 2.153, 0.0, 1.496, -3.225, 6.736, 4.3, 0.0)
+    weights: tuple = (2.392, 2.513, 2.722, 2.029, 1.015, -0.949, 2.153, 0.0, 1.496, -3.225, 6.736, 4.3, 0.0, 0.0, 0.0)
     bias: float = -8.819
     threshold: float = 0.72
 

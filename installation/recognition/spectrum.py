@@ -1,0 +1,57 @@
+"""Texture by the direction of its detail: how a picture's fine structure is spread over orientations
+at each scale (its power spectrum, each ring's mean taken out), compared without aligning anything.
+
+A brick wall, a clock's gears or a photograph's leaves have detail in directions of their own; a
+view of them, rectified onto its place, keeps those directions whatever the light (the spectrum of log
+luminance: a gain is an offset, and the mean goes), the exact position (a spectrum's magnitude does
+not move with a shift) and a little blur (each ring is compared with itself only). Keypoints and a
+shift-aligned comparison both lose a periodic or fine texture a few pixels off; this does not.
+Measured on renderer 2's views at their true quads, the works' own descriptions put the right one of
+117 first for 82 % of photographs (brick 5 of 5), 94 % of abstract works; a plain colour field or a
+stripe has little direction to tell (23 %): the verifier weighs it beside its other measurements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from installation.recognition.features import GRAIN
+
+RING = 8  # pixels of the GRAIN square left out at its edge (a picture frame, the wall where a quad is off)
+RADII = np.geomspace(3, 40, 9)  # ring edges in cycles across the square: a layout is coarser, noise finer
+ANGLES = 8  # orientation bins over half a turn (a real picture's spectrum is symmetric)
+
+
+def _bins() -> tuple[np.ndarray, int]:
+    side = GRAIN - 2 * RING
+    yy, xx = np.mgrid[0:side, 0:side] - side // 2
+    ring = np.digitize(np.hypot(yy, xx), RADII) - 1
+    angle = np.minimum((np.mod(np.arctan2(yy, xx), np.pi) / np.pi * ANGLES).astype(int), ANGLES - 1)
+    inside = (ring >= 0) & (ring < len(RADII) - 1)
+    return np.where(inside, ring * ANGLES + angle, -1).ravel(), (len(RADII) - 1) * ANGLES
+
+
+_BIN, _NBINS = _bins()
+_IN = _BIN >= 0
+_COUNT = np.maximum(np.bincount(_BIN[_IN], minlength=_NBINS), 1)
+_WINDOW = np.outer(np.hanning(GRAIN - 2 * RING), np.hanning(GRAIN - 2 * RING)).astype(np.float32)
+
+
+def directions(squares: np.ndarray) -> np.ndarray:
+    """(K, GRAIN, GRAIN, 3) uint8 -> (K, D) float32 unit vectors: each ring's log power over the
+    orientations, less the ring's mean, so that a blur or a contrast (a ring's level) says nothing."""
+    out = np.zeros((len(squares), _NBINS), np.float32)
+    for k, square in enumerate(squares):
+        grey = np.log(square[RING:-RING, RING:-RING].astype(np.float32).mean(2) + 8.0)
+        grey = (grey - grey.mean()) * _WINDOW
+        power = np.abs(np.fft.fftshift(np.fft.fft2(grey))) ** 2
+        binned = np.bincount(_BIN[_IN], power.ravel()[_IN], _NBINS) / _COUNT
+        rings = np.log(binned + 1e-6).reshape(-1, ANGLES)
+        out[k] = (rings - rings.mean(1, keepdims=True)).ravel()
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+
+
+def agreement(works: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """The correlation of one view's directions (D,) with each work's ((N, D), both from `directions`):
+    their vectors are centred per ring, so the dot product of unit vectors is one."""
+    return works @ view
