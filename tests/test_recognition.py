@@ -861,3 +861,19 @@ def test_a_periodic_texture_is_told_by_the_directions_of_its_detail_wherever_it_
     seen = cv2.GaussianBlur(np.clip(seen, 0, 255).astype(np.uint8), (0, 0), 1.0)
     a = agreement(directions(squares), directions(cv2.resize(seen, (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)[None])[0])
     assert a[0] > 0.8 and a[0] - max(a[1], a[2]) > 0.3, a
+
+
+def test_texture_directions_puts_a_busy_works_own_description_first_and_refuses_bad_numbers():
+    """benchmarks/texture_directions.py on renderer 1's views with no visitor, at their true corners: the busy
+    and hard-edge works' own descriptions come first among 100 works (a smooth gradient has no directions to
+    tell); bad numbers: one line, exit 2."""
+    script = str(REPO / "benchmarks" / "texture_directions.py")
+    done = subprocess.run([sys.executable, script, "--renderer", "1", "--views", "12", "--occlusion", "0", "--no-photos"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "12 views at their true corners, 100 works (0 photographs)" in done.stdout, done.stdout
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
+    assert "first 100.0 %" in rows["busy"] and "first 100.0 %" in rows["hard-edge"], done.stdout
+    for flag, value in (("--views", "0"), ("--seed", "-1")):
+        bad = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True, cwd=REPO)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{flag} {value}" in bad.stderr, bad.stderr
