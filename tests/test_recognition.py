@@ -695,13 +695,13 @@ def test_a_framed_work_on_striped_wallpaper_is_a_candidate_place():
     assert found >= 11, found  # 9 of 12 before every outline was ranked
 
 
-def _dump(path: Path, seed: int) -> None:
-    """A crossval dump: views whose right work is clearly first, and negatives whose best is vague."""
+def _dump(path: Path, seed: int, vague: float = 0.2) -> None:
+    """A crossval dump: views whose right work is clearly first, and negatives whose best is `vague`."""
     rng = np.random.default_rng(seed)
     rows = []
     for k in range(60):
         positive = k % 3 != 2
-        sure = 0.8 if positive else 0.2
+        sure = 0.8 if positive else vague
         first = ["work-a", sure * 0.4, sure, sure, sure, sure, sure * 0.5]
         other = ["work-b", 0.02, 0.3, 0.1, 0.1, 0.2, -0.3]
         first[1:] = [round(v + float(rng.normal(0, 0.03)), 4) for v in first[1:]]
@@ -731,6 +731,17 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
                            capture_output=True, text=True, cwd=REPO)
     threshold = float(tuned.stdout.split("tuned on a: ")[1].split("threshold=")[1].split(")")[0])
     assert 0.55 <= threshold <= 0.75, tuned.stdout
+    # A larger catalog's views whose negatives score higher (--at-scale) move the threshold above them.
+    _dump(tmp_path / "big.jsonl", 2, vague=0.55)
+    scaled = subprocess.run([sys.executable, script, "--at-scale", str(tmp_path / "big.jsonl"), str(tmp_path / "a.jsonl"),
+                             str(tmp_path / "b.jsonl")], capture_output=True, text=True, cwd=REPO)
+    higher = float(scaled.stdout.split("tuned on a: ")[1].split("threshold=")[1].split(")")[0])
+    assert higher > threshold, scaled.stdout
+    at_scale = scaled.stdout.split("tuned on a: ")[1].split("big.jsonl (at scale)")[1].splitlines()[0]
+    assert float(at_scale.split("fp ")[1].split(" %")[0]) <= 2.0, scaled.stdout
+    both = subprocess.run([sys.executable, script, "--curve", "--at-scale", str(tmp_path / "big.jsonl"),
+                           str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], capture_output=True, text=True, cwd=REPO)
+    assert both.returncode == 2 and "--at-scale with --curve" in both.stderr, both.stderr
     bad = subprocess.run([sys.executable, script, "--unused", "colour", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2 and "--unused colour" in bad.stderr and "similar_margin" in bad.stderr
