@@ -207,14 +207,32 @@ def check_numbers(args: argparse.Namespace, own: dict | None = None) -> None:
             _refuse(f"{flag} {value}: use {low}-{high}" if high is not None else f"{flag} {value}: use {low} or more")
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=1)
+def view_arguments(p: argparse.ArgumentParser, renderer: int = 2, views: int = 300) -> None:
+    """The arguments the recognition benchmarks share: whose views, how many works and views, the seed,
+    how often a visitor stands in front (checked by check_numbers)."""
+    p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=renderer)
     p.add_argument("--works", type=int, default=100)
-    p.add_argument("--views", type=int, default=600)
-    p.add_argument("--negatives", type=int, default=300)
+    p.add_argument("--views", type=int, default=views)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--occlusion", type=float, default=0.5, help="chance of a visitor partly in front")
+
+
+def catalog_works(ren: Renderer, n: int, photos: list[Path]) -> list[tuple[str, str, np.ndarray]]:
+    """(id, kind, art on the wall) of the renderer's first n works, then each photograph (kind "photo",
+    560 pixels on its longer side), in catalog order."""
+    works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(n)]
+    for path in photos:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        scale = 560 / max(img.shape[:2])
+        works.append((f"photo-{path.stem}", "photo", cv2.resize(img, None, fx=scale, fy=scale,
+                                                                interpolation=cv2.INTER_AREA)))
+    return works
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    view_arguments(p, renderer=1, views=600)
+    p.add_argument("--negatives", type=int, default=300)
     p.add_argument("--photos", default=None, help="a folder of real photographs to add (besides shipped ones)")
     p.add_argument("--no-photos", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a RecognizerSettings override")
@@ -239,12 +257,7 @@ def main() -> int:
     if not args.no_photos and not photos:
         print("real photographs: none on this machine (install scikit-image or scikit-learn, or pass --photos DIR); "
               "skipped")
-    works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]  # (id, kind, art on the wall)
-    for path in photos:
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        scale = 560 / max(img.shape[:2])
-        works.append((f"photo-{path.stem}", "photo", cv2.resize(img, None, fx=scale, fy=scale,
-                                                                interpolation=cv2.INTER_AREA)))
+    works = catalog_works(ren, args.works, photos)
     settings = settings_from(args.set)
     embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
     built = catalog_recognizer(ren, [(wid, art) for wid, _, art in works], settings, embedder)

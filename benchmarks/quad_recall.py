@@ -23,7 +23,7 @@ import numpy as np
 from installation.recognition import find_quads
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, _refuse, check_numbers  # noqa: E402
+from bench_recognition import Renderer, _refuse, check_numbers, view_arguments  # noqa: E402
 from diagnose_recognition import _iou, _mask  # noqa: E402
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
@@ -45,11 +45,7 @@ def _shares(values: list[float]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=2)
-    p.add_argument("--works", type=int, default=100)
-    p.add_argument("--views", type=int, default=300)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--occlusion", type=float, default=0.5, help="chance of a visitor partly in front")
+    view_arguments(p)
     args = p.parse_args()
     check_numbers(args)
     if args.views < 1:

@@ -25,31 +25,20 @@ from installation.recognition.quads import rectify
 from installation.recognition.spectrum import agreement, directions
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, _refuse, check_numbers, shipped_photos  # noqa: E402
+from bench_recognition import Renderer, catalog_works, check_numbers, shipped_photos, view_arguments  # noqa: E402
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=2)
-    p.add_argument("--works", type=int, default=100)
-    p.add_argument("--views", type=int, default=160)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--occlusion", type=float, default=0.5, help="chance of a visitor partly in front")
+    view_arguments(p, views=160)
     p.add_argument("--by-photo", action="store_true", help="each photograph a row of its own")
     p.add_argument("--no-photos", action="store_true", help="the renderer's works only")
     args = p.parse_args()
-    check_numbers(args)
-    if args.views < 1:
-        _refuse(f"--views {args.views}: use 1 or more")
+    check_numbers(args, {"views": (1, None)})
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, args.occlusion)
-    works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]
     photos = [] if args.no_photos else shipped_photos(None)
-    for path in photos:
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        scale = 560 / max(img.shape[:2])
-        works.append((f"photo-{path.stem}", "photo", cv2.resize(img, None, fx=scale, fy=scale,
-                                                                interpolation=cv2.INTER_AREA)))
+    works = catalog_works(ren, args.works, photos)
     catalog = directions(np.stack([compute_features(ren.catalog_image(art, k)).square
                                    for k, (_, _, art) in enumerate(works)]))
     rng = np.random.default_rng([args.seed, args.renderer, 7])
