@@ -459,7 +459,7 @@ class Recognizer:
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)),
-                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=-1.0)))
+                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=0.0)))
                     for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
