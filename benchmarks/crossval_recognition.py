@@ -6,12 +6,19 @@ rule that only holds on the renderer it was fitted on is overfit).
     python3 benchmarks/bench_recognition.py --renderer 2 --dump r2.jsonl [...]
     python3 benchmarks/crossval_recognition.py r1.jsonl r2.jsonl
 
-Each dumped view carries its four best (work, value, explained, edges, ranks) pairs: the verifier's
+Each dumped view carries its compared pairs (work, value, explained, edges, ranks, the network's
+agreement and margin, the texture's agreement and margin; verify.Candidate): the verifier's
 logistic weights are fitted on one set's views (the right work first or not), then its threshold is
 the one with the most right answers within --max-wrong and --max-fp on that set (the middle of those
 that do equally well); it is reported on
 both sets, by kind, and printed as a Verifier(...) to ship. Keypoint and grain decisions do not
 depend on it and stay as they were; the pairs' measurements themselves are not re-fitted here.
+
+    python3 benchmarks/crossval_recognition.py A B --at-scale r1_500.jsonl --at-scale r2_500.jsonl
+
+also keeps the tuned threshold within the targets (--scale-max-fp 0.02, --scale-max-wrong 0.005) on dumps of
+a larger catalog (bench_recognition.py --works 500 --dump): more works, more chances that one scores high on
+an unknown work or a wall.
 
     python3 benchmarks/crossval_recognition.py --curve fit.jsonl report.jsonl [--unused a,b]
 
