@@ -58,6 +58,7 @@ from installation.recognition.keypoints import (GUIDE_FROM, GUIDE_SPREAD, VOTE_D
 from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
                                             explained, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
+from installation.recognition.surround import continuation
 from installation.recognition.spectrum import agreement, directions
 from installation.recognition.verify import Candidate, Verifier
 
@@ -142,6 +143,8 @@ class Pair:
     similar_margin: float  # ... beyond the most like other work's at the same place
     texture: float  # spectrum.agreement: the directions of the place's detail and the work's
     texture_margin: float  # ... beyond the most like other work's at the same place
+    continues: float  # surround.continuation of the place, its most: a part of a larger picture, not a whole one
+    continues_twice: float  # ... its second most (two sides)
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,7 @@ class Recognizer:
         """Each place's best few works, best value first. The value is what a work explains beyond what
         a plain colour under the same light explains (a plain work explains any plain patch), weighed by
         how picture-like the place is; beside it, how well the place's edges lie on the work's."""
-        shortlists, thumbs, views, work_views, textures = [], [], [], [], []
+        shortlists, thumbs, views, work_views, textures, goes_on = [], [], [], [], [], []
         for k, p in enumerate(places):
             short = self._shortlist(p)
             if not short:
@@ -433,6 +436,7 @@ class Recognizer:
             t, v = self._aligned(crop, short, plain, MOTIONS[self.s.refine_motion], m)
             shortlists.append((k, short))
             textures.append(agreement(self.directions, directions(rectify(frame_bgr, p.quad, GRAIN)[None])[0]))
+            goes_on.append(continuation(frame_bgr, p.quad))
             thumbs.append(t)
             views.append(v)
             work_views.append(v[:-1])  # the plain picture (last) has no edges or order of a work's
@@ -449,7 +453,7 @@ class Recognizer:
         edges = edge_agreement(structure, work_views, glare)
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
-        for (k, short), texture in zip(shortlists, textures):
+        for (k, short), texture, continues in zip(shortlists, textures, goes_on):
             fractions = every[start:start + len(short) + 1]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
@@ -459,7 +463,8 @@ class Recognizer:
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)),
-                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=0.0)))
+                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=0.0)), continues.most,
+                         continues.second)
                     for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
@@ -475,7 +480,8 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
-                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin))
+                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin),
+                       round(p.continues, 4), round(p.continues_twice, 4))
                       for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
         if grained is not None:
