@@ -145,6 +145,7 @@ class Pair:
     texture_margin: float  # ... beyond the most like other work's at the same place
     continues: float  # surround.continuation of the place, its most: a part of a larger picture, not a whole one
     continues_twice: float  # ... its second most (two sides)
+    cast: float  # light.Explained.cast: the size of the cast the light fit took to explain the place by the work
 
 
 @dataclass(frozen=True)
@@ -444,7 +445,7 @@ class Recognizer:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
         seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
-        every = seen.fractions
+        every, casts = seen.fractions, seen.cast
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
@@ -454,7 +455,7 @@ class Recognizer:
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
         for (k, short), texture, continues in zip(shortlists, textures, goes_on):
-            fractions = every[start:start + len(short) + 1]
+            fractions, cast = every[start:start + len(short) + 1], casts[start:start + len(short)]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
@@ -464,8 +465,8 @@ class Recognizer:
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)),
                          float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=0.0)), continues.most,
-                         continues.second)
-                    for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
+                         continues.second, float(c))
+                    for g, f, i, e, o, c in zip(gain, fractions, short, agree, ordered, cast)]
         return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed,
@@ -481,7 +482,7 @@ class Recognizer:
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
                        _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin),
-                       round(p.continues, 4), round(p.continues_twice, 4))
+                       round(p.continues, 4), round(p.continues_twice, 4), round(p.cast, 4))
                       for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
         if grained is not None:
