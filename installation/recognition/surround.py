@@ -45,16 +45,14 @@ def sides(frame_bgr: np.ndarray, quad: np.ndarray) -> list[float]:
     m = GAP + STRIP
     full = SIDE + 2 * m
     to = cv2.getPerspectiveTransform(np.float32(quad), np.float32([[0, 0], [SIDE, 0], [SIDE, SIDE], [0, SIDE]]) + m)
+    # Beyond the camera's view the warp gives black (not the border's pixels again, which would go on).
     square = cv2.warpPerspective(frame_bgr, to, (full, full), flags=cv2.INTER_AREA).astype(np.float32)
-    # Beyond the camera's view nothing is seen: not counted as going on (the warp's border is not the wall).
-    seen = cv2.warpPerspective(np.ones(frame_bgr.shape[:2], np.uint8), to, (full, full), flags=cv2.INTER_NEAREST)
     out = []
     for turns in range(4):
-        turned, visible = np.rot90(square, turns), np.rot90(seen, turns)
+        turned = np.rot90(square, turns)
         inside = turned[m:m + STRIP, m:m + SIDE].mean(0)  # (SIDE, 3): the top side's colours along it
         outside = turned[:STRIP, m:m + SIDE].mean(0)
         alike = (np.abs(inside - outside) <= TOLERANCE[0] * inside + TOLERANCE[1]).all(1)
-        alike &= visible[:STRIP, m:m + SIDE].all(0)
         varied = alike.sum() >= 2 and inside[alike].std(0).sum() >= VARIED
         out.append(float(alike.mean()) if varied else 0.0)
     return out
