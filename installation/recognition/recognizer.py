@@ -421,10 +421,12 @@ class Recognizer:
             short += [int(i) for i in np.argsort(-p.similar)[: self.s.embedded] if p.similar[i] > -1]
         return list(dict.fromkeys(short))
 
-    def pairs(self, frame_bgr: np.ndarray, places: list[Place]) -> list[Pair]:
+    def pairs(self, frame_bgr: np.ndarray, places: list[Place], grains: dict | None = None) -> list[Pair]:
         """Each place's best few works, best value first. The value is what a work explains beyond what
         a plain colour under the same light explains (a plain work explains any plain patch), weighed by
-        how picture-like the place is; beside it, how well the place's edges lie on the work's."""
+        how picture-like the place is; beside it, how well the place's edges lie on the work's. Each
+        compared place's GRAIN square is left in `grains` (by place) for the grain check of the frame."""
+        grains = {} if grains is None else grains
         shortlists, thumbs, views, work_views, textures, goes_on = [], [], [], [], [], []
         for k, p in enumerate(places):
             short = self._shortlist(p)
@@ -436,7 +438,8 @@ class Recognizer:
             plain = np.broadcast_to(np.median(inner.reshape(-1, 3), 0).astype(np.uint8), inner.shape)
             t, v = self._aligned(crop, short, plain, MOTIONS[self.s.refine_motion], m)
             shortlists.append((k, short))
-            textures.append(agreement(self.directions, directions(rectify(frame_bgr, p.quad, GRAIN)[None])[0]))
+            grains[k] = rectify(frame_bgr, p.quad, GRAIN)
+            textures.append(agreement(self.directions, directions(grains[k][None])[0]))
             goes_on.append(continuation(frame_bgr, p.quad))
             thumbs.append(t)
             views.append(v)
@@ -474,7 +477,8 @@ class Recognizer:
         """Low texture: align each candidate's thumbnail to each candidate place, and accept the work
         that explains a place best, when that is enough and clearly more than any other work explains
         of any place (`rivals`: pairs compared on an earlier frame, that count as if compared now)."""
-        pairs = self.pairs(frame_bgr, places)
+        grains: dict[int, np.ndarray] = {}  # each place's GRAIN square: for its texture and its grain alike
+        pairs = self.pairs(frame_bgr, places, grains)
         if pairs and rivals:  # kept beside this frame's pairs of the same work: the margin only shrinks
             pairs = sorted(pairs + list(rivals), key=lambda q: -q.value)
         if not pairs:
@@ -484,7 +488,7 @@ class Recognizer:
                        _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin),
                        round(p.continues, 4), round(p.continues_twice, 4), round(p.cast, 4))
                       for p in pairs]
-        grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed)
+        grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed, grains)
         if grained is not None:
             return grained
         k, p = self.s.verifier.best([Candidate.of(c) for c in candidates], [bool(self.textured[q.work]) for q in pairs])
@@ -502,7 +506,8 @@ class Recognizer:
         # A rejected pair keeps its (non-zero) score: 0 says that no pair could be scored at all.
         return Recognition(None, max(round(p, 3), 0.001), "none", elapsed(), quad, candidates)
 
-    def _by_grain(self, frame_bgr, places: list[Place], pairs, candidates, elapsed) -> Recognition | None:
+    def _by_grain(self, frame_bgr, places: list[Place], pairs, candidates, elapsed,
+                  views: dict | None = None) -> Recognition | None:
         """A grainy work among the best pairs whose grain is found in one of the places: a noise-like
         texture that keypoints miss (too faint, too blurred) and that a plain colour explains nearly
         as well as the work itself (so colour alone cannot tell it from a like-coloured texture). Its
@@ -514,7 +519,7 @@ class Recognizer:
         works = list(dict.fromkeys(i for i, _ in best))
         tried = list(dict.fromkeys(best + [(i, k) for i in works for k in range(len(places))]
                                    + self._grainy_first(places)))
-        views: dict[int, np.ndarray] = {}
+        views = {} if views is None else views  # GRAIN squares by place, those pairs() made kept
         found = []
         for i, k in tried:
             if k not in views:
