@@ -93,7 +93,7 @@ def _number(x, none: bool = False) -> bool:
 
 def _well_formed(view) -> bool:
     """A view's fields as bench_recognition._record writes them: candidates (work, value, explained,
-    edges, ranks[, similar, margin[, texture, margin[, continues, twice, cast]]]); textured a flag per candidate; checks
+    edges, ranks[, similar, margin[, texture, margin]]); textured a flag per candidate; checks
     (work, inliers, explained, ranks). Read before any mode trusts them (a hand-edited or cut dump)."""
     if not isinstance(view, dict) or not (view.get("got") is None or isinstance(view.get("got"), str)):
         return False
@@ -101,7 +101,7 @@ def _well_formed(view) -> bool:
     if not _number(view.get("confidence")) or not isinstance(cands, list) or not isinstance(flags, list):
         return False
     if not all(isinstance(c, list) and len(c) >= 5 and isinstance(c[0], str) and _number(c[1]) and _number(c[2])
-               and all(_number(x, none=True) for x in c[3:12]) for c in cands):
+               and all(_number(x, none=True) for x in c[3:9]) for c in cands):
         return False
     if view.get("method") not in ("keypoints", "grain") and "textured" in view and (
             len(flags) < len(cands) or not all(isinstance(f, bool) for f in flags)):

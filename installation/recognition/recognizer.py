@@ -58,7 +58,6 @@ from installation.recognition.keypoints import (GUIDE_FROM, GUIDE_SPREAD, VOTE_D
 from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
                                             explained, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
-from installation.recognition.surround import continuation
 from installation.recognition.spectrum import agreement, directions
 from installation.recognition.verify import Candidate, Verifier
 
@@ -143,9 +142,6 @@ class Pair:
     similar_margin: float  # ... beyond the most like other work's at the same place
     texture: float  # spectrum.agreement: the directions of the place's detail and the work's
     texture_margin: float  # ... beyond the most like other work's at the same place
-    continues: float  # surround.continuation of the place, its most: a part of a larger picture, not a whole one
-    continues_twice: float  # ... its second most (two sides)
-    cast: float  # light.Explained.cast: the size of the cast the light fit took to explain the place by the work
 
 
 @dataclass(frozen=True)
@@ -427,7 +423,7 @@ class Recognizer:
         how picture-like the place is; beside it, how well the place's edges lie on the work's. Each
         compared place's GRAIN square is left in `grains` (by place) for the grain check of the frame."""
         grains = {} if grains is None else grains
-        shortlists, thumbs, views, work_views, textures, goes_on = [], [], [], [], [], []
+        shortlists, thumbs, views, work_views, textures = [], [], [], [], []
         for k, p in enumerate(places):
             short = self._shortlist(p)
             if not short:
@@ -440,7 +436,6 @@ class Recognizer:
             shortlists.append((k, short))
             grains[k] = rectify(frame_bgr, p.quad, GRAIN)
             textures.append(agreement(self.directions, directions(grains[k][None])[0]))
-            goes_on.append(continuation(frame_bgr, p.quad))
             thumbs.append(t)
             views.append(v)
             work_views.append(v[:-1])  # the plain picture (last) has no edges or order of a work's
@@ -448,7 +443,7 @@ class Recognizer:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
         seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
-        every, casts = seen.fractions, seen.cast
+        every = seen.fractions
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
@@ -457,8 +452,8 @@ class Recognizer:
         edges = edge_agreement(structure, work_views, glare)
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
-        for (k, short), texture, continues in zip(shortlists, textures, goes_on):
-            fractions, cast = every[start:start + len(short) + 1], casts[start:start + len(short)]
+        for (k, short), texture in zip(shortlists, textures):
+            fractions = every[start:start + len(short) + 1]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
@@ -467,9 +462,8 @@ class Recognizer:
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)),
-                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=0.0)), continues.most,
-                         continues.second, float(c))
-                    for g, f, i, e, o, c in zip(gain, fractions, short, agree, ordered, cast)]
+                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=0.0)))
+                    for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed,
@@ -485,8 +479,7 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
-                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin),
-                       round(p.continues, 4), round(p.continues_twice, 4), round(p.cast, 4))
+                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin))
                       for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed, grains)
         if grained is not None:
