@@ -130,19 +130,38 @@ def measured(rec: dict) -> np.ndarray:
     return every_pair([Candidate.of(c) for c in rec["candidates"]], rec["textured"])
 
 
-def decide(rec: dict, v: Verifier) -> str | None:
-    if rec["method"] in ("keypoints", "grain"):
-        return rec["got"]
-    if not decidable(rec):
-        return None
-    k, p = v.best([Candidate.of(c) for c in rec["candidates"]], rec["textured"])
-    return rec["candidates"][k][0] if p >= v.threshold else None
+@dataclasses.dataclass(frozen=True)
+class Believed:
+    """Each record's answer before a threshold is applied: the work the verifier believes most and how
+    much. Keypoint and grain answers stand whatever the threshold (p inf); a record with no pair scored is
+    none (p -inf). Computed once per weights, so that a sweep of thresholds does not score every pair again."""
+    works: list
+    p: np.ndarray
 
 
-def score(records: list[dict], v: Verifier) -> dict:
-    by = collections.defaultdict(collections.Counter)
+def believed(records: list[dict], v: Verifier) -> Believed:
+    works, ps = [], []
     for rec in records:
-        got = decide(rec, v)
+        if rec["method"] in ("keypoints", "grain"):
+            works.append(rec["got"])
+            ps.append(np.inf)
+        elif not decidable(rec):
+            works.append(None)
+            ps.append(-np.inf)
+        else:
+            k, p = v.best([Candidate.of(c) for c in rec["candidates"]], rec["textured"])
+            works.append(rec["candidates"][k][0])
+            ps.append(p)
+    return Believed(works, np.float64(ps))
+
+
+def score(records: list[dict], v: Verifier, given: Believed | None = None) -> dict:
+    """Top-1, wrong and false-positive rates and top-1 by kind under `v` (`given`: believed(records, v)
+    already computed for v's weights)."""
+    given = believed(records, v) if given is None else given
+    by = collections.defaultdict(collections.Counter)
+    for rec, work, p in zip(records, given.works, given.p):
+        got = work if p >= v.threshold else None
         if rec["truth"] is None:
             by[rec["kind"]]["fp" if got else "ok"] += 1
         else:
@@ -177,9 +196,10 @@ def curve(fit_on: list[dict], report: list[dict], unused: tuple = ()) -> str:
     with the threshold swept there. Not a number to ship (the threshold sees the reported views): a
     comparison of two networks or measurements that does not hang on where one threshold falls."""
     weights, bias = fitted(fit_on, unused)
+    given = believed(report, Verifier(tuple(weights), bias))
     best: dict[float, tuple] = {}
     for threshold in THRESHOLDS:
-        s = score(report, Verifier(tuple(weights), bias, float(threshold)))
+        s = score(report, Verifier(tuple(weights), bias, float(threshold)), given)
         for level in FP_LEVELS:
             if s["fp"] <= level + 1e-9 and s["top1"] > best.get(level, (-1.0,))[0]:
                 best[level] = (s["top1"], s["wrong"], threshold)
@@ -195,8 +215,8 @@ class AtScale:
     max_fp: float = 0.02
     max_wrong: float = 0.005
 
-    def holds(self, v: Verifier) -> bool:
-        s = score(self.records, v)
+    def holds(self, v: Verifier, given: Believed | None = None) -> bool:
+        s = score(self.records, v, given)
         return s["fp"] <= self.max_fp and s["wrong"] <= self.max_wrong
 
 
@@ -208,11 +228,13 @@ def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = (
     lets through what another renderer's negatives score just above it (fitted on renderer 1, the lowest
     gave 4.7 % false positives on renderer 2, the middle 2.7 %)."""
     weights, bias = fitted(records, unused)
+    shipped = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3))
+    given, at_scale = believed(records, shipped), [believed(a.records, shipped) for a in scale]
     scored = []
     for threshold in THRESHOLDS:
-        v = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3), float(threshold))
-        s = score(records, v)
-        if s["wrong"] <= max_wrong and s["fp"] <= max_fp and all(a.holds(v) for a in scale):
+        v = dataclasses.replace(shipped, threshold=float(threshold))
+        s = score(records, v, given)
+        if s["wrong"] <= max_wrong and s["fp"] <= max_fp and all(a.holds(v, b) for a, b in zip(scale, at_scale)):
             scored.append(((s["top1"], -s["fp"], -s["wrong"]), v))
     if not scored:
         return None
