@@ -140,6 +140,7 @@ class Believed:
 
 
 def believed(records: list[dict], v: Verifier) -> Believed:
+    """Each record's believed pair under v's weights (its threshold is not looked at)."""
     works, ps = [], []
     for rec in records:
         if rec["method"] in ("keypoints", "grain"):
@@ -228,11 +229,11 @@ def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = (
     lets through what another renderer's negatives score just above it (fitted on renderer 1, the lowest
     gave 4.7 % false positives on renderer 2, the middle 2.7 %)."""
     weights, bias = fitted(records, unused)
-    shipped = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3))
-    given, at_scale = believed(records, shipped), [believed(a.records, shipped) for a in scale]
+    rounded = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3))  # as it would be printed and shipped
+    given, at_scale = believed(records, rounded), [believed(a.records, rounded) for a in scale]
     scored = []
     for threshold in THRESHOLDS:
-        v = dataclasses.replace(shipped, threshold=float(threshold))
+        v = dataclasses.replace(rounded, threshold=float(threshold))
         s = score(records, v, given)
         if s["wrong"] <= max_wrong and s["fp"] <= max_fp and all(a.holds(v, b) for a, b in zip(scale, at_scale)):
             scored.append(((s["top1"], -s["fp"], -s["wrong"]), v))
