@@ -23,7 +23,7 @@ import numpy as np
 from installation.recognition import find_quads
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, _refuse, check_numbers, view_arguments  # noqa: E402
+from bench_recognition import Renderer, check_numbers, view_arguments  # noqa: E402
 from diagnose_recognition import _iou, _mask  # noqa: E402
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
@@ -47,9 +47,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     view_arguments(p)
     args = p.parse_args()
-    check_numbers(args)
-    if args.views < 1:
-        _refuse(f"--views {args.views}: use 1 or more")
+    check_numbers(args, {"views": (1, None)})
     cv2.setNumThreads(1)  # one core, as the benchmark's targets say
     ren = Renderer(args.renderer, args.occlusion)
     rng = np.random.default_rng([args.seed, args.renderer])  # bench_recognition.py's draws, in its order

@@ -164,6 +164,12 @@ class Place:
     similar: np.ndarray
 
 
+def _beyond_others(agreements: np.ndarray, i: int) -> float:
+    """Work i's agreement with a place beyond the most agreeing other work's; beyond 0 where there is no
+    other (a one-work catalog: an unknown picture must not gain a margin of its own agreement plus one)."""
+    return float(agreements[i] - np.delete(agreements, i).max(initial=0.0))
+
+
 def _rounded(x: float) -> float | None:
     return None if np.isnan(x) else round(x, 4)
 
@@ -461,8 +467,8 @@ class Recognizer:
             weight = places[k].weight ** self.s.place_weight
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
-                         float(e), float(o), float(similar[i]), float(similar[i] - np.delete(similar, i).max(initial=0.0)),
-                         float(texture[i]), float(texture[i] - np.delete(texture, i).max(initial=0.0)))
+                         float(e), float(o), float(similar[i]), _beyond_others(similar, i),
+                         float(texture[i]), _beyond_others(texture, i))
                     for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
