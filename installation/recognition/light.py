@@ -174,7 +174,8 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
         if step:
             offsets, slope, tone = _fit_light(keep, ratio, xy, centred, offsets, slope, tone)
         level = np.clip(offsets.mean(1, keepdims=True), *np.log(LEVEL))
-        offsets = level + np.clip(offsets - offsets.mean(1, keepdims=True), -CAST, CAST)
+        # float32 again: the float64 bounds made every later (K, 3, P) array float64, a third of the time.
+        offsets = (level + np.clip(offsets - offsets.mean(1, keepdims=True), -CAST, CAST)).astype(np.float32)
         predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :] + tone[:, :, None] * centred)
         error = np.abs(seen - predicted) / (tolerance * predicted + 10.0)
         error[clipped & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright

@@ -18,6 +18,7 @@ NORMAL_BINS = 8  # edge directions told apart when checking that an edge runs al
 @dataclass(frozen=True)
 class EdgeMap:
     mask: np.ndarray  # uint8, 255 on (dilated) edges of luminance or colour
+    thin: np.ndarray  # uint8, the same edges undilated (a third of the pixels: straight lines are found on these)
     along: np.ndarray  # (NORMAL_BINS, H, W) bool: an edge whose normal is within ~25 degrees of the bin's, +-2 px
 
 
@@ -44,7 +45,7 @@ def _edges(small_bgr: np.ndarray) -> EdgeMap:
     # A side's edge may point up to one bin (22.5 degrees) away from the side's own normal.
     along = np.stack([cv2.dilate(per_bin[k - 1] | per_bin[k] | per_bin[(k + 1) % NORMAL_BINS], widen)
                       for k in range(NORMAL_BINS)]) > 0
-    return EdgeMap(mask, along)
+    return EdgeMap(mask, edges, along)
 
 
 MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges running along them
@@ -344,7 +345,8 @@ def _lines(edges: EdgeMap) -> np.ndarray:
     Hough segments merged: a picture's side broken by a visitor or a glare spot is still one line.
     The frame's own borders are added (with no length): a work cut by the frame ends there."""
     h, w = edges.mask.shape
-    segs = cv2.HoughLinesP(edges.mask, 1, np.pi / 180, threshold=30, minLineLength=SHORTEST_SIDE * min(h, w), maxLineGap=8)
+    # On the thin edges: a dilated edge is three pixels wide, triples Hough's work and adds nothing straight.
+    segs = cv2.HoughLinesP(edges.thin, 1, np.pi / 180, threshold=30, minLineLength=SHORTEST_SIDE * min(h, w), maxLineGap=8)
     lines: list[list[float]] = []
     if segs is not None:
         s = segs.reshape(-1, 4).astype(np.float64)
@@ -362,7 +364,7 @@ def _lines(edges: EdgeMap) -> np.ndarray:
                 dt, r = theta[k] - line[0], rho[k]
                 if abs(dt) > np.pi / 2:  # the same line with its normal flipped
                     dt, r = np.pi - abs(dt), -r
-                if abs(dt) < np.radians(3) and abs(r - line[1]) < 5:
+                if abs(dt) < np.radians(3) and abs(r - line[1]) < 2:
                     line[2] += length[k]
                     break
             else:
