@@ -55,6 +55,9 @@ LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
 CUT_AREA = 0.4  # least area (of the frame's) of a quad with three sides on the frame's border
 SMALLEST_AREA = 0.03  # a candidate's least area, a fraction of the frame's (a work a quarter of the frame across)
 SHORTEST_SIDE = 0.08  # a candidate's shortest side and a line's least length, a fraction of the frame's height
+# Hough pieces this close (px at 320 wide, and within 3 degrees) are one line. A frame's inner and outer edge lie
+# 3-4 px apart there: at 5 px they merged and the frame's outer line, which nests the work, was lost.
+SAME_LINE = 2.0
 
 
 def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
@@ -364,7 +367,7 @@ def _lines(edges: EdgeMap) -> np.ndarray:
                 dt, r = theta[k] - line[0], rho[k]
                 if abs(dt) > np.pi / 2:  # the same line with its normal flipped
                     dt, r = np.pi - abs(dt), -r
-                if abs(dt) < np.radians(3) and abs(r - line[1]) < 2:
+                if abs(dt) < np.radians(3) and abs(r - line[1]) < SAME_LINE:
                     line[2] += length[k]
                     break
             else:
