@@ -121,6 +121,7 @@ _RING = 3  # thumbnail pixels at the edge left out: a picture frame, the wall wh
 # cast is taken (renderer 2, seed 2: 4 views its light fit explained nothing of).
 CAST = 0.9
 LEVEL = (0.4, 2.5)  # the view's brightness over the work's: exposure and the light's strength
+_LOG_LEVEL = np.log(np.float32(LEVEL))  # float32: float64 bounds would make every array of the fit float64 (slower)
 TONE = (-0.35, 0.5)  # the view's contrast over the work's in log space: a camera's gamma or tone curve, 0.65-1.5
 GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighter in all) that make a pixel glare
 GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
@@ -173,9 +174,8 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     for step in range(4):
         if step:
             offsets, slope, tone = _fit_light(keep, ratio, xy, centred, offsets, slope, tone)
-        level = np.clip(offsets.mean(1, keepdims=True), *np.log(LEVEL))
-        # float32 again: the float64 bounds made every later (K, 3, P) array float64, a third of the time.
-        offsets = (level + np.clip(offsets - offsets.mean(1, keepdims=True), -CAST, CAST)).astype(np.float32)
+        level = np.clip(offsets.mean(1, keepdims=True), *_LOG_LEVEL)
+        offsets = level + np.clip(offsets - offsets.mean(1, keepdims=True), -CAST, CAST)
         predicted = work * np.exp(offsets[:, :, None] + (slope @ xy)[:, None, :] + tone[:, :, None] * centred)
         error = np.abs(seen - predicted) / (tolerance * predicted + 10.0)
         error[clipped & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
