@@ -144,18 +144,22 @@ def _flickering(art, view_seed, moment):
 
 
 def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognizer):
-    """A visit of a work: searched once, then confirmed; another work's view next: the failed confirmation
-    is followed by a search, whose answer is the Tracker's."""
+    """A visit of a work: searched twice (a work one search alone accepted is searched for again before
+    it is held), then confirmed; another work's view next: the failed confirmation is followed by a
+    search, whose answer is the Tracker's, and that new work is searched for again on the next frame."""
     tracker = Tracker(recognizer)
-    answers = [tracker.recognize(_flickering(artwork(0), 800, m)) for m in range(4)]
-    assert [a.artwork_id for a in answers] == ["work-0"] * 4
-    assert not answers[0].confirmed and all(a.confirmed for a in answers[1:])
-    assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (1, 3, 0)
-    assert tracker.held is answers[0].held  # the search's place, not a confirmation's (no drift)
+    answers = [tracker.recognize(_flickering(artwork(0), 800, m)) for m in range(5)]
+    assert [a.artwork_id for a in answers] == ["work-0"] * 5
+    assert [a.confirmed for a in answers] == [False, False, True, True, True]
+    assert (tracker.counts.searched, tracker.counts.rechecked, tracker.counts.confirmed, tracker.counts.failed) \
+        == (2, 1, 3, 0)
+    assert tracker.held is answers[1].held  # the search's place, not a confirmation's (no drift)
     frame = view(artwork(6), 810)
     r = tracker.recognize(frame)
     assert r.artwork_id == recognizer.recognize(frame).artwork_id == "work-6" and not r.confirmed
-    assert (tracker.counts.searched, tracker.counts.failed) == (2, 1)
+    assert (tracker.counts.searched, tracker.counts.failed) == (3, 1)
+    again = tracker.recognize(_brighter(frame))
+    assert again.artwork_id == "work-6" and not again.confirmed and tracker.counts.rechecked == 2
     assert tracker.held is not None and tracker.held.work == recognizer.ids.index("work-6")
     r = tracker.recognize(view(None, 820))  # nobody, no work: nothing held afterwards
     assert r.artwork_id is None and tracker.held is None
@@ -168,10 +172,11 @@ def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognize
 def test_the_tracker_searches_anyway_after_so_many_confirmations(recognizer):
     """A confirmation checks only its own work: every `search_every` confirmations the frame is searched."""
     tracker = Tracker(recognizer, search_every=2)
-    answers = [tracker.recognize(_flickering(artwork(6), 830, m)) for m in range(6)]
-    assert [a.artwork_id for a in answers] == ["work-6"] * 6
-    assert [a.confirmed for a in answers] == [False, True, True, False, True, True]
-    assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (2, 4, 0)
+    answers = [tracker.recognize(_flickering(artwork(6), 830, m)) for m in range(7)]
+    assert [a.artwork_id for a in answers] == ["work-6"] * 7
+    # Searched twice to be held, then a search after every two confirmations (the same work: still held).
+    assert [a.confirmed for a in answers] == [False, False, True, True, False, True, True]
+    assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (3, 4, 0)
     with pytest.raises(ValueError, match="search_every"):
         Tracker(recognizer, search_every=-1)
     always = Tracker(recognizer, search_every=0)  # camera.search_every 0: every frame searched
@@ -253,7 +258,9 @@ def test_a_still_scene_keeps_the_answer_of_the_last_frame_checked(recognizer):
     on_wall = view_with_truth(artwork(6), 850, calm, moment=10)[0]
     hung = tracker.recognize(on_wall)
     assert hung.artwork_id == "work-6" and not hung.still and tracker.held is not None
-    kept = tracker.recognize(on_wall)  # the camera's next frame of the same still scene
+    rechecked = tracker.recognize(on_wall)  # the camera's next frame of the same scene: one search alone held it
+    assert rechecked.artwork_id == "work-6" and not rechecked.still and tracker.counts.rechecked == 1
+    kept = tracker.recognize(on_wall)  # and the next: two searches accepted it
     assert kept.artwork_id == "work-6" and kept.still and not kept.confirmed  # the search's answer, unchecked
     brighter = _brighter(on_wall)
     confirmed = tracker.recognize(brighter)  # the light changed a little: a change, so the work is checked
