@@ -419,10 +419,11 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
 
 def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:
     """Confirmations where the held work is not: every view a new scene (half of them a catalog work,
-    half an empty wall or a work not in the catalog), through one Tracker, so the work held from the view
-    before is tried first on each at its old place. A confirmation accepted on another scene is a wrong
-    work unless the scene happens to show the same work again; a new scene taken for the last frame's
-    still scene (given its answer unchecked) is a frame unseen."""
+    half an empty wall or a work not in the catalog) seen for two moments (so that a work accepted on both
+    is held: Tracker), through one Tracker, so the work held from the scene before is tried first on each
+    new scene's first moment at its old place. A confirmation accepted on another scene is a wrong work
+    unless the scene happens to show the same work again; a new scene taken for the last frame's still
+    scene (given its answer unchecked) is a frame unseen."""
     tracker = Tracker(recognizer)
     c = collections.Counter()
     for k in range(args.strangers):
@@ -430,12 +431,13 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
             wid, _, art = works[int(rng.integers(0, len(works)))]
         else:
             wid, art = None, None if k % 4 == 0 else ren.unknown(unknown_seed(args.seed, 20_000 + k))
-        tried = tracker.held is not None
+        tried = tracker.held is not None and tracker.trusted
         r = tracker.recognize(ren.view(art, args.seed * 100_000 + 60_000 + k))
         c["tried"] += tried
         c["confirmed right"] += r.confirmed and r.artwork_id == wid
         c["confirmed WRONG"] += r.confirmed and r.artwork_id != wid
         c["still"] += r.still
+        tracker.recognize(ren.view(art, args.seed * 100_000 + 60_000 + k, moment=1))  # the scene's next moment
     return (f"strangers ({args.strangers} views, each a new scene): the held work tried on {c['tried']}, confirmed "
             f"wrongly on {c['confirmed WRONG']}, rightly (the same work again) on {c['confirmed right']}; "
             f"taken for the last frame's still scene (unchecked) {c['still']}")
