@@ -144,22 +144,18 @@ def _flickering(art, view_seed, moment):
 
 
 def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognizer):
-    """A visit of a work: searched twice (a work one search alone accepted is searched for again before
-    it is held), then confirmed; another work's view next: the failed confirmation is followed by a
-    search, whose answer is the Tracker's, and that new work is searched for again on the next frame."""
+    """A visit of a work: searched once, then confirmed; another work's view next: the failed confirmation
+    is followed by a search, whose answer is the Tracker's."""
     tracker = Tracker(recognizer)
-    answers = [tracker.recognize(_flickering(artwork(0), 800, m)) for m in range(5)]
-    assert [a.artwork_id for a in answers] == ["work-0"] * 5
-    assert [a.confirmed for a in answers] == [False, False, True, True, True]
-    assert (tracker.counts.searched, tracker.counts.rechecked, tracker.counts.confirmed, tracker.counts.failed) \
-        == (2, 1, 3, 0)
-    assert tracker.held is answers[1].held  # the search's place, not a confirmation's (no drift)
+    answers = [tracker.recognize(_flickering(artwork(0), 800, m)) for m in range(4)]
+    assert [a.artwork_id for a in answers] == ["work-0"] * 4
+    assert not answers[0].confirmed and all(a.confirmed for a in answers[1:])
+    assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (1, 3, 0)
+    assert tracker.held is answers[0].held  # the search's place, not a confirmation's (no drift)
     frame = view(artwork(6), 810)
     r = tracker.recognize(frame)
     assert r.artwork_id == recognizer.recognize(frame).artwork_id == "work-6" and not r.confirmed
-    assert (tracker.counts.searched, tracker.counts.failed) == (3, 1)
-    again = tracker.recognize(_brighter(frame))
-    assert again.artwork_id == "work-6" and not again.confirmed and tracker.counts.rechecked == 2
+    assert (tracker.counts.searched, tracker.counts.failed) == (2, 1)
     assert tracker.held is not None and tracker.held.work == recognizer.ids.index("work-6")
     r = tracker.recognize(view(None, 820))  # nobody, no work: nothing held afterwards
     assert r.artwork_id is None and tracker.held is None
@@ -169,14 +165,44 @@ def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognize
     assert tracker.held is None
 
 
+def test_a_work_the_low_texture_decision_accepted_once_is_searched_for_again_before_it_is_confirmed(recognizer):
+    """A confirmation of a low-texture work weighs fewer rivals than a search, so one search's acceptance is not
+    held: the next frame is searched too (a still one as well), and only a work two searches in a row accepted is
+    confirmed. A keypoint match is held at once (its confirmation is the search's own keypoint check)."""
+    seen = 0
+    for seed in LOW_TEXTURE * 2:
+        view_seed = 860 + seen + seed
+        frames = [_flickering(artwork(seed), view_seed, m) for m in range(3)]
+        alone = [recognizer.recognize(f) for f in frames[:2]]
+        if alone[0].method != "global":
+            continue
+        tracker = Tracker(recognizer)
+        first = tracker.recognize(frames[0])
+        assert first.artwork_id == alone[0].artwork_id and not tracker.trusted
+        second = tracker.recognize(frames[0])  # the same frame again: still, but searched, not given its answer
+        assert not second.still and not second.confirmed and tracker.counts.rechecked == 1
+        assert second.artwork_id == alone[0].artwork_id and tracker.trusted  # two searches accepted it
+        third = tracker.recognize(frames[1])
+        assert (tracker.counts.confirmed, tracker.counts.failed) in ((1, 0), (0, 1)), tracker.counts
+        assert third.artwork_id in (None, first.artwork_id)
+        # A work the second search does not accept is not held: the frame after is searched again.
+        tracker = Tracker(recognizer)
+        tracker.recognize(frames[0])
+        tracker.recognize(view_with_truth(None, view_seed, moment=1)[0])  # an empty wall: none
+        assert tracker.held is None and not tracker.trusted
+        seen += 1
+    assert seen >= 3, seen
+    busy = Tracker(recognizer)
+    assert busy.recognize(view(artwork(0), 870)).method == "keypoints" and busy.trusted
+
+
 def test_the_tracker_searches_anyway_after_so_many_confirmations(recognizer):
     """A confirmation checks only its own work: every `search_every` confirmations the frame is searched."""
     tracker = Tracker(recognizer, search_every=2)
-    answers = [tracker.recognize(_flickering(artwork(6), 830, m)) for m in range(7)]
-    assert [a.artwork_id for a in answers] == ["work-6"] * 7
-    # Searched twice to be held, then a search after every two confirmations (the same work: still held).
-    assert [a.confirmed for a in answers] == [False, False, True, True, False, True, True]
-    assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (3, 4, 0)
+    answers = [tracker.recognize(_flickering(artwork(6), 830, m)) for m in range(6)]
+    assert [a.artwork_id for a in answers] == ["work-6"] * 6
+    assert [a.confirmed for a in answers] == [False, True, True, False, True, True]
+    assert (tracker.counts.searched, tracker.counts.confirmed, tracker.counts.failed) == (2, 4, 0)
     with pytest.raises(ValueError, match="search_every"):
         Tracker(recognizer, search_every=-1)
     always = Tracker(recognizer, search_every=0)  # camera.search_every 0: every frame searched
@@ -258,9 +284,7 @@ def test_a_still_scene_keeps_the_answer_of_the_last_frame_checked(recognizer):
     on_wall = view_with_truth(artwork(6), 850, calm, moment=10)[0]
     hung = tracker.recognize(on_wall)
     assert hung.artwork_id == "work-6" and not hung.still and tracker.held is not None
-    rechecked = tracker.recognize(on_wall)  # the camera's next frame of the same scene: one search alone held it
-    assert rechecked.artwork_id == "work-6" and not rechecked.still and tracker.counts.rechecked == 1
-    kept = tracker.recognize(on_wall)  # and the next: two searches accepted it
+    kept = tracker.recognize(on_wall)  # the camera's next frame of the same still scene
     assert kept.artwork_id == "work-6" and kept.still and not kept.confirmed  # the search's answer, unchecked
     brighter = _brighter(on_wall)
     confirmed = tracker.recognize(brighter)  # the light changed a little: a change, so the work is checked

@@ -5,11 +5,13 @@ The Tracker holds the last accepted work and where it was (recognizer.Held) and 
 to confirm it there (the same checks the search makes at that place, for that one work); when that
 fails - a visitor in front, the light changed past recognition, another work, nobody - the frame is
 searched as before. A confirmation can only say the held work or nothing: it never names a work
-the search did not name first on an earlier frame. Nor does it hold a work one search alone named: a
-work newly accepted is searched for again on the next frame, and only once two searches in a row
-accept it is it confirmed (or given to a still scene). A single search's mistake (an unknown work taken
-for a catalog one at one moment's light) would otherwise be repeated by every confirmation after it,
-where a search says none, until the debouncer enters it.
+the search did not name first on an earlier frame. Nor does it hold a work that one search alone
+accepted by the low-texture decision or its grain: such a work is searched for again on the next
+frame, and only once two searches in a row accept it is it confirmed (or given to a still scene).
+Those confirmations weigh fewer rivals than a search, so a single search's mistake (an unknown work
+taken for a catalog one at one moment's light) would otherwise be repeated by every confirmation
+after it, where a search says none, until the debouncer entered it. A keypoint match is held at once:
+its confirmation is the search's own keypoint check of that work.
 
 Before either, a frame that shows the scene of the last frame searched or confirmed (an empty wall, a
 work on its wall with nobody in front, a visitor standing still) gets that frame's answer, checked by
@@ -36,7 +38,8 @@ class TrackCounts:
     was held, searched (after a failed confirmation, or a changed scene with nothing held)."""
     confirmed: int = 0
     searched: int = 0  # every search, the periodic ones (Tracker.search_every) included
-    rechecked: int = 0  # searches of a frame after one search alone accepted its work (before it is held)
+    rechecked: int = 0  # searches of a frame after one search alone accepted its work by the low-texture
+    # decision or its grain (before it is held)
     failed: int = 0  # confirmations that did not hold (each followed by a search)
     still: int = 0  # frames of the scene the last frame searched or confirmed showed, given its answer
 
@@ -71,12 +74,12 @@ def cells_of(frame_bgr: np.ndarray) -> np.ndarray | None:
 
 class Tracker:
     """Recognizer.recognize with a still scene given the answer of the last frame checked in it, and the
-    work last accepted by two searches in a row confirmed first (see the module's docstring). After
-    `search_every` confirmations or still frames in a row (0: no confirmation and no still frame at all)
-    the frame is searched all the same, and its answer replaces the held one: a confirmation only checks
-    its own work and a still frame checks nothing, so a second work that came into view, a search that
-    now rejects what it once accepted, or a scene that changed too slowly to notice would otherwise never
-    be heard."""
+    work last accepted (by keypoints, or by two searches in a row) confirmed first (see the module's
+    docstring). After `search_every` confirmations or still frames in a row (0: no confirmation and no
+    still frame at all) the frame is searched all the same, and its answer replaces the held one: a
+    confirmation only checks its own work and a still frame checks nothing, so a second work that came
+    into view, a search that now rejects what it once accepted, or a scene that changed too slowly to
+    notice would otherwise never be heard."""
 
     def __init__(self, recognizer: Recognizer, search_every: int = SEARCH_EVERY):
         if search_every < 0:
@@ -85,7 +88,7 @@ class Tracker:
         self.recognizer = recognizer
         self.search_every = search_every
         self.held: Held | None = None
-        self.trusted = False  # the held work was accepted by two searches in a row: it may be confirmed
+        self.trusted = False  # the held work may be confirmed: accepted by keypoints, or by two searches in a row
         self.scene: Scene | None = None  # the last frame searched or confirmed, and its answer
         self.in_a_row = 0  # confirmations or still frames since the last search
         self.counts = TrackCounts()
@@ -121,7 +124,7 @@ class Tracker:
         self.in_a_row = 0
         assert r.artwork_id is None or r.held is not None, r  # every accepted way says what confirms it
         before = self.held.artwork_id if self.held is not None else None
-        self.trusted = r.artwork_id is not None and r.artwork_id == before
+        self.trusted = r.artwork_id is not None and (r.method == "keypoints" or r.artwork_id == before)
         self.held = r.held if r.artwork_id is not None else None
         self.scene = Scene(cells, hw, r) if cells is not None else None
         return replace(r, seconds=time.perf_counter() - start)
