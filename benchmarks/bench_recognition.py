@@ -419,11 +419,11 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
 
 def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:
     """Confirmations where the held work is not: every view a new scene (half of them a catalog work,
-    half an empty wall or a work not in the catalog) seen for two moments (so that a work accepted on both
-    is held: Tracker), through one Tracker, so the work held from the scene before is tried first on each
-    new scene's first moment at its old place. A confirmation accepted on another scene is a wrong work
-    unless the scene happens to show the same work again; a new scene taken for the last frame's still
-    scene (given its answer unchecked) is a frame unseen."""
+    half an empty wall or a work not in the catalog) seen for two moments (so that a low-texture work
+    accepted on both is held too: Tracker), through one Tracker, so the work held from the scene before is
+    tried first on each new scene's first moment at its old place. A confirmation accepted on another scene
+    is a wrong work unless the scene happens to show the same work again; a new scene taken for the last
+    frame's still scene (given its answer unchecked) is a frame unseen."""
     tracker = Tracker(recognizer)
     c = collections.Counter()
     for k in range(args.strangers):
