@@ -134,14 +134,6 @@ class Explained:
     aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    spots: np.ndarray | None = None  # (K, THUMB, THUMB) the light each view's fitted glare spots add (None: none)
-
-    def deglared(self, views: np.ndarray) -> np.ndarray:
-        """The views ((K, THUMB, THUMB, 3) uint8) less the light their spots add: a spot's skirt keeps the
-        picture's edges and order beneath it (its clipped core keeps nothing, and stays set aside)."""
-        if self.spots is None:
-            return views
-        return np.clip(views - self.spots[..., None], 0, 255).astype(np.uint8)
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -195,81 +187,8 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     excess = seen - predicted
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
-    field = _spots(np.where(clipped.any(1), np.nan, excess.min(1)), glare)
-    if field is not None:
-        # A spot's soft skirt is explained by the spot fitted to it; where it adds clear light, it is set aside.
-        spots = field[:, r:-r, r:-r].reshape(k, -1)
-        lit = predicted + spots[:, None, :]
-        error = np.abs(seen - lit) / (tolerance * lit + 10.0)
-        error[clipped & (lit >= 235)] = 0.0
-        fits = error < 1.0
-        glare = glare | (spots > GLARE_EXCESS)
-        explained = fits[:, 0] & fits[:, 1] & fits[:, 2] & ~glare
     counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained(explained.sum(1) / counted, glare, field)
-
-
-SPOT_CORE = 8  # glare pixels a spot's core needs before a spot is fitted to it
-SPOT_REACH = 12  # thumbnail pixels around a core whose added light is fitted with it (its skirt)
-SPOT_WIDEST = 0.5  # a fitted spot's widest spread (sigma) in the picture's side: a glare spot, not a light
-
-
-def _spots(added: np.ndarray, glare: np.ndarray) -> np.ndarray | None:
-    """(K, THUMB, THUMB) the added light of each view's glare spots (None: no view has one): around each core of
-    glare (its two largest), the light added in every channel (`added`, the least channel's excess; NaN
-    where clipped) is fitted as an elliptical Gaussian (_spot). A spot is what a lamp leaves on varnish
-    or glass, a smooth blob; a wrong work's excess (another picture's bright patch) may be fitted too,
-    but where the blob adds light the view does not show, that work loses what it explained there."""
-    side = THUMB - 2 * _RING
-    cored = np.flatnonzero(glare.sum(1) >= SPOT_CORE)
-    if not len(cored):
-        return None
-    out = np.zeros((len(glare), THUMB * THUMB), np.float32)
-    y, x = ((np.mgrid[0:THUMB, 0:THUMB].astype(np.float32) - _RING) / (side - 1) - 0.5).reshape(2, -1)
-    whole = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], 1)  # over the thumbnail, ring included
-    inner = np.zeros((THUMB, THUMB), bool)
-    inner[_RING:-_RING, _RING:-_RING] = True
-    design = whole[inner.ravel()]  # over the pixels `added` and `glare` give
-    kernel = np.ones((2 * SPOT_REACH + 1,) * 2, np.uint8)
-    for k in cored:
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(glare[k].reshape(side, side).astype(np.uint8), 8)
-        biggest = [c for c in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:2] + 1 if stats[c, cv2.CC_STAT_AREA] >= SPOT_CORE]
-        for c in biggest:
-            near = (cv2.dilate((labels == c).astype(np.uint8), kernel).ravel() > 0) & np.isfinite(added[k])
-            coef = _spot(design[near], added[k][near])
-            if coef is not None and _peak_within(coef, labels == c):
-                out[k] += np.exp(np.minimum(whole @ coef, np.log(512.0))).astype(np.float32)
-    return out.reshape(-1, THUMB, THUMB) if out.any() else None
-
-
-def _peak_within(coef: np.ndarray, core: np.ndarray) -> bool:
-    """Whether a fitted spot's brightest point lies on its core (grown by SPOT_REACH), not beyond it: a
-    fit that ran along a skirt into a streak across the picture is no spot of this core."""
-    side = core.shape[0]
-    centre = np.linalg.solve(np.array([[2 * coef[3], coef[4]], [coef[4], 2 * coef[5]]]), -coef[1:3])
-    x, y = np.round((centre + 0.5) * (side - 1)).astype(int)
-    ys, xs = np.nonzero(core)
-    return bool(xs.min() - SPOT_REACH <= x <= xs.max() + SPOT_REACH and ys.min() - SPOT_REACH <= y <= ys.max() + SPOT_REACH)
-
-
-def _spot(design: np.ndarray, added: np.ndarray) -> np.ndarray | None:
-    """An elliptical Gaussian's log-quadratic coefficients fitted to the added light around a core: started
-    from log(added) fitted where there is some (weighted by its square), then least squares in the light
-    itself over every pixel around the core (those with none too: a spot wider than the light is costly).
-    None where it is no blob (a plateau, a rising edge) or wider than a spot."""
-    some = added > 2.0
-    if some.sum() < 12:
-        return None
-    w2 = added[some] ** 2
-    coef = np.linalg.lstsq(design[some] * w2[:, None], np.log(added[some]) * w2, rcond=None)[0]
-    for _ in range(6):  # Gauss-Newton
-        model = np.exp(np.minimum(design @ coef, np.log(512.0)))
-        jac = design * model[:, None]
-        coef = coef + np.linalg.solve(jac.T @ jac + 1e-3 * np.eye(6), jac.T @ (added - model))
-    curv = np.linalg.eigvalsh(np.array([[coef[3], coef[4] / 2], [coef[4] / 2, coef[5]]]))
-    if not (curv < 0).all() or (-0.5 / curv).max() > SPOT_WIDEST**2:
-        return None
-    return coef
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -366,7 +366,7 @@ class Recognizer:
             thumbs, views = self._aligned(crop, [i])
             seen = explained(thumbs, views, self.s.pixel_tolerance)
             fraction = float(seen.fractions[0])
-            ranks = float(rank_agreement(self.structure.take([i]), seen.deglared(views), seen.glare)[0])
+            ranks = float(rank_agreement(self.structure.take([i]), views, seen.glare)[0])
             weighed.append((self.ids[i], int(inliers), round(fraction, 4), _rounded(ranks)))
             if self.s.keypoint_accepts(fraction, ranks):
                 return KeypointMatch(i, inliers, quad, weighed)
@@ -455,8 +455,6 @@ class Recognizer:
         structure = self.structure.take([i for _, short in shortlists for i in short])
         is_work = np.concatenate([[True] * len(short) + [False] for _, short in shortlists])  # the plain last
         work_views, glare = np.concatenate(work_views), seen.glare[is_work]
-        if seen.spots is not None:
-            work_views = replace(seen, spots=seen.spots[is_work]).deglared(work_views)
         edges = edge_agreement(structure, work_views, glare)
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
