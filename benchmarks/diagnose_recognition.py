@@ -7,12 +7,19 @@ how does the right work rank there? The renderers give each view's true corners.
 Rows: right; "no good quad" (no candidate within IoU 0.8 of the work's outline); "good quad not in
 places" (a candidate, but not among the places compared in detail); "in places, work rank R" (the
 place is compared; the right work is the R-th most alike there: 0 means the decision rejected it).
+
+    python3 benchmarks/diagnose_recognition.py --renderer 2 --without-glare
+
+also renders each missed view again without its glare spots (renderer 2 draws everything else alike) and
+says how many of the misses under a spot the recogniser then gets right: what glare costs, all of it (the
+outline, keypoints, the network, the light fit), as opposed to what one measurement recovers.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -43,23 +50,36 @@ def main() -> int:
     p.add_argument("--works", type=int, default=100)
     p.add_argument("--views", type=int, default=150)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--without-glare", action="store_true",
+                   help="render each miss again without its glare spots (renderer 2) and count those then right")
     args = p.parse_args()
     check_numbers(args, {"views": (1, None)})
+    if args.without_glare and args.renderer != 2:
+        print(f"--without-glare with --renderer {args.renderer}: only renderer 2 draws a view again without its "
+              "glare and everything else alike; use --renderer 2", file=sys.stderr)
+        return 2
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
+    clear = Renderer(args.renderer, 0.5)
+    clear.settings2 = dataclasses.replace(ren.settings2, glare=0.0)
     works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]
     recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer
     rng = np.random.default_rng(args.seed)
     tally: collections.Counter = collections.Counter()
+    glared = collections.Counter()
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
-        frame, corners = ren.view_and_corners(art, 9000 + k)
+        info: dict = {}
+        frame, corners = ren.view_and_corners(art, 9000 + k, info=info)
         r = recognizer.recognize(frame)
         if r.artwork_id == wid:
             tally["right"] += 1
             continue
         outcome = "none" if r.artwork_id is None else "wrong"
+        if args.without_glare and info.get("glare", 0.0) > 0:
+            glared["missed"] += 1
+            glared["right without it"] += recognizer.recognize(clear.view(art, 9000 + k)).artwork_id == wid
         hw = frame.shape[:2]
         truth = _mask(corners, hw)
         found = find_quads(frame)
@@ -76,6 +96,9 @@ def main() -> int:
     print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
+    if args.without_glare:
+        print(f"misses under a glare spot: {glared['missed']}; right when drawn again without it: "
+              f"{glared['right without it']}")
     return 0
 
 
