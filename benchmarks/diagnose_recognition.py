@@ -60,7 +60,7 @@ def main() -> int:
         return 2
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
-    clear = Renderer(args.renderer, 0.5)
+    clear = Renderer(args.renderer, 0.5)  # the same views without glare (--without-glare)
     clear.settings2 = dataclasses.replace(ren.settings2, glare=0.0)
     works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]
     recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer

@@ -156,10 +156,9 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     work = np.ascontiguousarray(thumbs[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
     seen = np.ascontiguousarray(views[:, r:-r, r:-r].reshape(k, -1, 3).transpose(0, 2, 1), np.float32)
     xy = _XY[:, r:-r, r:-r].reshape(2, -1)  # (2, P)
-    # Log ratios of dark values are noise: they do not steer the fit (a view's channel is read from 9 grey
-    # levels up: read from 25, a channel dim everywhere but under a glare spot took its level from the spot).
-    # Values the camera clipped do: where most of a channel is clipped, what is left unclipped is mostly a visitor.
-    reliable = (work > 24) & (seen > 8)
+    # Log ratios of dark values are noise: they do not steer the fit. Values the camera clipped do:
+    # where most of a channel is clipped, what is left unclipped is mostly a visitor.
+    reliable = (work > 24) & (seen > 24)
     log_work = np.log(work + 1.0)
     ratio = np.log(seen + 1.0) - log_work
     # The work's own contrast, centred per channel: a tone curve steepens or flattens it about its middle.
