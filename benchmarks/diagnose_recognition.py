@@ -11,8 +11,9 @@ place is compared; the right work is the R-th most alike there: 0 means the deci
     python3 benchmarks/diagnose_recognition.py --renderer 2 --without-glare
 
 also renders each missed view again without its glare spots (renderer 2 draws everything else alike) and
-says how many of the misses under a spot the recogniser then gets right: what glare costs, all of it (the
-outline, keypoints, the network, the light fit), as opposed to what one measurement recovers.
+says how many of the misses under a spot the recogniser then gets right, by where they were lost: what glare
+costs, all of it (the outline, keypoints, the network, the light fit), as opposed to what one measurement
+recovers.
 """
 
 from __future__ import annotations
@@ -44,6 +45,22 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
+def _where_lost(recognizer, frame: np.ndarray, corners: np.ndarray, work: int) -> str:
+    """Where a missed view's work was lost: no found quad near its outline, a good quad not among the places
+    compared, or at a compared place, ranked R-th there (0: first, and the decision rejected it)."""
+    hw = frame.shape[:2]
+    truth = _mask(corners, hw)
+    found = find_quads(frame)
+    if not any(_iou(_mask(q, hw), truth) > GOOD_IOU for q, _ in found):
+        return "no good quad"
+    places = recognizer.places(frame, found)
+    good = [pl for pl in places if _iou(_mask(pl.quad, hw), truth) > GOOD_IOU]
+    if not good:
+        return "good quad not in places"
+    rank = int((good[0].scores > good[0].scores[work]).sum())
+    return f"in places, work rank {min(rank, 4)}"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=2)
@@ -66,7 +83,7 @@ def main() -> int:
     recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer
     rng = np.random.default_rng(args.seed)
     tally: collections.Counter = collections.Counter()
-    glared = collections.Counter()
+    glared: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # by where each was lost
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
@@ -76,29 +93,19 @@ def main() -> int:
         if r.artwork_id == wid:
             tally["right"] += 1
             continue
-        outcome = "none" if r.artwork_id is None else "wrong"
+        lost = _where_lost(recognizer, frame, corners, i)
+        tally[("none" if r.artwork_id is None else "wrong", lost)] += 1
         if args.without_glare and info.get("glare", 0.0) > 0:
-            glared["missed"] += 1
-            glared["right without it"] += recognizer.recognize(clear.view(art, 9000 + k)).artwork_id == wid
-        hw = frame.shape[:2]
-        truth = _mask(corners, hw)
-        found = find_quads(frame)
-        if not any(_iou(_mask(q, hw), truth) > GOOD_IOU for q, _ in found):
-            tally[(outcome, "no good quad")] += 1
-            continue
-        places = recognizer.places(frame, found)
-        good = [pl for pl in places if _iou(_mask(pl.quad, hw), truth) > GOOD_IOU]
-        if not good:
-            tally[(outcome, "good quad not in places")] += 1
-            continue
-        rank = int((good[0].scores > good[0].scores[i]).sum())
-        tally[(outcome, f"in places, work rank {min(rank, 4)}")] += 1
+            row = lost.split(", work rank")[0]
+            glared[row]["missed"] += 1
+            glared[row]["right"] += recognizer.recognize(clear.view(art, 9000 + k)).artwork_id == wid
     print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
     if args.without_glare:
-        print(f"misses under a glare spot: {glared['missed']}; right when drawn again without it: "
-              f"{glared['right without it']}")
+        rows = ", ".join(f"{row} {c['missed']} ({c['right']} right without it)" for row, c in sorted(glared.items()))
+        print(f"misses under a glare spot: {sum(c['missed'] for c in glared.values())}; right when drawn again "
+              f"without it: {sum(c['right'] for c in glared.values())}; by row: {rows or 'none'}")
     return 0
 
 
