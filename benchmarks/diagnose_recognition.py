@@ -45,20 +45,30 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
-def _where_lost(recognizer, frame: np.ndarray, corners: np.ndarray, work: int) -> str:
-    """Where a missed view's work was lost: no found quad near its outline, a good quad not among the places
-    compared, or at a compared place, ranked R-th there (0: first, and the decision rejected it)."""
+@dataclasses.dataclass(frozen=True)
+class Lost:
+    """Where a missed view's work was lost: its row, and at a compared place the work's rank there."""
+    row: str  # "no good quad" | "good quad not in places" | "in places"
+    rank: int | None = None  # 0: first there, and the decision rejected it; 4: fourth or lower
+
+    @property
+    def label(self) -> str:
+        return self.row if self.rank is None else f"{self.row}, work rank {self.rank}"
+
+
+def _where_lost(recognizer, frame: np.ndarray, corners: np.ndarray, work: int) -> Lost:
+    """No found quad near the work's outline, a good quad not among the places compared, or the work's rank
+    at a compared place."""
     hw = frame.shape[:2]
     truth = _mask(corners, hw)
     found = find_quads(frame)
     if not any(_iou(_mask(q, hw), truth) > GOOD_IOU for q, _ in found):
-        return "no good quad"
+        return Lost("no good quad")
     places = recognizer.places(frame, found)
     good = [pl for pl in places if _iou(_mask(pl.quad, hw), truth) > GOOD_IOU]
     if not good:
-        return "good quad not in places"
-    rank = int((good[0].scores > good[0].scores[work]).sum())
-    return f"in places, work rank {min(rank, 4)}"
+        return Lost("good quad not in places")
+    return Lost("in places", min(int((good[0].scores > good[0].scores[work]).sum()), 4))
 
 
 def main() -> int:
@@ -94,11 +104,10 @@ def main() -> int:
             tally["right"] += 1
             continue
         lost = _where_lost(recognizer, frame, corners, i)
-        tally[("none" if r.artwork_id is None else "wrong", lost)] += 1
+        tally[("none" if r.artwork_id is None else "wrong", lost.label)] += 1
         if args.without_glare and info.get("glare", 0.0) > 0:
-            row = lost.split(", work rank")[0]
-            glared[row]["missed"] += 1
-            glared[row]["right"] += recognizer.recognize(clear.view(art, 9000 + k)).artwork_id == wid
+            glared[lost.row]["missed"] += 1
+            glared[lost.row]["right"] += recognizer.recognize(clear.view(art, 9000 + k)).artwork_id == wid
     print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
