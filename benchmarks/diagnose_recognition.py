@@ -13,7 +13,11 @@ place is compared; the right work is the R-th most alike there: 0 means the deci
 also renders each missed view again without its glare spots (renderer 2 draws everything else alike) and
 says how many of the misses under a spot the recogniser then gets right, by where they were lost: what glare
 costs, all of it (the outline, keypoints, the network, the light fit), as opposed to what one measurement
-recovers.
+recovers. A last line splits a spot in two: its clipped core (every channel at CLIPPED or above with
+the spot, below it without) and its skirt (the smooth rest): how many of those misses are right with only
+the skirt taken off (the core kept, as no de-glare can see through it), with the skirt taken off and the core
+filled in from around it (cv2.inpaint), and with only the core filled in - what taking a spot off a frame
+could earn, and which part of it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noqa: E402
 
 GOOD_IOU = 0.8
+CLIPPED = 245  # every channel at or above: a glare spot's clipped core (nothing of the work is left there)
+PARTS = ("skirt off, core kept", "skirt off, core filled in", "core filled in")
 
 
 def _mask(quad: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -71,6 +77,15 @@ def _where_lost(recognizer, frame: np.ndarray, corners: np.ndarray, work: int) -
     return Lost("in places", min(int((good[0].scores > good[0].scores[work]).sum()), 4))
 
 
+def _glare_parts(glared: np.ndarray, clear: np.ndarray) -> dict[str, np.ndarray]:
+    """The view with parts of its glare taken off (PARTS), from the view with it and without it."""
+    core = (glared.min(2) >= CLIPPED) & (clear.min(2) < CLIPPED)
+    mask = core.astype(np.uint8) * 255
+    return {PARTS[0]: np.where(core[..., None], glared, clear),
+            PARTS[1]: cv2.inpaint(clear, mask, 5, cv2.INPAINT_TELEA),
+            PARTS[2]: cv2.inpaint(glared, mask, 5, cv2.INPAINT_TELEA)}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--renderer", type=int, choices=(1, 2, 3), default=2)
@@ -94,6 +109,7 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     tally: collections.Counter = collections.Counter()
     glared: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # by where each was lost
+    parts: collections.Counter = collections.Counter()  # of the glare misses, right with parts of the spot off
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
@@ -107,7 +123,10 @@ def main() -> int:
         tally[("none" if r.artwork_id is None else "wrong", lost.label)] += 1
         if args.without_glare and info.get("glare", 0.0) > 0:
             glared[lost.row]["missed"] += 1
-            glared[lost.row]["right"] += recognizer.recognize(clear.view(art, 9000 + k)).artwork_id == wid
+            without = clear.view(art, 9000 + k)
+            glared[lost.row]["right"] += recognizer.recognize(without).artwork_id == wid
+            for part, view in _glare_parts(frame, without).items():
+                parts[part] += recognizer.recognize(view).artwork_id == wid
     print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
@@ -115,6 +134,7 @@ def main() -> int:
         rows = ", ".join(f"{row} {c['missed']} ({c['right']} right without it)" for row, c in sorted(glared.items()))
         print(f"misses under a glare spot: {sum(c['missed'] for c in glared.values())}; right when drawn again "
               f"without it: {sum(c['right'] for c in glared.values())}; by row: {rows or 'none'}")
+        print("right with part of the spot taken off: " + "; ".join(f"{part}: {parts[part]}" for part in PARTS))
     return 0
 
 
