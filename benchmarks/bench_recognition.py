@@ -179,8 +179,11 @@ def settings_from(pairs: list[str]) -> RecognizerSettings:
         name, _, value = pair.partition("=")
         if name not in fields:
             _refuse(f"--set {pair}: no RecognizerSettings field {name!r}; fields: {', '.join(fields)}")
+        kind = type(getattr(RecognizerSettings(), name))
         try:
-            changes[name] = type(getattr(RecognizerSettings(), name))(value)
+            if kind is bool and value.lower() not in ("true", "false"):
+                raise ValueError(value)
+            changes[name] = value.lower() == "true" if kind is bool else kind(value)
         except ValueError:
             _refuse(f"--set {pair}: {name} takes a {type(getattr(RecognizerSettings(), name)).__name__}")
     try:
@@ -306,6 +309,8 @@ def main() -> int:
                   f"({c['false positive']}/{sum(c.values())})")
     print(f"top-1 accuracy {pct(right, pos)} ({right}/{pos}); wrong artwork {pct(wrong, pos)} ({wrong}); "
           f"false positives {pct(fp, neg)} ({fp}/{neg})")
+    if settings.second_look:
+        print(_second_looks(dumped))
     if len(t):
         print(f"per frame: mean {1000 * t.mean():.1f} ms, p95 {1000 * np.percentile(t, 95):.1f} ms -> "
               f"{1 / t.mean():.0f} frames/s on one core")
@@ -324,13 +329,23 @@ def main() -> int:
     return 0
 
 
+def _second_looks(dumped: list[dict]) -> str:
+    """What the second look (the frame's glare taken off, after a first look found nothing) decided."""
+    found = [d for d in dumped if d["glare_off"]]
+    right = sum(d["got"] == d["truth"] for d in found)
+    fp = sum(d["truth"] is None for d in found)
+    return (f"second look, glare taken off: {len(found)} accepted ({right} right, {len(found) - right - fp} wrong, "
+            f"{fp} false positives)")
+
+
 def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
     """What crossval_recognition.py needs to decide a view again under other global thresholds
     (with, for each candidate, whether it is a textured work: those must explain more)."""
     cands = [list(c) for c in (r.candidates or []) if len(c) >= 5]
     textured = [bool(recognizer.textured[recognizer.ids.index(c[0])]) for c in cands]
     return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,
-            "candidates": cands, "textured": textured, "checks": [list(c) for c in r.checks or []]}
+            "candidates": cands, "textured": textured, "checks": [list(c) for c in r.checks or []],
+            "glare_off": r.glare_off}  # the second look's candidates: the first look's are not kept
 
 
 def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:

@@ -42,6 +42,7 @@ class CameraStatus:
     recognition_ms: float = 0.0
     confirmed: int = 0  # recognitions that confirmed the work held on its place (no search)
     still: int = 0  # recognitions of a still scene, given the last checked frame's answer (no search, no confirmation)
+    glare_off: int = 0  # searches that found their work on a second look, the frame's glare spots taken off
     artwork: str | None = None
     last_seen: str | None = None
     reconnects: int = 0
@@ -51,7 +52,7 @@ class CameraStatus:
     def to_json(self) -> dict:
         return {"frames": self.frames, "fps": round(self.fps, 2), "recognitions": self.recognitions,
                 "recognition_ms": round(self.recognition_ms, 2), "confirmed": self.confirmed, "still": self.still,
-                "artwork": self.artwork, "last_seen": self.last_seen, "reconnects": self.reconnects,
+                "glare_off": self.glare_off, "artwork": self.artwork, "last_seen": self.last_seen, "reconnects": self.reconnects,
                 "source": self.source}
 
 
@@ -195,6 +196,7 @@ class CameraProcess:
         self.status.recognition_ms = 1000 * r.seconds
         self.status.confirmed = self.tracker.counts.confirmed
         self.status.still = self.tracker.counts.still
+        self.status.glare_off = self.tracker.counts.glare_off
         self.status.last_seen = r.artwork_id
         # The whole Recognition: its confidence and best candidate are the visit's evidence.
         changed = self.debouncer.update(r, now)

@@ -50,6 +50,7 @@ from installation.recognition.features import (
     describe,
 )
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
+from installation.recognition.glare import find_spots, taken_off
 from installation.recognition.grain import CHANCE_CHECKS, Grain, chance_cells, chance_others, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
 from installation.recognition.embedding import Embedder
@@ -107,6 +108,8 @@ class RecognizerSettings:
     grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4), or more
     # where the catalog's other grainy works show more of its grain (Recognizer.grain_line)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
+    # A frame the search found nothing in is searched again with its glare spots taken off (glare.py).
+    second_look: bool = True
 
     def __post_init__(self):
         if self.refine_motion not in MOTIONS:
@@ -221,6 +224,7 @@ class Recognition:
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
     still: bool = False  # the scene of the last frame searched or confirmed: that frame's answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
+    glare_off: bool = False  # found on a second look, the frame's glare spots taken off (Recognizer.recognize)
 
 
 class Recognizer:
@@ -555,7 +559,20 @@ class Recognizer:
         sized = _at_width(frame_bgr)
         if sized is None:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
-        return sized.back(self._recognize(sized.frame, start))
+        r = self._recognize(sized.frame, start)
+        if r.artwork_id is None and self.s.second_look:
+            r = self._without_glare(sized.frame, start, r)
+        return sized.back(r)
+
+    def _without_glare(self, frame_bgr: np.ndarray, start: float, first: Recognition) -> Recognition:
+        """A second look at a frame the first found nothing in, with its glare spots taken off (glare.py):
+        its answer if it finds a work, else the first's. Only then: taking a spot off a white ground lit
+        near clipping spoils a view the first look reads right (renderer 2's grids)."""
+        spots = find_spots(frame_bgr)
+        if not spots:
+            return first
+        r = self._recognize(taken_off(frame_bgr, spots), start)
+        return replace(r, glare_off=True) if r.artwork_id is not None else replace(first, seconds=r.seconds)
 
     def confirm(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
         """Whether the held work is still where it was (a fixed camera, a work on its wall): that one

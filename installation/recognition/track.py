@@ -42,6 +42,7 @@ class TrackCounts:
     # decision or its grain (before it is held)
     failed: int = 0  # confirmations that did not hold (each followed by a search)
     still: int = 0  # frames of the scene the last frame searched or confirmed showed, given its answer
+    glare_off: int = 0  # searches whose work was found on the second look, the frame's glare taken off
 
 
 SEARCH_EVERY = 10  # confirmations (or still frames) in a row after which a frame is searched anyway: 2 s at 5 Hz
@@ -121,6 +122,7 @@ class Tracker:
         r = self.recognizer.recognize(frame_bgr)
         self.counts.searched += 1
         self.counts.rechecked += rechecking
+        self.counts.glare_off += r.glare_off
         self.in_a_row = 0
         assert r.artwork_id is None or r.held is not None, r  # every accepted way says what confirms it
         before = self.held.artwork_id if self.held is not None else None

@@ -1,0 +1,152 @@
+"""Glare spots found in a frame, without knowing the work under them, and taken off it.
+
+A specular spot is light added to the picture: a core clipped white, and around it a skirt that falls off
+smoothly (renderer 2 draws an elliptical Gaussian; a real varnish does much the same). The skirt breaks
+everything at once - the found outline, keypoints, the places' ranking, the network, the light fit - and
+no measurement of one work and place mends that (diagnose_recognition.py --without-glare). Here each
+clipped core is a candidate spot; its skirt is fitted where the frame is not clipped, in the gradient
+domain (a flat colour field's gradient there is the spot's alone; a work's edges are few and large, so the
+fit is robust to them: iteratively reweighted, close to least absolute deviations) over a grid of radii and
+shapes. A candidate is a spot when taking the fitted bump off removes most of the bump's own gradient (a
+white paint's hard edge is not a smooth falloff). Taken off: the bump subtracted, the clipped core filled
+in from around it (cv2.inpaint), where nothing of the work is left.
+
+A white ground lit near clipping cannot be told from glare, and taking a spot off there can spoil a view
+the recogniser read right: so the recogniser takes a second look at the frame without its spots only when
+the first look found nothing (Recognizer.recognize).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+CORE_LEVEL = 240  # every channel at or above (the frame at half size): part of a spot's clipped core
+CLIPPED = 250  # any channel at or above: clipped, so the frame there says nothing of a spot's shape
+MIN_CORE = 1e-4  # a core's share of the (half-size) frame, at least: smaller is a highlight, not a spot ...
+MAX_CORE = 0.05  # ... and at most: larger is a white wall or work, not a spot's core
+RADII = (1.3, 1.8, 2.5, 3.5, 5.0, 7.0)  # a spot's radius (exp(-2) of its peak) over its core's, tried
+SQUASH = (0.4, 0.6, 0.8, 1.0, 1.25, 1.7, 2.5)  # its height over its width, tried (an oblique view squashes it)
+MAX_ADDED = 400.0  # grey levels a spot may add at its centre, per channel
+FIT_PIXELS = 3000  # a spot is fitted on its window shrunk to at most this many pixels (noise averaged away)
+AGREE = 0.5  # the frame's gradient within this share of the bump's meets it ...
+MIN_EXPLAINED = 0.2  # ... over at least this share of the bump's gradient (weighed by it)
+REWEIGHTS = 4  # iterations of the reweighted fit
+FILL_REACH = 0.05  # the clipped pixels filled in are those where a spot adds this share of its peak or more
+
+_SHAPES = np.array([(r, s) for r in RADII for s in SQUASH], np.float32)  # (shapes, 2): radius factor, squash
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A glare spot: light added as amplitude * exp(-2 d^2), d the distance from its centre over its
+    radius across and radius * squash down; amplitude per channel (B, G, R), in grey levels."""
+    x: float
+    y: float
+    radius: float
+    squash: float
+    amplitude: tuple[float, float, float]
+    explained: float  # share of the bump's gradient the frame's meets (AGREE)
+
+    def bump(self, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
+        """The spot's shape (peak 1) at the given pixel coordinates."""
+        return np.exp(-2 * (((xx - self.x) / self.radius) ** 2 + ((yy - self.y) / (self.radius * self.squash)) ** 2))
+
+
+@dataclass(frozen=True)
+class _Core:
+    x: float
+    y: float
+    radius: float  # of a disc of the core's area, in frame pixels
+
+
+def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward differences along the last two axes (0 on the first column / row)."""
+    gx, gy = np.zeros_like(img), np.zeros_like(img)
+    gx[..., :, 1:] = img[..., :, 1:] - img[..., :, :-1]
+    gy[..., 1:, :] = img[..., 1:, :] - img[..., :-1, :]
+    return gx, gy
+
+
+def _cores(frame_bgr: np.ndarray) -> list[_Core]:
+    """The clipped cores of the frame (at half size; parts of one spot split by the work's structure
+    are joined), of a spot's size."""
+    h, w = frame_bgr.shape[0] // 2, frame_bgr.shape[1] // 2
+    small = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
+    core = (small.min(2) >= CORE_LEVEL).astype(np.uint8)
+    joined = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    n, labels = cv2.connectedComponents(joined, connectivity=8)
+    out = []
+    for k in range(1, n):
+        ys, xs = np.nonzero((labels == k) & (core > 0))
+        if MIN_CORE * h * w <= len(ys) <= MAX_CORE * h * w:
+            out.append(_Core((xs.mean() + 0.5) * 2, (ys.mean() + 0.5) * 2, max(3.0, np.sqrt(len(ys) / np.pi) * 2)))
+    return out
+
+
+def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core) -> Spot:
+    """The spot about a core that best explains the unclipped frame's gradients around it."""
+    H, W = frame.shape[:2]
+    reach_x, reach_y = core.radius * max(RADII) * 1.1, core.radius * max(RADII) * max(SQUASH) * 1.1
+    x0, x1 = int(max(0, core.x - reach_x)), int(min(W, core.x + reach_x + 1))
+    y0, y1 = int(max(0, core.y - reach_y)), int(min(H, core.y + reach_y + 1))
+    step = max(1.0, core.radius / 3)
+    sw, sh = max(8, int((x1 - x0) / step)), max(8, int((y1 - y0) / step))
+    while sw * sh > FIT_PIXELS:
+        sw, sh = int(sw * 0.8), int(sh * 0.8)
+    window = cv2.resize(frame[y0:y1, x0:x1], (sw, sh), interpolation=cv2.INTER_AREA)
+    bad = cv2.resize(clipped[y0:y1, x0:x1], (sw, sh), interpolation=cv2.INTER_AREA) > 0
+    keep = ~cv2.dilate(bad.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    xs = (x0 + (np.arange(sw) + 0.5) * (x1 - x0) / sw).astype(np.float32)
+    ys = (y0 + (np.arange(sh) + 0.5) * (y1 - y0) / sh).astype(np.float32)
+    xx, yy = np.meshgrid(xs, ys)
+    gx, gy = _gradients(np.ascontiguousarray(window.transpose(2, 0, 1)))
+    seen = np.concatenate([gx[:, keep], gy[:, keep]], 1).T  # (P, 3): the frame's gradients
+    radius = _SHAPES[:, 0, None, None] * core.radius
+    bumps = np.exp(-2 * (((xx - core.x) / radius) ** 2 + ((yy - core.y) / (radius * _SHAPES[:, 1, None, None])) ** 2))
+    bx, by = _gradients(bumps)
+    shape = np.concatenate([bx[:, keep], by[:, keep]], 1)[..., None]  # (shapes, P, 1): each bump's gradients
+    weight = np.ones((len(_SHAPES),) + seen.shape, np.float32)
+    for _ in range(REWEIGHTS):
+        amplitude = np.clip((weight * seen * shape).sum(1) / ((weight * shape * shape).sum(1) + 1e-9), 0, MAX_ADDED)
+        residual = np.abs(seen[None] - amplitude[:, None] * shape)
+        weight = 1 / np.maximum(residual, 0.3)
+    cost = residual.sum((1, 2))
+    best = int(np.argmin(cost))
+    predicted = amplitude[best][None] * shape[best]  # (P, 3)
+    # Where the bump's gradient is met by the frame's (within AGREE of it): throughout a real skirt; only
+    # along its border for a white shape's hard edge, whose gradients also point into a bright centre.
+    met = np.abs(seen - predicted) <= AGREE * np.abs(predicted)
+    explained = float((np.abs(predicted) * met).sum() / max(float(np.abs(predicted).sum()), 1e-6))
+    return Spot(float(core.x), float(core.y), float(_SHAPES[best, 0] * core.radius), float(_SHAPES[best, 1]),
+                tuple(float(a) for a in amplitude[best]), explained)
+
+
+def find_spots(frame_bgr: np.ndarray) -> list[Spot]:
+    """The glare spots in a BGR frame: each clipped core whose fitted skirt is a smooth bump."""
+    cores = _cores(frame_bgr)
+    if not cores:
+        return []
+    frame = frame_bgr.astype(np.float32)
+    clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
+    return [s for s in (_fit(frame, clipped, c) for c in cores) if s.explained >= MIN_EXPLAINED]
+
+
+def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
+    """The frame with the spots' light subtracted and their clipped cores filled in from around them."""
+    if not spots:
+        return frame_bgr
+    h, w = frame_bgr.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = frame_bgr.astype(np.float32)
+    reach = np.zeros((h, w), np.float32)
+    for spot in spots:
+        bump = spot.bump(xx, yy)
+        out -= bump[..., None] * np.float32(spot.amplitude)
+        reach = np.maximum(reach, bump)
+    lost = ((frame_bgr.max(2) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
+    lost = cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return cv2.inpaint(out, lost * 255, 5, cv2.INPAINT_TELEA) if lost.any() else out
