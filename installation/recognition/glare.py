@@ -34,6 +34,7 @@ FIT_PIXELS = 3000  # a spot is fitted on its window shrunk to at most this many 
 AGREE = 0.5  # the frame's gradient within this share of the bump's meets it ...
 MIN_EXPLAINED = 0.2  # ... over at least this share of the bump's gradient (weighed by it)
 REWEIGHTS = 4  # iterations of the reweighted fit
+BUMP_REACH = 2.3  # radii from its centre within which a spot is taken off (exp(-2 * 2.3^2) * 400 < 0.05)
 FILL_REACH = 0.05  # the clipped pixels filled in are those where a spot adds this share of its peak or more
 
 _SHAPES = np.array([(r, s) for r in RADII for s in SQUASH], np.float32)  # (shapes, 2): radius factor, squash
@@ -139,13 +140,17 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
     if not spots:
         return frame_bgr
     h, w = frame_bgr.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     out = frame_bgr.astype(np.float32)
     reach = np.zeros((h, w), np.float32)
     for spot in spots:
+        # Within BUMP_REACH radii: beyond, a spot adds less than a twentieth of a grey level.
+        x0, x1 = int(max(0, spot.x - BUMP_REACH * spot.radius)), int(min(w, spot.x + BUMP_REACH * spot.radius + 1))
+        tall = BUMP_REACH * spot.radius * spot.squash
+        y0, y1 = int(max(0, spot.y - tall)), int(min(h, spot.y + tall + 1))
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         bump = spot.bump(xx, yy)
-        out -= bump[..., None] * np.float32(spot.amplitude)
-        reach = np.maximum(reach, bump)
+        out[y0:y1, x0:x1] -= bump[..., None] * np.float32(spot.amplitude)
+        reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
     lost = ((frame_bgr.max(2) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
     lost = cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     out = np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -25,6 +25,9 @@
    work accepted on one frame is checked on the next at the place it was found - its keypoints there, its
    grain there, or keypoints over the frame and then the low-texture decision at that one place, at a
    stricter threshold - in 1-25 ms where a search takes about 100; failing that, the frame is searched.
+6. Second look: a frame the search found nothing in, with a glare spot (a clipped core and a smooth skirt,
+   glare.py), is searched again with the spots taken off; only then, as taking a spot off a white ground
+   lit near clipping can spoil a view the first look reads right (Recognition.glare_off says so).
 A grainy work must pass its grain check; a textured work whose keypoints failed must explain more
 of its place (so an unknown busy work or texture is rejected). A keypoint homography must make a plausible picture. A wrong artwork
 is worse than none: every threshold was set for few false positives (benchmarks/bench_recognition.py).
