@@ -111,14 +111,21 @@ class RecognizerSettings:
     grain_cells: int = 6  # grain cells found alike that recognise a grainy work (chance: at most 4), or more
     # where the catalog's other grainy works show more of its grain (Recognizer.grain_line)
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
-    # A frame the search found nothing in is searched again with its glare spots taken off (glare.py).
+    # A frame the search found nothing in is searched again with its glare spots taken off (glare.py) ...
     second_look: bool = True
+    # ... a second chance for an unknown work too, so its low-texture decision must be surer: at the verifier's
+    # 0.73, 3 of the 17 it accepted on renderers 1 and 2's seeds 1 and 3 were unknown works (p 0.80-0.88), and
+    # the 7 right ones reached 0.81-0.98.
+    second_look_threshold: float = 0.9
 
     def __post_init__(self):
         if self.refine_motion not in MOTIONS:
             raise ValueError(f"RecognizerSettings.refine_motion {self.refine_motion!r}: use one of {', '.join(MOTIONS)}")
         if self.embedded < 0:
             raise ValueError(f"RecognizerSettings.embedded {self.embedded}: use 0 (no learned description) or more")
+        if not self.verifier.threshold <= self.second_look_threshold <= 1:
+            raise ValueError(f"RecognizerSettings.second_look_threshold {self.second_look_threshold}: use "
+                             f"{self.verifier.threshold}-1 (a second look is never looser than the first)")
         if not self.verifier.threshold <= self.confirm_threshold <= 1:
             raise ValueError(f"RecognizerSettings.confirm_threshold {self.confirm_threshold}: use "
                              f"{self.verifier.threshold}-1 (a confirmation is never looser than the search)")
@@ -569,13 +576,16 @@ class Recognizer:
 
     def _without_glare(self, frame_bgr: np.ndarray, start: float, first: Recognition) -> Recognition:
         """A second look at a frame the first found nothing in, with its glare spots taken off (glare.py):
-        its answer if it finds a work, else the first's. Only then: taking a spot off a white ground lit
-        near clipping spoils a view the first look reads right (renderer 2's grids)."""
+        its answer if it finds a work (by the low-texture decision, at second_look_threshold), else the
+        first's. Only then: taking a spot off a white ground lit near clipping spoils a view the first look
+        reads right (renderer 2's grids)."""
         spots = find_spots(frame_bgr)
         if not spots:
             return first
         r = self._recognize(taken_off(frame_bgr, spots), start)
-        return replace(r, glare_off=True) if r.artwork_id is not None else replace(first, seconds=r.seconds)
+        if r.artwork_id is None or (r.method == "global" and r.confidence < self.s.second_look_threshold):
+            return replace(first, seconds=r.seconds)
+        return replace(r, glare_off=True)
 
     def confirm(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
         """Whether the held work is still where it was (a fixed camera, a work on its wall): that one
