@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from installation.camera import synthetic2
 from installation.recognition import RecognizerSettings
@@ -88,3 +90,16 @@ def test_the_second_look_finds_a_work_under_glare_that_the_first_rejects():
     again = bench.catalog_recognizer(ren, works).recognizer.recognize(synthetic2.render_view(ren.art(28), 100_143,
                                                                                             clear)[0])
     assert again.artwork_id == "work-0028" and not again.glare_off, again
+
+
+def test_a_second_look_looser_than_the_first_and_a_bool_that_is_no_bool_are_refused():
+    """second_look_threshold below the verifier's: refused, naming the setting; bench_recognition.py's --set
+    takes true/false for a bool and refuses anything else in one line, exit 2."""
+    with pytest.raises(ValueError, match="second_look_threshold 0.5"):
+        RecognizerSettings(second_look_threshold=0.5)
+    bench = _bench()
+    assert bench.settings_from(["second_look=false"]).second_look is False
+    assert bench.settings_from(["second_look=True"]).second_look is True
+    bad = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--set", "second_look=maybe"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "second_look=maybe" in bad.stderr, bad.stderr
