@@ -52,8 +52,8 @@ class CameraStatus:
     def to_json(self) -> dict:
         return {"frames": self.frames, "fps": round(self.fps, 2), "recognitions": self.recognitions,
                 "recognition_ms": round(self.recognition_ms, 2), "confirmed": self.confirmed, "still": self.still,
-                "glare_off": self.glare_off, "artwork": self.artwork, "last_seen": self.last_seen, "reconnects": self.reconnects,
-                "source": self.source}
+                "glare_off": self.glare_off, "artwork": self.artwork, "last_seen": self.last_seen,
+                "reconnects": self.reconnects, "source": self.source}
 
 
 class FrameWatchdog:

@@ -7,8 +7,8 @@ no measurement of one work and place mends that (diagnose_recognition.py --witho
 clipped core is a candidate spot; its skirt is fitted where the frame is not clipped, in the gradient
 domain (a flat colour field's gradient there is the spot's alone; a work's edges are few and large, so the
 fit is robust to them: iteratively reweighted, close to least absolute deviations) over a grid of radii and
-shapes. A candidate is a spot when taking the fitted bump off removes most of the bump's own gradient (a
-white paint's hard edge is not a smooth falloff). Taken off: the bump subtracted, the clipped core filled
+shapes. A candidate is a spot where the frame's gradient meets the fitted bump's over enough of it (a white
+paint's hard edge points into a bright centre too, but only along its border). Taken off: the bump subtracted, the clipped core filled
 in from around it (cv2.inpaint), where nothing of the work is left.
 
 A white ground lit near clipping cannot be told from glare, and taking a spot off there can spoil a view
@@ -32,7 +32,7 @@ SQUASH = (0.4, 0.6, 0.8, 1.0, 1.25, 1.7, 2.5)  # its height over its width, trie
 MAX_ADDED = 400.0  # grey levels a spot may add at its centre, per channel
 FIT_PIXELS = 3000  # a spot is fitted on its window shrunk to at most this many pixels (noise averaged away)
 AGREE = 0.5  # the frame's gradient within this share of the bump's meets it ...
-MIN_EXPLAINED = 0.2  # ... over at least this share of the bump's gradient (weighed by it)
+MIN_MET = 0.2  # ... over at least this share of the bump's gradient (weighed by it)
 REWEIGHTS = 4  # iterations of the reweighted fit
 BUMP_REACH = 2.3  # radii from its centre within which a spot is taken off (exp(-2 * 2.3^2) * 400 < 0.05)
 FILL_REACH = 0.05  # the clipped pixels filled in are those where a spot adds this share of its peak or more
@@ -49,7 +49,7 @@ class Spot:
     radius: float
     squash: float
     amplitude: tuple[float, float, float]
-    explained: float  # share of the bump's gradient the frame's meets (AGREE)
+    met: float  # share of the bump's gradient the frame's meets (AGREE)
 
     def bump(self, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
         """The spot's shape (peak 1) at the given pixel coordinates."""
@@ -119,10 +119,10 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core) -> Spot:
     predicted = amplitude[best][None] * shape[best]  # (P, 3)
     # Where the bump's gradient is met by the frame's (within AGREE of it): throughout a real skirt; only
     # along its border for a white shape's hard edge, whose gradients also point into a bright centre.
-    met = np.abs(seen - predicted) <= AGREE * np.abs(predicted)
-    explained = float((np.abs(predicted) * met).sum() / max(float(np.abs(predicted).sum()), 1e-6))
+    meets = np.abs(seen - predicted) <= AGREE * np.abs(predicted)
+    share = float((np.abs(predicted) * meets).sum() / max(float(np.abs(predicted).sum()), 1e-6))
     return Spot(float(core.x), float(core.y), float(_SHAPES[best, 0] * core.radius), float(_SHAPES[best, 1]),
-                tuple(float(a) for a in amplitude[best]), explained)
+                tuple(float(a) for a in amplitude[best]), share)
 
 
 def find_spots(frame_bgr: np.ndarray) -> list[Spot]:
@@ -132,7 +132,7 @@ def find_spots(frame_bgr: np.ndarray) -> list[Spot]:
         return []
     frame = frame_bgr.astype(np.float32)
     clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
-    return [s for s in (_fit(frame, clipped, c) for c in cores) if s.explained >= MIN_EXPLAINED]
+    return [s for s in (_fit(frame, clipped, c) for c in cores) if s.met >= MIN_MET]
 
 
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
