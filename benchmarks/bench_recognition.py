@@ -185,7 +185,7 @@ def settings_from(pairs: list[str]) -> RecognizerSettings:
                 raise ValueError(value)
             changes[name] = value.lower() == "true" if kind is bool else kind(value)
         except ValueError:
-            _refuse(f"--set {pair}: {name} takes a {type(getattr(RecognizerSettings(), name)).__name__}")
+            _refuse(f"--set {pair}: {name} takes a {kind.__name__}")
     try:
         return RecognizerSettings(**changes)
     except ValueError as e:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_ports(n: int) -> list[int]:
@@ -28,3 +33,12 @@ def faint(seed: int) -> np.ndarray:
     noise = (noise - noise.min()) / np.ptp(noise)
     lo, hi = np.float32([150, 190, 60]), np.float32([175, 215, 85])
     return (lo + (hi - lo) * noise).astype(np.uint8)
+
+
+def benchmark_module(name: str):
+    """A benchmark script imported as a module (its functions, not its main)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there (bench_recognition.Built)
+    spec.loader.exec_module(module)
+    return module

@@ -4,19 +4,16 @@ and the recogniser's second look at a frame without them."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import REPO, benchmark_module
 from installation.camera import synthetic2
-from installation.recognition import RecognizerSettings
+from installation.recognition import Recognizer, RecognizerSettings
 from installation.recognition.glare import find_spots, taken_off
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _two_colour_field() -> np.ndarray:
@@ -64,31 +61,23 @@ def test_white_paint_and_a_frame_without_clipping_have_no_spot():
     assert find_spots(plain) == [] and taken_off(plain, []) is plain
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_recognition", REPO / "benchmarks" / "bench_recognition.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_recognition"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_second_look_finds_a_work_under_glare_that_the_first_rejects():
     """Renderer 2's view 143 of seed 1's benchmark (a striped work under a big spot, 12 works in the catalog):
     the search alone rejects it; the second look, its spot taken off, finds it, and says so."""
-    bench = _bench()
+    bench = benchmark_module("bench_recognition")
     ren = bench.Renderer(2, 0.5)
     ids = [28] + list(range(11))
     works = [(f"work-{i:04d}", ren.art(i)) for i in ids]
     frame = synthetic2.render_view(ren.art(28), 100_143, ren.settings2)[0]
     assert find_spots(frame), "the view's spot is not found"
-    first = bench.catalog_recognizer(ren, works, RecognizerSettings(second_look=False)).recognizer.recognize(frame)
+    recognizer = bench.catalog_recognizer(ren, works).recognizer  # the catalog loaded once, both settings on it
+    first = Recognizer(recognizer.features, RecognizerSettings(second_look=False)).recognize(frame)
     assert first.artwork_id is None and not first.glare_off, first
-    both = bench.catalog_recognizer(ren, works).recognizer.recognize(frame)
+    both = recognizer.recognize(frame)
     assert both.artwork_id == "work-0028" and both.glare_off, both
     # The same view without its spot needs no second look.
     clear = dataclasses.replace(ren.settings2, glare=0.0)
-    again = bench.catalog_recognizer(ren, works).recognizer.recognize(synthetic2.render_view(ren.art(28), 100_143,
-                                                                                            clear)[0])
+    again = recognizer.recognize(synthetic2.render_view(ren.art(28), 100_143, clear)[0])
     assert again.artwork_id == "work-0028" and not again.glare_off, again
 
 
@@ -97,7 +86,7 @@ def test_a_second_look_looser_than_the_first_and_a_bool_that_is_no_bool_are_refu
     takes true/false for a bool and refuses anything else in one line, exit 2."""
     with pytest.raises(ValueError, match="second_look_threshold 0.5"):
         RecognizerSettings(second_look_threshold=0.5)
-    bench = _bench()
+    bench = benchmark_module("bench_recognition")
     assert bench.settings_from(["second_look=false"]).second_look is False
     assert bench.settings_from(["second_look=True"]).second_look is True
     bad = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--set", "second_look=maybe"],

@@ -31,7 +31,7 @@ from installation.recognition import (
     grain_of,
     rectify,
 )
-from helpers import faint
+from helpers import benchmark_module, faint
 from installation.camera.synthetic import ViewSettings, artwork, view, view_with_truth
 from installation.recognition.light import _align, _main_axis, _mild
 
@@ -845,22 +845,11 @@ def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--renderer 2" in bad.stderr, bad.stderr
 
 
-def _benchmark_module(name: str):
-    """A benchmark script imported as a module (its functions, not its main)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there (bench_recognition.Built)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_each_benchmark_seed_draws_its_own_works_not_in_the_catalog():
     """bench_recognition.py's works not in the catalog (views and visits) are other works for every --seed,
     so a threshold fitted on seed 1's negatives is reported on works it never saw (every seed drew the same
     ones before), and none is a catalog work or one the recognition network was trained on."""
-    bench, data = _benchmark_module("bench_recognition"), _benchmark_module("embedding_data")
+    bench, data = benchmark_module("bench_recognition"), benchmark_module("embedding_data")
     drawn = {s: {bench.unknown_seed(s, k) for k in [*range(600), *(10_000 + v for v in range(400))]} for s in range(4)}
     for a in range(4):
         for b in range(a + 1, 4):

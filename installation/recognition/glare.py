@@ -53,7 +53,13 @@ class Spot:
 
     def bump(self, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
         """The spot's shape (peak 1) at the given pixel coordinates."""
-        return np.exp(-2 * (((xx - self.x) / self.radius) ** 2 + ((yy - self.y) / (self.radius * self.squash)) ** 2))
+        return _bump(xx, yy, self.x, self.y, self.radius, self.squash)
+
+
+def _bump(xx: np.ndarray, yy: np.ndarray, x: float, y: float, radius, squash) -> np.ndarray:
+    """exp(-2 d^2) about (x, y), d over `radius` across and `radius * squash` down (arrays broadcast: one
+    bump per shape in _fit)."""
+    return np.exp(-2 * (((xx - x) / radius) ** 2 + ((yy - y) / (radius * squash)) ** 2))
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core) -> Spot:
     gx, gy = _gradients(np.ascontiguousarray(window.transpose(2, 0, 1)))
     seen = np.concatenate([gx[:, keep], gy[:, keep]], 1).T  # (P, 3): the frame's gradients
     radius = _SHAPES[:, 0, None, None] * core.radius
-    bumps = np.exp(-2 * (((xx - core.x) / radius) ** 2 + ((yy - core.y) / (radius * _SHAPES[:, 1, None, None])) ** 2))
+    bumps = _bump(xx, yy, core.x, core.y, radius, _SHAPES[:, 1, None, None])  # (shapes, h, w)
     bx, by = _gradients(bumps)
     shape = np.concatenate([bx[:, keep], by[:, keep]], 1)[..., None]  # (shapes, P, 1): each bump's gradients
     weight = np.ones((len(_SHAPES),) + seen.shape, np.float32)
