@@ -17,7 +17,11 @@ recovers. A last line splits a spot in two: its clipped core (every channel at C
 the spot, below it without) and its skirt (the smooth rest): how many of those misses are right with only
 the skirt taken off (the core kept, as no de-glare can see through it), with the skirt taken off and the core
 filled in from around it (cv2.inpaint), and with only the core filled in - what taking a spot off a frame
-could earn, and which part of it.
+could earn, and which part of it. And one line measures the recogniser's own spots (glare.py) on those
+misses against what the renderer drew: on how many a spot was found, how many drawn spots have a found one
+centred within half their radius, and the skirt's error (mean grey levels off the view without glare, where
+the spot changed it by more than SKIRT_CHANGE and clipped no channel) before and after glare.py takes its
+spots off - a measure of the fit alone, without a recognition: 0 would be exact.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import cv2
 import numpy as np
 
 from installation.recognition import find_quads
+from installation.recognition.glare import CLIPPED as CLIPPED_ANY, find_spots, taken_off
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noqa: E402
@@ -39,6 +44,29 @@ from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noq
 GOOD_IOU = 0.8
 CLIPPED = 245  # every channel at or above: a glare spot's clipped core (nothing of the work is left there)
 PARTS = ("skirt off, core kept", "skirt off, core filled in", "core filled in")
+SKIRT_CHANGE = 8  # grey levels (any channel) a spot must add to a pixel to count as its skirt
+
+
+@dataclasses.dataclass(frozen=True)
+class SpotFit:
+    """glare.py's spots on one view against the spots drawn: found at all, drawn spots with a found centre
+    within half their radius, and the skirt's mean error before and after taking the spots off."""
+    found: bool
+    centred: int
+    drawn: int
+    before: float
+    after: float
+
+
+def _spot_fit(frame: np.ndarray, clear: np.ndarray, drawn: list) -> SpotFit | None:
+    """How well glare.py finds and takes off the spots of a view (None: the spots clip all they touch)."""
+    skirt = (np.abs(frame.astype(np.float32) - clear).max(2) > SKIRT_CHANGE) & (frame.max(2) < CLIPPED_ANY)
+    if not skirt.any():
+        return None
+    spots = find_spots(frame)
+    centred = sum(any(np.hypot(s.x - x, s.y - y) <= r / 2 for s in spots) for x, y, r, _ in drawn)
+    error = lambda view: float(np.abs(view.astype(np.float32) - clear)[skirt].mean())
+    return SpotFit(bool(spots), centred, len(drawn), error(frame), error(taken_off(frame, spots)))
 
 
 def _mask(quad: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -110,6 +138,7 @@ def main() -> int:
     tally: collections.Counter = collections.Counter()
     glared: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # by where each was lost
     parts: collections.Counter = collections.Counter()  # of the glare misses, right with parts of the spot off
+    fits: list[SpotFit] = []  # glare.py's spots on the glare misses
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
@@ -127,6 +156,9 @@ def main() -> int:
             glared[lost.row]["right"] += recognizer.recognize(without).artwork_id == wid
             for part, view in _glare_parts(frame, without).items():
                 parts[part] += recognizer.recognize(view).artwork_id == wid
+            fit = _spot_fit(frame, without, info["glare_spots"])
+            if fit is not None:
+                fits.append(fit)
     print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
@@ -135,7 +167,19 @@ def main() -> int:
         print(f"misses under a glare spot: {sum(c['missed'] for c in glared.values())}; right when drawn again "
               f"without it: {sum(c['right'] for c in glared.values())}; by row: {rows or 'none'}")
         print("right with part of the spot taken off: " + "; ".join(f"{part}: {parts[part]}" for part in PARTS))
+        print(_fit_line(fits))
     return 0
+
+
+def _fit_line(fits: list[SpotFit]) -> str:
+    if not fits:
+        return "glare.py's spots on those misses: no skirt to measure"
+    mean = lambda xs: sum(xs) / len(xs)
+    return (f"glare.py's spots on those misses ({len(fits)} with a skirt): a spot found on "
+            f"{sum(f.found for f in fits)}; drawn spots with a found centre within half their radius "
+            f"{sum(f.centred for f in fits)} of {sum(f.drawn for f in fits)}; skirt error (mean grey levels) "
+            f"{mean([f.before for f in fits]):.1f} before, {mean([f.after for f in fits]):.1f} after taking the "
+            "spots off (0: exact)")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,21 @@ def test_a_spot_on_a_two_colour_field_is_found_and_its_skirt_taken_off():
     assert np.abs(step(off) - step(clean)).max() < 25, (step(off), step(clean))
 
 
+def test_the_diagnosis_measures_a_fit_against_the_spot_drawn():
+    """diagnose_recognition.py's measure of glare.py (_spot_fit): a spot of known shape is found, centred, and
+    taken off nearer the field without it; the same frame measured against a spot drawn elsewhere is not
+    centred; a frame the spot did not change has no skirt to measure."""
+    diagnose = benchmark_module("diagnose_recognition")
+    clean = _two_colour_field()
+    frame, _ = _with_spot(clean, 300, 230, 70, 0.7, 300)
+    clear = np.clip(clean, 0, 255).astype(np.uint8)
+    fit = diagnose._spot_fit(frame, clear, [(300.0, 230.0, 70.0, 0.7)])
+    assert fit.found and (fit.centred, fit.drawn) == (1, 1) and fit.after < 0.5 * fit.before, fit
+    elsewhere = diagnose._spot_fit(frame, clear, [(480.0, 330.0, 70.0, 0.7)])
+    assert elsewhere.found and (elsewhere.centred, elsewhere.drawn) == (0, 1), elsewhere
+    assert diagnose._spot_fit(clear, clear, [(300.0, 230.0, 70.0, 0.7)]) is None
+
+
 def test_white_paint_and_a_frame_without_clipping_have_no_spot():
     """A hard-edged white shape is clipped like a spot's core but has no smooth skirt: no spot; a frame
     with nothing clipped has no candidate at all and is given back as it was."""

@@ -320,8 +320,10 @@ def render_view(art: np.ndarray | None, seed: int, s: Scene2 = Scene2(), moment:
     mrng = np.random.default_rng([7, seed, 0 if moment is None else moment + 1])
     scene = scene * level[..., None]
     yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
+    info["glare_spots"] = []  # (x, y, radius, squash) as drawn: what benchmarks/diagnose_recognition.py measures against
     for centre, r, strength, squash in glare_spots:
         r *= mrng.uniform(0.9, 1.1) if moment is not None else 1.0
+        info["glare_spots"].append((float(centre[0]), float(centre[1]), float(r), float(squash)))
         d2 = ((xx - centre[0]) / r) ** 2 + ((yy - centre[1]) / (r * squash)) ** 2
         scene += 255 * strength * np.exp(-d2 * 2)[..., None]
     info["visitor"] = bool(mrng.random() < s.visitor)
