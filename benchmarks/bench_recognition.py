@@ -267,15 +267,19 @@ def main() -> int:
     recognizer = built.recognizer
     results = collections.defaultdict(collections.Counter)
     times, errors, dumped = [], [], []
+    drawn = collections.defaultdict(collections.Counter)  # renderer 2's views by what was drawn (_conditions)
     base = args.seed * 100_000
     n_photo_views = min(len(photos) * 4, args.views // 5) if photos else 0
     for k in range(args.views + n_photo_views):
         i = int(rng.integers(0, args.works)) if k < args.views else args.works + (k - args.views) % len(photos)
         wid, kind, art = works[i]
-        r = recognizer.recognize(ren.view(art, base + k))
+        info: dict = {}
+        r = recognizer.recognize(ren.view_and_corners(art, base + k, info=info)[0])
         times.append(r.seconds)
         outcome = "right" if r.artwork_id == wid else ("none" if r.artwork_id is None else "wrong")
         results[kind][outcome] += 1
+        for condition in _conditions(info):
+            drawn[condition][outcome] += 1
         dumped.append(_record(kind, wid, r, recognizer))
         if outcome != "right":
             errors.append((kind, wid, base + k, r))
@@ -309,6 +313,8 @@ def main() -> int:
                   f"({c['false positive']}/{sum(c.values())})")
     print(f"top-1 accuracy {pct(right, pos)} ({right}/{pos}); wrong artwork {pct(wrong, pos)} ({wrong}); "
           f"false positives {pct(fp, neg)} ({fp}/{neg})")
+    if drawn:
+        print(_by_condition(drawn))
     if settings.second_look:
         print(_second_looks(dumped))
     if len(t):
@@ -327,6 +333,30 @@ def main() -> int:
             print(f"  {kind} {wid} (view seed {seed}): got {r.artwork_id} via {r.method} conf {r.confidence} "
                   f"{r.candidates}")
     return 0
+
+
+SPANS = (0.35, 0.55)  # --by what was drawn: the work's limiting side over the frame's, small / middle / large
+STRONG_CAST = 0.6  # log of the light colour's strongest channel over its weakest (renderer 2 draws 0-0.7)
+CONDITIONS = ("under glare", "no glare", "small (span < 0.35)", "middle (span 0.35-0.55)", "large (span >= 0.55)",
+              "strong cast", "mild cast", "with a visitor", "no visitor")
+
+
+def _conditions(info: dict) -> list[str]:
+    """What renderer 2 drew in a view that its misses may be down to (the others draw nothing in `info`)."""
+    if "span" not in info:
+        return []
+    span = info["span"]
+    return ["under glare" if info["glare"] > 0 else "no glare",
+            "small (span < 0.35)" if span < SPANS[0] else ("large (span >= 0.55)" if span >= SPANS[1]
+                                                           else "middle (span 0.35-0.55)"),
+            "strong cast" if info["cast"] >= STRONG_CAST else "mild cast",
+            "with a visitor" if info["visitor"] else "no visitor"]
+
+
+def _by_condition(drawn: dict) -> str:
+    """Top-1 over renderer 2's catalog views by what was drawn in them."""
+    cell = lambda c: f"{100 * drawn[c]['right'] / sum(drawn[c].values()):.1f} % ({drawn[c]['right']}/{sum(drawn[c].values())})"
+    return "by what was drawn: " + "; ".join(f"{c} {cell(c)}" for c in CONDITIONS if c in drawn)
 
 
 def _second_looks(dumped: list[dict]) -> str:

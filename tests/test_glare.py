@@ -4,6 +4,7 @@ and the recogniser's second look at a frame without them."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 
@@ -107,3 +108,36 @@ def test_a_second_look_looser_than_the_first_and_a_bool_that_is_no_bool_are_refu
     bad = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--set", "second_look=maybe"],
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "second_look=maybe" in bad.stderr, bad.stderr
+
+
+def test_renderer_2s_views_are_counted_by_what_was_drawn_in_them():
+    """bench_recognition.py's breakdown of renderer 2's catalog views: each view lands once in each group (glare,
+    the work's span, the cast, a visitor), from what the renderer drew (its spots listed where it drew any);
+    renderer 1 draws nothing to break down by, and its run prints no such line."""
+    bench = benchmark_module("bench_recognition")
+    ren = bench.Renderer(2, 0.5)
+    groups = [bench.CONDITIONS[0:2], bench.CONDITIONS[2:5], bench.CONDITIONS[5:7], bench.CONDITIONS[7:9]]
+    seen = set()
+    for seed in range(100_000, 100_012):
+        info: dict = {}
+        ren.view_and_corners(ren.art(seed % 7), seed, info=info)
+        conditions = bench._conditions(info)
+        assert [sum(c in g for c in conditions) for g in groups] == [1, 1, 1, 1], (conditions, info)
+        assert ("under glare" in conditions) == bool(info["glare_spots"]), info
+        seen.update(conditions)
+    assert {"under glare", "no glare"} <= seen, seen  # both drawn within 12 views (chance 0.6 each)
+    info1: dict = {}
+    bench.Renderer(1, 0.5).view_and_corners(ren.art(0), 7, info=info1)
+    assert info1 == {} and bench._conditions(info1) == []
+    run = lambda renderer: subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--renderer", renderer, "--views", "6",
+         "--negatives", "1", "--no-photos", "--works", "12"], capture_output=True, text=True, cwd=REPO)
+    done = run("2")
+    assert done.returncode == 0, done.stderr
+    line = [row for row in done.stdout.splitlines() if row.startswith("by what was drawn: ")]
+    assert len(line) == 1, done.stdout
+    cells = dict(re.fullmatch(r"(.+) [\d.]+ % \((\d+/\d+)\)", cell).groups()
+                 for cell in line[0].removeprefix("by what was drawn: ").split("; "))
+    for group in groups:
+        assert sum(int(cells[c].split("/")[1]) for c in group if c in cells) == 6, line
+    assert "by what was drawn" not in run("1").stdout
