@@ -18,10 +18,12 @@ the spot, below it without) and its skirt (the smooth rest): how many of those m
 the skirt taken off (the core kept, as no de-glare can see through it), with the skirt taken off and the core
 filled in from around it (cv2.inpaint), and with only the core filled in - what taking a spot off a frame
 could earn, and which part of it. And one line measures the recogniser's own spots (glare.py) on those
-misses against what the renderer drew: on how many a spot was found, how many drawn spots have a found one
-centred within half their radius, and the skirt's error (mean grey levels off the view without glare, where
-the spot changed it by more than SKIRT_CHANGE and clipped no channel) before and after glare.py takes its
-spots off - a measure of the fit alone, without a recognition: 0 would be exact.
+misses against what the renderer drew: on how many a spot was found; what became of each spot drawn (FATES:
+found - a spot centred within half its radius -, fitted but not smooth enough, no clipped core to start from,
+its core joined with other clipped parts, too large or too small, or beside its centre); and the skirt's error
+(mean grey levels off the view without glare, where the spot changed it by more than SKIRT_CHANGE and clipped
+no channel) before and after glare.py takes its spots off - a measure of the finding and the fit alone, without
+a recognition: 0 would be exact.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import cv2
 import numpy as np
 
 from installation.recognition import find_quads
-from installation.recognition.glare import CLIPPED as CLIPPED_ANY, find_spots, taken_off
+from installation.recognition.glare import CLIPPED as CLIPPED_ANY, MAX_CORE, MIN_MET, core_map, find_spots, taken_off
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noqa: E402
@@ -47,15 +49,37 @@ PARTS = ("skirt off, core kept", "skirt off, core filled in", "core filled in")
 SKIRT_CHANGE = 8  # grey levels (any channel) a spot must add to a pixel to count as its skirt
 
 
+FATES = ("found", "fitted but not smooth enough (met < MIN_MET)", "no clipped core (the spot does not clip)",
+         "core joined with other clipped parts (centre beyond r/2)", "core too large (a white ground or wall)",
+         "core too small", "core beside its centre")
+
+
 @dataclasses.dataclass(frozen=True)
 class SpotFit:
-    """glare.py's spots on one view against the spots drawn: found at all, drawn spots with a found centre
-    within half their radius, and the skirt's mean error before and after taking the spots off."""
+    """glare.py's spots on one view against the spots drawn: found at all, what became of each drawn spot
+    (FATES; "found": a spot centred within half its radius), and the skirt's mean error before and after
+    taking the spots off."""
     found: bool
-    centred: int
-    drawn: int
+    fates: tuple[str, ...]  # one per drawn spot
     before: float
     after: float
+
+
+def _fate(frame: np.ndarray, x: float, y: float, r: float, candidates: list) -> str:
+    """Why glare.py found a spot drawn at (x, y) of radius r, or did not (FATES)."""
+    near = [s for s in candidates if np.hypot(s.x - x, s.y - y) <= r / 2]
+    if any(s.met >= MIN_MET for s in near):
+        return FATES[0]
+    if near:
+        return FATES[1]
+    cores = core_map(frame)
+    h, w = cores.core.shape
+    part = cores.labels[min(h - 1, max(0, int(y / 2))), min(w - 1, max(0, int(x / 2)))]
+    if part:
+        size = cores.sizes()[part]
+        return FATES[3] if cores.fits(size) else (FATES[4] if size > MAX_CORE * cores.core.size else FATES[5])
+    ys, xs = np.nonzero(cores.core)
+    return FATES[6] if (np.hypot((xs + 0.5) * 2 - x, (ys + 0.5) * 2 - y) <= r / 2).any() else FATES[2]
 
 
 def _spot_fit(frame: np.ndarray, clear: np.ndarray, drawn: list) -> SpotFit | None:
@@ -63,10 +87,11 @@ def _spot_fit(frame: np.ndarray, clear: np.ndarray, drawn: list) -> SpotFit | No
     skirt = (np.abs(frame.astype(np.float32) - clear).max(2) > SKIRT_CHANGE) & (frame.max(2) < CLIPPED_ANY)
     if not skirt.any():
         return None
-    spots = find_spots(frame)
-    centred = sum(any(np.hypot(s.x - x, s.y - y) <= r / 2 for s in spots) for x, y, r, _ in drawn)
+    candidates = find_spots(frame, min_met=0.0)
+    spots = [s for s in candidates if s.met >= MIN_MET]
     error = lambda view: float(np.abs(view.astype(np.float32) - clear)[skirt].mean())
-    return SpotFit(bool(spots), centred, len(drawn), error(frame), error(taken_off(frame, spots)))
+    return SpotFit(bool(spots), tuple(_fate(frame, x, y, r, candidates) for x, y, r, _ in drawn), error(frame),
+                   error(taken_off(frame, spots)))
 
 
 def _mask(quad: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -175,11 +200,12 @@ def _fit_line(fits: list[SpotFit]) -> str:
     if not fits:
         return "glare.py's spots on those misses: no skirt to measure"
     mean = lambda xs: sum(xs) / len(xs)
+    fates = collections.Counter(fate for f in fits for fate in f.fates)
     return (f"glare.py's spots on those misses ({len(fits)} with a skirt): a spot found on "
-            f"{sum(f.found for f in fits)}; drawn spots with a found centre within half their radius "
-            f"{sum(f.centred for f in fits)} of {sum(f.drawn for f in fits)}; skirt error (mean grey levels) "
-            f"{mean([f.before for f in fits]):.1f} before, {mean([f.after for f in fits]):.1f} after taking the "
-            "spots off (0: exact)")
+            f"{sum(f.found for f in fits)}; of the {sum(fates.values())} spots drawn: "
+            + ", ".join(f"{fate} {fates[fate]}" for fate in FATES)
+            + f"; skirt error (mean grey levels) {mean([f.before for f in fits]):.1f} before, "
+            f"{mean([f.after for f in fits]):.1f} after taking the spots off (0: exact)")
 
 
 if __name__ == "__main__":

@@ -77,18 +77,41 @@ def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def _cores(frame_bgr: np.ndarray) -> list[_Core]:
-    """The clipped cores of the frame (at half size; parts of one spot split by the work's structure
-    are joined), of a spot's size."""
+@dataclass(frozen=True)
+class CoreMap:
+    """The frame's clipped pixels at half size (every channel at CORE_LEVEL or more) and the parts they make
+    once joined (labels 1..count - 1; 0: none): where a spot's candidates come from (also read by
+    benchmarks/diagnose_recognition.py, to say why a spot drawn there was not found)."""
+    core: np.ndarray  # (h, w) bool
+    labels: np.ndarray  # (h, w) int32
+
+    def sizes(self) -> np.ndarray:
+        """Clipped pixels in each part (index = label; 0 counts none)."""
+        sizes = np.bincount(self.labels[self.core], minlength=int(self.labels.max()) + 1)
+        sizes[0] = 0
+        return sizes
+
+    def fits(self, size: int) -> bool:
+        """Whether a part of this many clipped pixels is of a spot's size."""
+        return MIN_CORE * self.core.size <= size <= MAX_CORE * self.core.size
+
+
+def core_map(frame_bgr: np.ndarray) -> CoreMap:
+    """The clipped pixels of the frame at half size, parts of one spot split by the work's structure joined."""
     h, w = frame_bgr.shape[0] // 2, frame_bgr.shape[1] // 2
     small = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
-    core = (small.min(2) >= CORE_LEVEL).astype(np.uint8)
-    joined = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
-    n, labels = cv2.connectedComponents(joined, connectivity=8)
+    core = small.min(2) >= CORE_LEVEL
+    joined = cv2.dilate(core.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    return CoreMap(core, cv2.connectedComponents(joined, connectivity=8)[1])
+
+
+def _cores(frame_bgr: np.ndarray) -> list[_Core]:
+    """The clipped cores of the frame (CoreMap's parts) of a spot's size."""
+    cores = core_map(frame_bgr)
     out = []
-    for k in range(1, n):
-        ys, xs = np.nonzero((labels == k) & (core > 0))
-        if MIN_CORE * h * w <= len(ys) <= MAX_CORE * h * w:
+    for k, size in enumerate(cores.sizes()):
+        if k and cores.fits(size):
+            ys, xs = np.nonzero((cores.labels == k) & cores.core)
             out.append(_Core((xs.mean() + 0.5) * 2, (ys.mean() + 0.5) * 2, max(3.0, np.sqrt(len(ys) / np.pi) * 2)))
     return out
 
@@ -131,14 +154,15 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core) -> Spot:
                 tuple(float(a) for a in amplitude[best]), share)
 
 
-def find_spots(frame_bgr: np.ndarray) -> list[Spot]:
-    """The glare spots in a BGR frame: each clipped core whose fitted skirt is a smooth bump."""
+def find_spots(frame_bgr: np.ndarray, min_met: float = MIN_MET) -> list[Spot]:
+    """The glare spots in a BGR frame: each clipped core whose fitted skirt is a smooth bump (met by the frame's
+    gradient over `min_met` of it; 0: every candidate, as benchmarks/diagnose_recognition.py asks)."""
     cores = _cores(frame_bgr)
     if not cores:
         return []
     frame = frame_bgr.astype(np.float32)
     clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
-    return [s for s in (_fit(frame, clipped, c) for c in cores) if s.met >= MIN_MET]
+    return [s for s in (_fit(frame, clipped, c) for c in cores) if s.met >= min_met]
 
 
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
