@@ -335,7 +335,7 @@ def main() -> int:
     return 0
 
 
-SPANS = (0.35, 0.55)  # --by what was drawn: the work's limiting side over the frame's, small / middle / large
+SPANS = (0.35, 0.55)  # the work's limiting side over the frame's: small / middle / large (_conditions)
 STRONG_CAST = 0.6  # log of the light colour's strongest channel over its weakest (renderer 2 draws 0-0.7)
 CONDITIONS = ("under glare", "no glare", "small (span < 0.35)", "middle (span 0.35-0.55)", "large (span >= 0.55)",
               "strong cast", "mild cast", "with a visitor", "no visitor")

@@ -38,7 +38,8 @@ import cv2
 import numpy as np
 
 from installation.recognition import find_quads
-from installation.recognition.glare import CLIPPED as CLIPPED_ANY, MAX_CORE, MIN_MET, core_map, find_spots, taken_off
+from installation.recognition.glare import (CLIPPED as CLIPPED_ANY, MAX_CORE, MIN_MET, CoreMap, core_map, find_spots,
+                                            taken_off)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noqa: E402
@@ -47,8 +48,6 @@ GOOD_IOU = 0.8
 CLIPPED = 245  # every channel at or above: a glare spot's clipped core (nothing of the work is left there)
 PARTS = ("skirt off, core kept", "skirt off, core filled in", "core filled in")
 SKIRT_CHANGE = 8  # grey levels (any channel) a spot must add to a pixel to count as its skirt
-
-
 FATES = ("found", "fitted but not smooth enough (met < MIN_MET)", "no clipped core (the spot does not clip)",
          "core joined with other clipped parts (centre beyond r/2)", "core too large (a white ground or wall)",
          "core too small", "core beside its centre")
@@ -65,14 +64,14 @@ class SpotFit:
     after: float
 
 
-def _fate(frame: np.ndarray, x: float, y: float, r: float, candidates: list) -> str:
-    """Why glare.py found a spot drawn at (x, y) of radius r, or did not (FATES)."""
+def _fate(cores: CoreMap, x: float, y: float, r: float, candidates: list) -> str:
+    """Why glare.py found a spot drawn at (x, y) of radius r, or did not (FATES), from the frame's clipped parts
+    and every spot it fitted (find_spots with min_met 0)."""
     near = [s for s in candidates if np.hypot(s.x - x, s.y - y) <= r / 2]
     if any(s.met >= MIN_MET for s in near):
         return FATES[0]
     if near:
         return FATES[1]
-    cores = core_map(frame)
     h, w = cores.core.shape
     part = cores.labels[min(h - 1, max(0, int(y / 2))), min(w - 1, max(0, int(x / 2)))]
     if part:
@@ -90,7 +89,8 @@ def _spot_fit(frame: np.ndarray, clear: np.ndarray, drawn: list) -> SpotFit | No
     candidates = find_spots(frame, min_met=0.0)
     spots = [s for s in candidates if s.met >= MIN_MET]
     error = lambda view: float(np.abs(view.astype(np.float32) - clear)[skirt].mean())
-    return SpotFit(bool(spots), tuple(_fate(frame, x, y, r, candidates) for x, y, r, _ in drawn), error(frame),
+    cores = core_map(frame)
+    return SpotFit(bool(spots), tuple(_fate(cores, x, y, r, candidates) for x, y, r, _ in drawn), error(frame),
                    error(taken_off(frame, spots)))
 
 
@@ -197,6 +197,7 @@ def main() -> int:
 
 
 def _fit_line(fits: list[SpotFit]) -> str:
+    """The line of --without-glare that sums up glare.py's spots on the misses under a spot."""
     if not fits:
         return "glare.py's spots on those misses: no skirt to measure"
     mean = lambda xs: sum(xs) / len(xs)

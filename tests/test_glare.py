@@ -14,7 +14,7 @@ import pytest
 from helpers import REPO, benchmark_module
 from installation.camera import synthetic2
 from installation.recognition import Recognizer, RecognizerSettings
-from installation.recognition.glare import find_spots, taken_off
+from installation.recognition.glare import core_map, find_spots, taken_off
 
 
 def _two_colour_field() -> np.ndarray:
@@ -64,7 +64,7 @@ def test_the_diagnosis_measures_a_fit_against_the_spot_drawn():
     assert diagnose._spot_fit(clear, clear, [(300.0, 230.0, 70.0, 0.7)]) is None
     # Why a drawn spot was not found: nothing clipped where it was drawn; its centre in a clipped part too
     # large for a spot (a white ground); a white shape's hard edge fitted as a bump, but not smooth.
-    fates = lambda view, x, y: (diagnose._fate(view, x, y, 70.0, find_spots(view, min_met=0.0)),)
+    fates = lambda view, x, y: (diagnose._fate(core_map(view), x, y, 70.0, find_spots(view, min_met=0.0)),)
     assert fates(frame, 480.0, 330.0) == ("no clipped core (the spot does not clip)",)
     white = clean.copy()
     white[60:420, 60:580] = 255

@@ -80,7 +80,7 @@ def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @dataclass(frozen=True)
 class CoreMap:
     """The frame's clipped pixels at half size (every channel at CORE_LEVEL or more) and the parts they make
-    once joined (labels 1..count - 1; 0: none): where a spot's candidates come from (also read by
+    once joined (labels 1 and up; 0: none): where a spot's candidates come from (also read by
     benchmarks/diagnose_recognition.py, to say why a spot drawn there was not found)."""
     core: np.ndarray  # (h, w) bool
     labels: np.ndarray  # (h, w) int32
