@@ -355,8 +355,10 @@ def _conditions(info: dict) -> list[str]:
 
 def _by_condition(drawn: dict) -> str:
     """Top-1 over renderer 2's catalog views by what was drawn in them."""
-    cell = lambda c: f"{100 * drawn[c]['right'] / sum(drawn[c].values()):.1f} % ({drawn[c]['right']}/{sum(drawn[c].values())})"
-    return "by what was drawn: " + "; ".join(f"{c} {cell(c)}" for c in CONDITIONS if c in drawn)
+    def cell(c: str) -> str:
+        right, n = drawn[c]["right"], sum(drawn[c].values())
+        return f"{c} {100 * right / n:.1f} % ({right}/{n})"
+    return "by what was drawn: " + "; ".join(cell(c) for c in CONDITIONS if c in drawn)
 
 
 def _second_looks(dumped: list[dict]) -> str:

@@ -320,7 +320,7 @@ def render_view(art: np.ndarray | None, seed: int, s: Scene2 = Scene2(), moment:
     mrng = np.random.default_rng([7, seed, 0 if moment is None else moment + 1])
     scene = scene * level[..., None]
     yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
-    info["glare_spots"] = []  # (x, y, radius, squash) as drawn: what benchmarks/diagnose_recognition.py measures against
+    info["glare_spots"] = []  # (x, y, radius, squash) as drawn (benchmarks/diagnose_recognition.py measures by them)
     for centre, r, strength, squash in glare_spots:
         r *= mrng.uniform(0.9, 1.1) if moment is not None else 1.0
         info["glare_spots"].append((float(centre[0]), float(centre[1]), float(r), float(squash)))
