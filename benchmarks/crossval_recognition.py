@@ -28,7 +28,7 @@ with each) or of the verifier without some measurements (--unused, also for the 
 
     python3 benchmarks/crossval_recognition.py --keypoints r1.jsonl r2.jsonl
 
-does the same for the rule that accepts a keypoint match of few inliers (RecognizerSettings
+does the same for the rule that accepts a keypoint match (of few inliers; sure ones too since 2026-12-05) (RecognizerSettings
 keypoint_explained, keypoint_ranks, keypoint_min_ranks): every such match the recogniser weighed is
 counted right (its work is the view's) or wrong (another work, or any where none is in view) under
 each setting of a small grid; the setting with the most right matches and no more wrong ones than
@@ -324,7 +324,7 @@ KEYPOINT_GRID = {"keypoint_explained": [0.4, 0.5, 0.6], "keypoint_ranks": [0.3, 
 
 
 def keypoint_matches(records: list[dict]) -> list[tuple[bool, float, float]]:
-    """(right, explained, ranks) of every few-inlier keypoint match weighed in the dumped views."""
+    """(right, explained, ranks) of every keypoint match weighed in the dumped views."""
     return [(c[0] == rec["truth"], c[2], np.nan if c[3] is None else c[3]) for rec in records
             for c in rec.get("checks", [])]
 

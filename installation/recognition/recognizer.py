@@ -2,15 +2,17 @@
 
 1. Keypoints first: ORB descriptors of the frame vote over the whole catalog (an LSH index, so 500
    works stay real time) and the most voted works are verified by a homography (USAC); a sure match
-   (many inliers) is the answer without looking for an outline.
+   (many inliers) that also looks like its work (keypoint_accepts, as below) is the answer without
+   looking for an outline.
 2. Places: candidate quadrilaterals of the picture, from luminance and colour edges (contours of
    the edge map and of its closed blobs, and quads of merged straight lines - Hough segments whose
    edges run along them - the frame's own borders included, and corners a little beyond the frame
    for a work cut by it), kept when their sides lie on edges that run along them. Each is rectified
    and described globally (luminance layout, HOG, colour layout under a fitted light), and a catalog
    work is only considered for a place of about its own aspect ratio. The textured works most like
-   the best places are verified by keypoints too; a match with few inliers must also explain its
-   picture (4) or order its colours as the work does (whatever the cast; keypoint_accepts).
+   the best places are verified by keypoints too; every match must also explain its picture (4) or
+   order its colours as the work does (whatever the cast; keypoint_accepts): a grid of lines on white
+   shares forty inliers' worth of crossings with another grid, not its colours.
 3. Grain: a noise-like texture too faint or blurred for keypoints (a plain colour explains it nearly as
    well as the work, so colour cannot tell it from a like-coloured texture) is found by its fine
    detail: band-passed cells of the work looked for, each within a few pixels, in a place's view.
@@ -79,10 +81,10 @@ class RecognizerSettings:
     places: int = 4  # candidate quadrilaterals compared in detail
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 10  # RANSAC inliers for a keypoint verification ...
-    sure_inliers: int = 40  # ... below which the matched picture must also be explained (keypoint_explained)
-    keypoint_explained: float = 0.5  # fraction of its picture a few-inlier keypoint match must explain ...
+    sure_inliers: int = 40  # ... and with this many, sure (confidence 1; no outline looked for)
+    keypoint_explained: float = 0.5  # fraction of its picture a keypoint match must explain ...
     keypoint_ranks: float = 0.4  # ... or its rank agreement (a strong cast defeats the light fit, not the order)
-    keypoint_min_ranks: float = 0.0  # a few-inlier match whose channels order its picture otherwise is none
+    keypoint_min_ranks: float = 0.0  # a keypoint match whose channels order its picture otherwise is none
     textured_work: int = 300  # a catalog work with this many keypoints (of 600) is recognised by keypoints only
     refine: int = 4  # works aligned in detail onto each place for a low-texture view ...
     # ... and besides them, the works the learned description (embedding.py) finds most like the place
@@ -133,7 +135,7 @@ class RecognizerSettings:
             raise ValueError(f"RecognizerSettings.refine_margin {self.refine_margin}: use 0-{THUMB // 4} thumbnail pixels")
 
     def keypoint_accepts(self, explained: float, ranks: float) -> bool:
-        """Whether a few-inlier keypoint match is the work: it explains its picture under a fitted light,
+        """Whether a keypoint match is the work: it explains its picture under a fitted light,
         or its colour channels order the picture's pixels as the work's do (the mean rank correlation over
         the channels that vary; a strong cast defeats the light fit, not the order), and in no case the
         reverse order. NaN ranks (a plain picture) leave it to what is explained."""
@@ -160,7 +162,7 @@ class Pair:
 @dataclass(frozen=True)
 class KeypointMatch:
     """The catalog work keypoints verified (inliers 0: none), and what was measured of each
-    few-inlier match weighed on the way: (work id, inliers, explained, ranks)."""
+    match weighed on the way: (work id, inliers, explained, ranks)."""
     work: int
     inliers: int
     quad: np.ndarray | None
@@ -230,7 +232,7 @@ class Recognition:
     seconds: float
     quad: list | None = None
     candidates: list | None = None
-    checks: list | None = None  # few-inlier keypoint matches weighed: (work, inliers, explained, ranks)
+    checks: list | None = None  # keypoint matches weighed: (work, inliers, explained, ranks)
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
     still: bool = False  # the scene of the last frame searched or confirmed: that frame's answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
@@ -366,16 +368,16 @@ class Recognizer:
                 [i for i in np.argsort(-p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
 
     def keypoint_match(self, frame_bgr: np.ndarray, checked: list) -> KeypointMatch:
-        """The catalog work best verified by keypoints (inliers 0: none). A match with few inliers must
-        also look like the work where its homography puts it (RecognizerSettings.keypoint_accepts): an
-        unknown busy work shares a dozen chance keypoints with some catalog work, but not its picture.
-        The rule was set on one renderer's views and holds on the other's (crossval_recognition.py --keypoints)."""
-        weighed = []  # what was measured of each few-inlier match (the benchmark replays the rule on them)
+        """The catalog work best verified by keypoints (inliers 0: none). A match must also look like the
+        work where its homography puts it (RecognizerSettings.keypoint_accepts): an unknown busy work
+        shares a dozen chance keypoints with some catalog work, but not its picture, and a grid of lines
+        on white shares forty with another grid, but not its colours (renderer 2's grids; until 2026-12-05
+        a match of sure_inliers was taken unchecked). The rule was set on one renderer's few-inlier matches
+        and holds on the other's (crossval_recognition.py --keypoints)."""
+        weighed = []  # what was measured of each match (the benchmark replays the rule on them)
         for inliers, quad, i in checked:
             if inliers < self.s.min_inliers:
                 break
-            if inliers >= self.s.sure_inliers:
-                return KeypointMatch(i, inliers, quad, weighed)
             crop = rectify(frame_bgr, quad, THUMB)
             thumbs, views = self._aligned(crop, [i])
             seen = explained(thumbs, views, self.s.pixel_tolerance)
@@ -670,8 +672,10 @@ class Recognizer:
         voted = self._voted(desc)
         hw = frame_bgr.shape[:2]
         checked = self._checked(pts, desc, voted, hw)
-        if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure: no outline needed
-            return self._by_keypoints(*checked[0], elapsed, hw)
+        if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure and like it: no outline needed
+            sure = self.keypoint_match(frame_bgr, checked[:1])
+            if sure.inliers:
+                return replace(self._by_keypoints(sure.inliers, sure.quad, sure.work, elapsed, hw), checks=sure.weighed)
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
