@@ -151,3 +151,4 @@ def test_renderer_2s_views_are_counted_by_what_was_drawn_in_them():
     for group in groups:
         assert sum(int(cells[c].split("/")[1]) for c in group if c in cells) == 6, line
     assert "by what was drawn" not in run("1").stdout
+

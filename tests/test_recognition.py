@@ -118,6 +118,25 @@ def test_a_few_inlier_keypoint_match_under_a_strong_cast_is_taken_by_its_order_n
             assert match.inliers == 0 and ranks < recognizer.s.keypoint_min_ranks
 
 
+def test_a_sure_keypoint_match_to_another_grid_is_refused_by_its_picture():
+    """Renderer 2's grid work-0029 (diagnose_recognition.py's seed-2 view 171): its black lines on white share
+    seventy-odd RANSAC inliers with grid work-0024, far beyond sure_inliers, but not the yellow and blue blocks:
+    the match is weighed like any other and refused, and the view is found for its own work. A rule that takes
+    any picture (keypoint_explained 0) takes the other grid, as the recogniser did before 2026-12-05."""
+    bench = benchmark_module("bench_recognition")
+    ren = bench.Renderer(2, 0.5)
+    works = [(f"work-{i:04d}", ren.art(i)) for i in range(100)]  # the benchmark's catalog: work-0024 is voted
+    frame = ren.view(ren.art(29), 9171)
+    recognizer = bench.catalog_recognizer(ren, works).recognizer
+    r = recognizer.recognize(frame)
+    sure = [c for c in r.checks or [] if c[0] == "work-0024"]
+    assert sure and sure[0][1] >= recognizer.s.sure_inliers, r.checks
+    assert not recognizer.s.keypoint_accepts(sure[0][2], np.nan if sure[0][3] is None else sure[0][3]), sure
+    assert r.artwork_id == "work-0029", r
+    loose = Recognizer(recognizer.features, RecognizerSettings(keypoint_explained=0.0)).recognize(frame)
+    assert loose.artwork_id == "work-0024" and loose.method == "keypoints" and loose.confidence == 1.0, loose
+
+
 def test_every_places_global_scores_in_one_call_are_each_places_own(recognizer):
     """The batched scores (one call for every place of a frame) give each place what it gets alone, 0 for the
     works not given for it."""
