@@ -142,6 +142,12 @@ class RecognizerSettings:
         return (explained >= self.keypoint_explained or ranks >= self.keypoint_ranks) \
             and not ranks < self.keypoint_min_ranks
 
+    def sure_accepts(self, explained: float, ranks: float) -> bool:
+        """Whether a sure keypoint match (sure_inliers or more) is the work: it explains its picture or orders
+        its colours as the work does (keypoint_accepts' evidence). Not its veto of a reverse order: that is
+        for chance matches of a dozen keypoints, and a grey photograph's channels order its pixels at random."""
+        return explained >= self.keypoint_explained or ranks >= self.keypoint_ranks
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -372,8 +378,8 @@ class Recognizer:
         work where its homography puts it (RecognizerSettings.keypoint_accepts): an unknown busy work
         shares a dozen chance keypoints with some catalog work, but not its picture, and a grid of lines
         on white shares forty with another grid, but not its colours (renderer 2's grids; until 2026-12-05
-        a match of sure_inliers was taken unchecked). The rule was set on one renderer's few-inlier matches
-        and holds on the other's (crossval_recognition.py --keypoints)."""
+        a match of sure_inliers was taken unchecked: RecognizerSettings.sure_accepts). The rule was set on
+        one renderer's few-inlier matches and holds on the other's (crossval_recognition.py --keypoints)."""
         weighed = []  # what was measured of each match (the benchmark replays the rule on them)
         for inliers, quad, i in checked:
             if inliers < self.s.min_inliers:
@@ -384,7 +390,8 @@ class Recognizer:
             fraction = float(seen.fractions[0])
             ranks = float(rank_agreement(self.structure.take([i]), views, seen.glare)[0])
             weighed.append((self.ids[i], int(inliers), round(fraction, 4), _rounded(ranks)))
-            if self.s.keypoint_accepts(fraction, ranks):
+            sure = inliers >= self.s.sure_inliers
+            if (self.s.sure_accepts if sure else self.s.keypoint_accepts)(fraction, ranks):
                 return KeypointMatch(i, inliers, quad, weighed)
         return KeypointMatch(-1, 0, None, weighed)
 
