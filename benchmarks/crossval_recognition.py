@@ -323,17 +323,21 @@ KEYPOINT_GRID = {"keypoint_explained": [0.4, 0.5, 0.6], "keypoint_ranks": [0.3, 
                  "keypoint_min_ranks": [-1.0, 0.0, 0.15]}  # ranks 2.0: the rank rule off; min -1.0: no floor
 
 
-def keypoint_matches(records: list[dict]) -> list[tuple[bool, float, float]]:
-    """(right, explained, ranks) of every keypoint match weighed in the dumped views."""
-    return [(c[0] == rec["truth"], c[2], np.nan if c[3] is None else c[3]) for rec in records
+def keypoint_matches(records: list[dict]) -> list[tuple[bool, int, float, float]]:
+    """(right, inliers, explained, ranks) of every keypoint match weighed in the dumped views (sure ones too,
+    in dumps since 2026-12-05)."""
+    return [(c[0] == rec["truth"], int(c[1]), c[2], np.nan if c[3] is None else c[3]) for rec in records
             for c in rec.get("checks", [])]
 
 
 def keypoint_count(matches, setting: dict) -> collections.Counter:
+    """Matches accepted, right and wrong, under a setting: a sure match by RecognizerSettings.sure_accepts, a
+    few-inlier one by keypoint_accepts (the recogniser's way)."""
     rule = dataclasses.replace(RecognizerSettings(), **setting)
     t = collections.Counter()
-    for right, explained, ranks in matches:
-        accepted = rule.keypoint_accepts(explained, ranks)
+    for right, inliers, explained, ranks in matches:
+        accepts = rule.sure_accepts if inliers >= rule.sure_inliers else rule.keypoint_accepts
+        accepted = accepts(explained, ranks)
         t["right" if right else "wrong"] += accepted
         t["matches right" if right else "matches wrong"] += 1
     return t

@@ -2,8 +2,8 @@
 
 1. Keypoints first: ORB descriptors of the frame vote over the whole catalog (an LSH index, so 500
    works stay real time) and the most voted works are verified by a homography (USAC); a sure match
-   (many inliers) that also looks like its work (keypoint_accepts, as below) is the answer without
-   looking for an outline.
+   (many inliers) that also looks like its work (sure_accepts: keypoint_accepts' evidence, as below)
+   is the answer without looking for an outline.
 2. Places: candidate quadrilaterals of the picture, from luminance and colour edges (contours of
    the edge map and of its closed blobs, and quads of merged straight lines - Hough segments whose
    edges run along them - the frame's own borders included, and corners a little beyond the frame
@@ -11,8 +11,9 @@
    and described globally (luminance layout, HOG, colour layout under a fitted light), and a catalog
    work is only considered for a place of about its own aspect ratio. The textured works most like
    the best places are verified by keypoints too; every match must also explain its picture (4) or
-   order its colours as the work does (whatever the cast; keypoint_accepts): a grid of lines on white
-   shares forty inliers' worth of crossings with another grid, not its colours.
+   order its colours as the work does (whatever the cast; keypoint_accepts, sure_accepts for a sure
+   one): a grid of lines on white shares forty inliers' worth of crossings with another grid, not its
+   colours.
 3. Grain: a noise-like texture too faint or blurred for keypoints (a plain colour explains it nearly as
    well as the work, so colour cannot tell it from a like-coloured texture) is found by its fine
    detail: band-passed cells of the work looked for, each within a few pixels, in a place's view.
