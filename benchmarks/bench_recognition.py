@@ -337,8 +337,12 @@ def main() -> int:
 
 SPANS = (0.35, 0.55)  # the work's limiting side over the frame's: small / middle / large (_conditions)
 STRONG_CAST = 0.6  # log of the light colour's strongest channel over its weakest (renderer 2 draws 0-0.7)
-CONDITIONS = ("under glare", "no glare", "small (span < 0.35)", "middle (span 0.35-0.55)", "large (span >= 0.55)",
-              "strong cast", "mild cast", "with a visitor", "no visitor")
+GLARE, NO_GLARE = "under glare", "no glare"
+SMALL, MIDDLE, LARGE = (f"small (span < {SPANS[0]})", f"middle (span {SPANS[0]}-{SPANS[1]})",
+                        f"large (span >= {SPANS[1]})")
+STRONG, MILD = "strong cast", "mild cast"
+VISITOR, NOBODY = "with a visitor", "no visitor"
+CONDITIONS = (GLARE, NO_GLARE, SMALL, MIDDLE, LARGE, STRONG, MILD, VISITOR, NOBODY)
 
 
 def _conditions(info: dict) -> list[str]:
@@ -346,11 +350,10 @@ def _conditions(info: dict) -> list[str]:
     if "span" not in info:
         return []
     span = info["span"]
-    return ["under glare" if info["glare"] > 0 else "no glare",
-            "small (span < 0.35)" if span < SPANS[0] else ("large (span >= 0.55)" if span >= SPANS[1]
-                                                           else "middle (span 0.35-0.55)"),
-            "strong cast" if info["cast"] >= STRONG_CAST else "mild cast",
-            "with a visitor" if info["visitor"] else "no visitor"]
+    return [GLARE if info["glare"] > 0 else NO_GLARE,
+            SMALL if span < SPANS[0] else (LARGE if span >= SPANS[1] else MIDDLE),
+            STRONG if info["cast"] >= STRONG_CAST else MILD,
+            VISITOR if info["visitor"] else NOBODY]
 
 
 def _by_condition(drawn: dict) -> str:

@@ -28,8 +28,8 @@ with each) or of the verifier without some measurements (--unused, also for the 
 
     python3 benchmarks/crossval_recognition.py --keypoints r1.jsonl r2.jsonl
 
-does the same for the rule that accepts a keypoint match (of few inliers; sure ones too since 2026-12-05) (RecognizerSettings
-keypoint_explained, keypoint_ranks, keypoint_min_ranks): every such match the recogniser weighed is
+does the same for the rule that accepts a keypoint match (RecognizerSettings.match_accepts: keypoint_explained,
+keypoint_ranks, keypoint_min_ranks; dumps since 2026-12-05 hold sure matches too): every match the recogniser weighed is
 counted right (its work is the view's) or wrong (another work, or any where none is in view) under
 each setting of a small grid; the setting with the most right matches and no more wrong ones than
 the least any setting allows is chosen on one set and reported on the other. Per match, not per
@@ -331,13 +331,11 @@ def keypoint_matches(records: list[dict]) -> list[tuple[bool, int, float, float]
 
 
 def keypoint_count(matches, setting: dict) -> collections.Counter:
-    """Matches accepted, right and wrong, under a setting: a sure match by RecognizerSettings.sure_accepts, a
-    few-inlier one by keypoint_accepts (the recogniser's way)."""
+    """Matches accepted, right and wrong, under a setting (RecognizerSettings.match_accepts, the recogniser's way)."""
     rule = dataclasses.replace(RecognizerSettings(), **setting)
     t = collections.Counter()
     for right, inliers, explained, ranks in matches:
-        accepts = rule.sure_accepts if inliers >= rule.sure_inliers else rule.keypoint_accepts
-        accepted = accepts(explained, ranks)
+        accepted = rule.match_accepts(inliers, explained, ranks)
         t["right" if right else "wrong"] += accepted
         t["matches right" if right else "matches wrong"] += 1
     return t

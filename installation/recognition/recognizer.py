@@ -135,19 +135,23 @@ class RecognizerSettings:
         if not 0 <= self.refine_margin <= THUMB // 4:
             raise ValueError(f"RecognizerSettings.refine_margin {self.refine_margin}: use 0-{THUMB // 4} thumbnail pixels")
 
-    def keypoint_accepts(self, explained: float, ranks: float) -> bool:
-        """Whether a keypoint match is the work: it explains its picture under a fitted light,
-        or its colour channels order the picture's pixels as the work's do (the mean rank correlation over
-        the channels that vary; a strong cast defeats the light fit, not the order), and in no case the
-        reverse order. NaN ranks (a plain picture) leave it to what is explained."""
-        return (explained >= self.keypoint_explained or ranks >= self.keypoint_ranks) \
-            and not ranks < self.keypoint_min_ranks
+    def match_accepts(self, inliers: int, explained: float, ranks: float) -> bool:
+        """Whether a keypoint match of this many inliers is the work (sure_accepts from sure_inliers up,
+        keypoint_accepts below): what the recogniser and crossval_recognition.py --keypoints decide."""
+        return (self.sure_accepts if inliers >= self.sure_inliers else self.keypoint_accepts)(explained, ranks)
 
     def sure_accepts(self, explained: float, ranks: float) -> bool:
-        """Whether a sure keypoint match (sure_inliers or more) is the work: it explains its picture or orders
-        its colours as the work does (keypoint_accepts' evidence). Not its veto of a reverse order: that is
-        for chance matches of a dozen keypoints, and a grey photograph's channels order its pixels at random."""
+        """Whether a sure keypoint match (sure_inliers or more) is the work: it explains its picture under a
+        fitted light, or its colour channels order the picture's pixels as the work's do (the mean rank
+        correlation over the channels that vary; a strong cast defeats the light fit, not the order). NaN
+        ranks (a plain picture) leave it to what is explained."""
         return explained >= self.keypoint_explained or ranks >= self.keypoint_ranks
+
+    def keypoint_accepts(self, explained: float, ranks: float) -> bool:
+        """Whether a few-inlier keypoint match is the work: sure_accepts' evidence, and in no case the reverse
+        order (a veto for chance matches of a dozen keypoints; a sure match is spared it, as a grey
+        photograph's channels order its pixels at random)."""
+        return self.sure_accepts(explained, ranks) and not ranks < self.keypoint_min_ranks
 
 
 @dataclass(frozen=True)
@@ -391,8 +395,7 @@ class Recognizer:
             fraction = float(seen.fractions[0])
             ranks = float(rank_agreement(self.structure.take([i]), views, seen.glare)[0])
             weighed.append((self.ids[i], int(inliers), round(fraction, 4), _rounded(ranks)))
-            sure = inliers >= self.s.sure_inliers
-            if (self.s.sure_accepts if sure else self.s.keypoint_accepts)(fraction, ranks):
+            if self.s.match_accepts(inliers, fraction, ranks):
                 return KeypointMatch(i, inliers, quad, weighed)
         return KeypointMatch(-1, 0, None, weighed)
 
@@ -680,10 +683,12 @@ class Recognizer:
         voted = self._voted(desc)
         hw = frame_bgr.shape[:2]
         checked = self._checked(pts, desc, voted, hw)
+        refused = []  # a sure match that does not look like its work: weighed once, not again below
         if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure and like it: no outline needed
             sure = self.keypoint_match(frame_bgr, checked[:1])
             if sure.inliers:
                 return replace(self._by_keypoints(sure.inliers, sure.quad, sure.work, elapsed, hw), checks=sure.weighed)
+            refused, checked = sure.weighed, checked[1:]
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
@@ -693,7 +698,8 @@ class Recognizer:
             r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
         else:
             r = self._decide_global(frame_bgr, places, bool(found), elapsed)
-        return replace(r, checks=match.weighed) if match.weighed else r
+        weighed = refused + match.weighed
+        return replace(r, checks=weighed) if weighed else r
 
     def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed, hw: tuple[int, int]) -> Recognition:
         conf = min(1.0, inliers / self.s.sure_inliers)
