@@ -101,7 +101,7 @@ def _well_formed(view) -> bool:
     if not _number(view.get("confidence")) or not isinstance(cands, list) or not isinstance(flags, list):
         return False
     if not all(isinstance(c, list) and len(c) >= 5 and isinstance(c[0], str) and _number(c[1]) and _number(c[2])
-               and all(_number(x, none=True) for x in c[3:10]) for c in cands):
+               and all(_number(x, none=True) for x in c[3:9]) for c in cands):
         return False
     if view.get("method") not in ("keypoints", "grain") and "textured" in view and (
             len(flags) < len(cands) or not all(isinstance(f, bool) for f in flags)):

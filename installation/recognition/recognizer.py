@@ -168,7 +168,6 @@ class Pair:
     similar_margin: float  # ... beyond the most like other work's at the same place
     texture: float  # spectrum.agreement: the directions of the place's detail and the work's
     texture_margin: float  # ... beyond the most like other work's at the same place
-    cast: float  # light.Explained.cast: the colour cast the light fit needed to explain the place by the work
 
 
 @dataclass(frozen=True)
@@ -477,7 +476,7 @@ class Recognizer:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
         seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
-        every, casts = seen.fractions, seen.cast
+        every = seen.fractions
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
@@ -487,7 +486,7 @@ class Recognizer:
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
         for (k, short), texture in zip(shortlists, textures):
-            fractions, cast = every[start:start + len(short) + 1], casts[start:start + len(short)]
+            fractions = every[start:start + len(short) + 1]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
@@ -496,8 +495,8 @@ class Recognizer:
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), _beyond_others(similar, i),
-                         float(texture[i]), _beyond_others(texture, i), float(c))
-                    for g, f, i, e, o, c in zip(gain, fractions, short, agree, ordered, cast)]
+                         float(texture[i]), _beyond_others(texture, i))
+                    for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
         return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed,
@@ -513,8 +512,8 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
-                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin),
-                       _rounded(p.cast)) for p in pairs]
+                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin))
+                      for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed, grains)
         if grained is not None:
             return grained

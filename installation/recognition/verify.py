@@ -29,7 +29,7 @@ import numpy as np
 
 FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
             "textured_explained", "similar", "similar_margin", "no_similar", "textured_texture",
-            "textured_texture_margin", "cast", "plain_cast")
+            "textured_texture_margin")
 MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
 
 
@@ -47,11 +47,10 @@ class Candidate:
     similar_margin: float | None = None
     texture: float | None = None  # spectrum.agreement and its margin (None: a dump made before they were)
     texture_margin: float | None = None
-    cast: float | None = None  # light.Explained.cast (None: a dump made before it was)
 
     @staticmethod
     def of(row) -> Candidate:
-        return Candidate(str(row[0]), float(row[1]), float(row[2]), *row[3:10])
+        return Candidate(str(row[0]), float(row[1]), float(row[2]), *row[3:9])
 
 
 def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.ndarray:
@@ -65,8 +64,7 @@ def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.
     return np.float64([first.value, margin, min(margin, MARGIN_CAP), first.explained, edges, first.edges is None,
                        ranks, first.ranks is None, textured, textured * first.explained,
                        0.0 if absent else first.similar, 0.0 if absent else first.similar_margin, absent,
-                       textured * (first.texture or 0.0), textured * (first.texture_margin or 0.0),
-                       first.cast or 0.0, (first.edges is None) * (first.cast or 0.0)])
+                       textured * (first.texture or 0.0), textured * (first.texture_margin or 0.0)])
 
 
 def every_pair(candidates: list[Candidate], textured: list[bool]) -> np.ndarray:
@@ -93,7 +91,7 @@ class Verifier:
     network (RecognizerSettings.embedded 0) its terms are 0 and nothing else is refitted: fewer works are
     accepted."""
     weights: tuple = (3.662, 4.163, 2.575, 1.721, 0.763, -1.16, 1.136, 0.0, 3.186, -3.3, 7.918, 3.841, 0.0, 0.773,
-                      4.591, 0.0, 0.0)
+                      4.591)
     bias: float = -9.244
     threshold: float = 0.73
 
