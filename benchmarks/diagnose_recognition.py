@@ -23,7 +23,10 @@ found - a spot centred within half its radius -, fitted but not smooth enough, n
 its core joined with other clipped parts, too large or too small, or beside its centre); and the skirt's error
 (mean grey levels off the view without glare, where the spot changed it by more than SKIRT_CHANGE and clipped
 no channel) before and after glare.py takes its spots off - a measure of the finding and the fit alone, without
-a recognition: 0 would be exact.
+a recognition: 0 would be exact -, then split: taken off with the shapes drawn (centre, radius, squash) and their
+light fitted as glare.py fits it (glare.spot_of_shape), and with the shapes drawn and the light that best explains
+the view without glare (least squares): what the shape costs, what the light costs, and what is left of the
+additive model itself (the renderer adds its spots before its tone curve, clipping and blur).
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ import cv2
 import numpy as np
 
 from installation.recognition import find_quads
-from installation.recognition.glare import (CLIPPED as CLIPPED_ANY, MAX_CORE, MIN_MET, CoreMap, core_map, find_spots,
-                                            taken_off)
+from installation.recognition.glare import (CLIPPED as CLIPPED_ANY, MAX_CORE, MIN_MET, CoreMap, Spot, core_map,
+                                            find_spots, spot_of_shape, taken_off)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, catalog_recognizer, check_numbers  # noqa: E402
@@ -57,11 +60,15 @@ FATES = ("found", "fitted but not smooth enough (met < MIN_MET)", "no clipped co
 class SpotFit:
     """glare.py's spots on one view against the spots drawn: found at all, what became of each drawn spot
     (FATES; "found": a spot centred within half its radius), and the skirt's mean error before and after
-    taking the spots off."""
+    taking the spots off: as found; of the shapes drawn, their light fitted as glare.py fits it; and of the
+    shapes drawn, with the light that best explains the view without glare (least squares; what the additive
+    model can do at best)."""
     found: bool
     fates: tuple[str, ...]  # one per drawn spot
     before: float
     after: float
+    shaped: float
+    lit: float
 
 
 def _fate(cores: CoreMap, x: float, y: float, r: float, candidates: list) -> str:
@@ -90,8 +97,23 @@ def _spot_fit(frame: np.ndarray, clear: np.ndarray, drawn: list) -> SpotFit | No
     spots = [s for s in candidates if s.met >= MIN_MET]
     error = lambda view: float(np.abs(view.astype(np.float32) - clear)[skirt].mean())
     cores = core_map(frame)
+    shaped = [spot_of_shape(frame, x, y, r, squash) for x, y, r, squash in drawn]
     return SpotFit(bool(spots), tuple(_fate(cores, x, y, r, candidates) for x, y, r, _ in drawn), error(frame),
-                   error(taken_off(frame, spots)))
+                   error(taken_off(frame, spots)), error(taken_off(frame, shaped)),
+                   error(taken_off(frame, _best_lit(frame, clear, shaped))))
+
+
+def _best_lit(frame: np.ndarray, clear: np.ndarray, spots: list[Spot]) -> list[Spot]:
+    """The spots with the light (per channel) that best explains the frame over the view without glare, by
+    least squares where any spot adds 5 % of its peak or more and nothing clipped."""
+    yy, xx = np.mgrid[0:frame.shape[0], 0:frame.shape[1]].astype(np.float32)
+    bumps = np.stack([s.bump(xx, yy) for s in spots], -1)  # (h, w, spots)
+    where = (bumps.max(2) > 0.05) & (frame.max(2) < CLIPPED_ANY)
+    if where.sum() < len(spots):
+        return spots
+    added = (frame.astype(np.float32) - clear)[where]  # (P, 3)
+    light = np.linalg.lstsq(bumps[where], added, rcond=None)[0]  # (spots, 3)
+    return [dataclasses.replace(s, amplitude=tuple(float(a) for a in row)) for s, row in zip(spots, light)]
 
 
 def _mask(quad: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -206,7 +228,9 @@ def _fit_line(fits: list[SpotFit]) -> str:
             f"{sum(f.found for f in fits)}; of the {sum(fates.values())} spots drawn: "
             + ", ".join(f"{fate} {fates[fate]}" for fate in FATES)
             + f"; skirt error (mean grey levels) {mean([f.before for f in fits]):.1f} before, "
-            f"{mean([f.after for f in fits]):.1f} after taking the spots off (0: exact)")
+            f"{mean([f.after for f in fits]):.1f} after taking the spots off (0: exact); "
+            f"{mean([f.shaped for f in fits]):.1f} with the shapes drawn, their light fitted; "
+            f"{mean([f.lit for f in fits]):.1f} with the shapes drawn and the light best fitted to the view without glare")
 
 
 if __name__ == "__main__":

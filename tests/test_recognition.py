@@ -867,14 +867,15 @@ def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
     # measure itself is checked on a spot of known shape in test_glare.py).
     fit = re.fullmatch(r"glare.py's spots on those misses \((\d+) with a skirt\): a spot found on (\d+); of the (\d+) "
                        r"spots drawn: (.+); skirt error \(mean grey levels\) ([\d.]+) before, ([\d.]+) after taking "
-                       r"the spots off \(0: exact\)", rows[-1])
+                       r"the spots off \(0: exact\); ([\d.]+) with the shapes drawn, their light fitted; ([\d.]+) with "
+                       r"the shapes drawn and the light best fitted to the view without glare", rows[-1])
     assert fit, done.stdout
     skirts, found, drawn = (int(fit.group(k)) for k in range(1, 4))
     fates = dict(fate.rsplit(" ", 1) for fate in fit.group(4).split(", "))
-    before, after = float(fit.group(5)), float(fit.group(6))
+    before, after, shaped, lit = (float(fit.group(k)) for k in range(5, 9))
     assert 1 <= skirts <= missed and found <= skirts and drawn >= skirts, done.stdout
     assert len(fates) == 7 and sum(int(n) for n in fates.values()) == drawn and int(fates["found"]) <= drawn, done.stdout
-    assert found >= 1 and before > 0 and after > 0, done.stdout
+    assert found >= 1 and before > 0 and after > 0 and shaped > 0 and lit > 0, done.stdout
     bad = subprocess.run([sys.executable, script, "--renderer", "1", "--without-glare"], capture_output=True, text=True,
                          cwd=REPO)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--renderer 2" in bad.stderr, bad.stderr

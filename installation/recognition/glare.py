@@ -116,8 +116,9 @@ def _cores(frame_bgr: np.ndarray) -> list[_Core]:
     return out
 
 
-def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core) -> Spot:
-    """The spot about a core that best explains the unclipped frame's gradients around it."""
+def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core, shapes: np.ndarray = _SHAPES) -> Spot:
+    """The spot about a core that best explains the unclipped frame's gradients around it, of the `shapes`
+    (radius over the core's, squash) tried."""
     H, W = frame.shape[:2]
     reach_x, reach_y = core.radius * max(RADII) * 1.1, core.radius * max(RADII) * max(SQUASH) * 1.1
     x0, x1 = int(max(0, core.x - reach_x)), int(min(W, core.x + reach_x + 1))
@@ -134,11 +135,11 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core) -> Spot:
     xx, yy = np.meshgrid(xs, ys)
     gx, gy = _gradients(np.ascontiguousarray(window.transpose(2, 0, 1)))
     seen = np.concatenate([gx[:, keep], gy[:, keep]], 1).T  # (P, 3): the frame's gradients
-    radius = _SHAPES[:, 0, None, None] * core.radius
-    bumps = _bump(xx, yy, core.x, core.y, radius, _SHAPES[:, 1, None, None])  # (shapes, h, w)
+    radius = shapes[:, 0, None, None] * core.radius
+    bumps = _bump(xx, yy, core.x, core.y, radius, shapes[:, 1, None, None])  # (shapes, h, w)
     bx, by = _gradients(bumps)
     shape = np.concatenate([bx[:, keep], by[:, keep]], 1)[..., None]  # (shapes, P, 1): each bump's gradients
-    weight = np.ones((len(_SHAPES),) + seen.shape, np.float32)
+    weight = np.ones((len(shapes),) + seen.shape, np.float32)
     for _ in range(REWEIGHTS):
         amplitude = np.clip((weight * seen * shape).sum(1) / ((weight * shape * shape).sum(1) + 1e-9), 0, MAX_ADDED)
         residual = np.abs(seen[None] - amplitude[:, None] * shape)
@@ -150,7 +151,7 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core) -> Spot:
     # along its border for a white shape's hard edge, whose gradients also point into a bright centre.
     meets = np.abs(seen - predicted) <= AGREE * np.abs(predicted)
     share = float((np.abs(predicted) * meets).sum() / max(float(np.abs(predicted).sum()), 1e-6))
-    return Spot(float(core.x), float(core.y), float(_SHAPES[best, 0] * core.radius), float(_SHAPES[best, 1]),
+    return Spot(float(core.x), float(core.y), float(shapes[best, 0] * core.radius), float(shapes[best, 1]),
                 tuple(float(a) for a in amplitude[best]), share)
 
 
@@ -163,6 +164,15 @@ def find_spots(frame_bgr: np.ndarray, min_met: float = MIN_MET) -> list[Spot]:
     frame = frame_bgr.astype(np.float32)
     clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
     return [s for s in (_fit(frame, clipped, c) for c in cores) if s.met >= min_met]
+
+
+def spot_of_shape(frame_bgr: np.ndarray, x: float, y: float, radius: float, squash: float) -> Spot:
+    """The spot of this shape at (x, y), its light fitted as find_spots fits it (over the window a core of a
+    third of its radius would give, as renderer 2's clipped cores mostly are): how well the light is fitted
+    once the shape is right (benchmarks/diagnose_recognition.py)."""
+    frame = frame_bgr.astype(np.float32)
+    clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
+    return _fit(frame, clipped, _Core(x, y, radius / 3), np.float32([[3.0, squash]]))
 
 
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
