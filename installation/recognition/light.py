@@ -247,22 +247,6 @@ def _log_edges(images: np.ndarray) -> np.ndarray:
     return np.stack(out) if out else np.zeros((0, (images.shape[1] - 2 * _RING) * (images.shape[2] - 2 * _RING)), np.float32)
 
 
-RANK_STEP = 8.0  # grey levels a work's values are told apart by in its ranks: a scan's noise and JPEG orders nothing
-
-
-def _tied_ranks(values: np.ndarray) -> np.ndarray:
-    """Each value's rank along the last axis, values within the same RANK_STEP tied at their mean rank: a work's
-    plain areas (a grid's white ground, a colour field) have no order of their own, and ranking their noise
-    gave each pixel there an arbitrary rank that no view could agree with."""
-    flat = np.floor(values / RANK_STEP).reshape(-1, values.shape[-1])
-    out = np.empty(flat.shape, np.float32)
-    for row, q in zip(out, flat):
-        _, inverse, counts = np.unique(q, return_inverse=True, return_counts=True)
-        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        row[:] = (start + (counts - 1) / 2)[inverse]
-    return out.reshape(values.shape)
-
-
 def _ranks(values: np.ndarray) -> np.ndarray:
     """Each value's rank along the last axis (float32): one sort and a scatter, not two sorts."""
     order = np.argsort(values, axis=-1)
@@ -277,7 +261,7 @@ class WorkStructure:
     catalog work (it depends on the work alone), then taken for the works compared with a frame."""
     edges: np.ndarray  # (K, P) log-edge map, centred
     flat: np.ndarray  # (K,) no edges to agree on (see EDGE_PEAKED)
-    ranks: np.ndarray  # (K, 3, P) each channel's ranks (values within RANK_STEP tied: _tied_ranks), centred
+    ranks: np.ndarray  # (K, 3, P) each channel's ranks, centred
     varies: np.ndarray  # (K, 3) the channels that vary in the work
 
     @staticmethod
@@ -285,7 +269,7 @@ class WorkStructure:
         edges = _log_edges(thumbs)
         flat = np.percentile(edges, 95, axis=1) < EDGE_PEAKED * (np.median(edges, axis=1) + 1e-3)
         work = _channels(thumbs)
-        ranks = _tied_ranks(work)
+        ranks = _ranks(work)
         return WorkStructure(edges - edges.mean(1, keepdims=True), flat, ranks - ranks.mean(2, keepdims=True),
                              work.std(2) > 4.0)  # a channel flat in the work orders only noise
 
