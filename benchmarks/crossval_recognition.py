@@ -7,7 +7,7 @@ rule that only holds on the renderer it was fitted on is overfit).
     python3 benchmarks/crossval_recognition.py r1.jsonl r2.jsonl
 
 Each dumped view carries its compared pairs (work, value, explained, edges, ranks, the network's
-agreement and margin, the texture's agreement and margin; verify.Candidate): the verifier's
+agreement and margin, the texture's agreement and margin, the share set aside as glare; verify.Candidate): the verifier's
 logistic weights are fitted on one set's views (the right work first or not), then its threshold is
 the one with the most right answers within --max-wrong and --max-fp on that set (the middle of those
 that do equally well); it is reported on
@@ -93,7 +93,7 @@ def _number(x, none: bool = False) -> bool:
 
 def _well_formed(view) -> bool:
     """A view's fields as bench_recognition._record writes them: candidates (work, value, explained,
-    edges, ranks[, similar, margin[, texture, margin]]); textured a flag per candidate; checks
+    edges, ranks[, similar, margin[, texture, margin[, glare]]]); textured a flag per candidate; checks
     (work, inliers, explained, ranks). Read before any mode trusts them (a hand-edited or cut dump)."""
     if not isinstance(view, dict) or not (view.get("got") is None or isinstance(view.get("got"), str)):
         return False
@@ -101,7 +101,7 @@ def _well_formed(view) -> bool:
     if not _number(view.get("confidence")) or not isinstance(cands, list) or not isinstance(flags, list):
         return False
     if not all(isinstance(c, list) and len(c) >= 5 and isinstance(c[0], str) and _number(c[1]) and _number(c[2])
-               and all(_number(x, none=True) for x in c[3:9]) for c in cands):
+               and all(_number(x, none=True) for x in c[3:10]) for c in cands):
         return False
     if view.get("method") not in ("keypoints", "grain") and "textured" in view and (
             len(flags) < len(cands) or not all(isinstance(f, bool) for f in flags)):

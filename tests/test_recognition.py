@@ -653,6 +653,30 @@ def test_verifier_fit_learns_a_rule_and_the_shipped_one_prefers_a_clear_match():
     assert every_pair(clear, [False, True]).shape == (2, len(FEATURES))
 
 
+def test_each_compared_pair_carries_the_share_set_aside_as_glare(recognizer):
+    """The verifier weighs the share of a place its light fit set aside as glare (verify.FEATURES "glare"): a
+    colour field seen clear has none, the same view under a spot a quarter of the work wide has a good part of it,
+    and the work is still taken; a dump made before the measurement (nine fields a pair) reads as none."""
+    from installation.camera.synthetic import ViewSettings
+    from installation.recognition.verify import FEATURES, Candidate, every_pair
+
+    frame, corners = view_with_truth(artwork(7), 67, ViewSettings(occlusion=0.0))
+    centre, radius = corners.mean(0), 0.25 * float(np.linalg.norm(corners[1] - corners[0]))
+    yy, xx = np.mgrid[0:480, 0:640]
+    spot = 220 * np.exp(-2 * (((xx - centre[0]) / radius) ** 2 + ((yy - centre[1]) / radius) ** 2))
+    glared = np.clip(frame + spot[..., None], 0, 255).astype(np.uint8)
+    share = {}
+    for name, view_bgr in (("clear", frame), ("glare", glared)):
+        r = recognizer.recognize(view_bgr)
+        assert r.artwork_id == "work-7" and r.method == "global", (name, r)
+        share[name] = r.candidates[0][9]  # the believed pair first
+    assert share["clear"] < 0.02 and share["glare"] > 0.15, share
+    at = FEATURES.index("glare")
+    row = ["work-7", 0.4, 0.9, 0.8, 0.9, 0.9, 0.3, 0.1, 0.0]
+    assert Candidate.of(row).glare is None and every_pair([Candidate.of(row)], [False])[0, at] == 0.0
+    assert every_pair([Candidate.of(row + [0.3])], [False])[0, at] == 0.3
+
+
 def test_sides_move_onto_the_picture_edge_at_full_resolution():
     """A quad found a few pixels off a tilted picture (as at half resolution, on dilated edges) moves
     onto its edges within a pixel, even with a visitor's dark shape over one side; one whose sides lie

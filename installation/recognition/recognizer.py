@@ -116,7 +116,7 @@ class RecognizerSettings:
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
     # A frame the search found nothing in is searched again with its glare spots taken off (glare.py) ...
     second_look: bool = True
-    # ... a second chance for an unknown work too, so its low-texture decision must be surer: at the verifier's
+    # ... a second chance for an unknown work too, so its low-texture decision must be surer: at the verifier's then
     # 0.73, 3 of the 17 it accepted on renderers 1 and 2's seeds 1 and 3 were unknown works (p 0.80-0.88), and
     # the 7 right ones reached 0.81-0.98.
     second_look_threshold: float = 0.9
@@ -168,6 +168,7 @@ class Pair:
     similar_margin: float  # ... beyond the most like other work's at the same place
     texture: float  # spectrum.agreement: the directions of the place's detail and the work's
     texture_margin: float  # ... beyond the most like other work's at the same place
+    glare: float  # the share of the place the light fit set aside as glare (light.Explained.glare)
 
 
 @dataclass(frozen=True)
@@ -476,7 +477,7 @@ class Recognizer:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
         seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
-        every = seen.fractions
+        every, casts = seen.fractions, seen.glare.mean(1)
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
@@ -486,7 +487,7 @@ class Recognizer:
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
         for (k, short), texture in zip(shortlists, textures):
-            fractions = every[start:start + len(short) + 1]
+            fractions, cast = every[start:start + len(short) + 1], casts[start:start + len(short)]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
@@ -495,8 +496,8 @@ class Recognizer:
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), _beyond_others(similar, i),
-                         float(texture[i]), _beyond_others(texture, i))
-                    for g, f, i, e, o in zip(gain, fractions, short, agree, ordered)]
+                         float(texture[i]), _beyond_others(texture, i), float(c))
+                    for g, f, i, e, o, c in zip(gain, fractions, short, agree, ordered, cast)]
         return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed,
@@ -512,8 +513,8 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
-                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin))
-                      for p in pairs]
+                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin),
+                       _rounded(p.glare)) for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed, grains)
         if grained is not None:
             return grained
