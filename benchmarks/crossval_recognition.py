@@ -7,12 +7,12 @@ rule that only holds on the renderer it was fitted on is overfit).
     python3 benchmarks/crossval_recognition.py r1.jsonl r2.jsonl
 
 Each dumped view carries its compared pairs (work, value, explained, edges, ranks, the network's
-agreement and margin, the texture's agreement and margin, the share set aside as glare; verify.Candidate): the verifier's
-logistic weights are fitted on one set's views (the right work first or not), then its threshold is
-the one with the most right answers within --max-wrong and --max-fp on that set (the middle of those
-that do equally well); it is reported on
-both sets, by kind, and printed as a Verifier(...) to ship. Keypoint and grain decisions do not
-depend on it and stay as they were; the pairs' measurements themselves are not re-fitted here.
+agreement and margin, the texture's agreement and margin, the share set aside as glare;
+verify.Candidate): the verifier's logistic weights are fitted on one set's views (the right work first
+or not), then its threshold is the one with the most right answers within --max-wrong and --max-fp on
+that set (the middle of those that do equally well); it is reported on both sets, by kind, and printed
+as a Verifier(...) to ship. Keypoint and grain decisions do not depend on it and stay as they were; the
+pairs' measurements themselves are not re-fitted here.
 
     python3 benchmarks/crossval_recognition.py A B --at-scale r1_500.jsonl --at-scale r2_500.jsonl
 

@@ -230,7 +230,8 @@ def _fit_line(fits: list[SpotFit]) -> str:
             + f"; skirt error (mean grey levels) {mean([f.before for f in fits]):.1f} before, "
             f"{mean([f.after for f in fits]):.1f} after taking the spots off (0: exact); "
             f"{mean([f.shaped for f in fits]):.1f} with the shapes drawn, their light fitted; "
-            f"{mean([f.lit for f in fits]):.1f} with the shapes drawn and the light best fitted to the view without glare")
+            f"{mean([f.lit for f in fits]):.1f} with the shapes drawn and the light best fitted to the view without "
+            "glare")
 
 
 if __name__ == "__main__":

@@ -116,9 +116,9 @@ class RecognizerSettings:
     grain_tried: int = 6  # the best (work, place) pairs whose work is grainy are checked for its grain
     # A frame the search found nothing in is searched again with its glare spots taken off (glare.py) ...
     second_look: bool = True
-    # ... a second chance for an unknown work too, so its low-texture decision must be surer: at the verifier's then
-    # 0.73, 3 of the 17 it accepted on renderers 1 and 2's seeds 1 and 3 were unknown works (p 0.80-0.88), and
-    # the 7 right ones reached 0.81-0.98.
+    # ... a second chance for an unknown work too, so its low-texture decision must be surer: at the verifier's
+    # threshold then (0.73), 3 of the 17 it accepted on renderers 1 and 2's seeds 1 and 3 were unknown works
+    # (p 0.80-0.88), and the 7 right ones reached 0.81-0.98.
     second_look_threshold: float = 0.9
 
     def __post_init__(self):
@@ -477,7 +477,7 @@ class Recognizer:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
         seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
-        every, casts = seen.fractions, seen.glare.mean(1)
+        every, shares = seen.fractions, seen.glare.mean(1)
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
@@ -487,7 +487,7 @@ class Recognizer:
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
         for (k, short), texture in zip(shortlists, textures):
-            fractions, cast = every[start:start + len(short) + 1], casts[start:start + len(short)]
+            fractions, glared = every[start:start + len(short) + 1], shares[start:start + len(short)]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
@@ -496,8 +496,8 @@ class Recognizer:
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), _beyond_others(similar, i),
-                         float(texture[i]), _beyond_others(texture, i), float(c))
-                    for g, f, i, e, o, c in zip(gain, fractions, short, agree, ordered, cast)]
+                         float(texture[i]), _beyond_others(texture, i), float(a))
+                    for g, f, i, e, o, a in zip(gain, fractions, short, agree, ordered, glared)]
         return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed,
