@@ -330,7 +330,7 @@ def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tm
     assert recognizer.grain_line[other] > counts[0] and recognizer.grain_line[whole] <= counts[1], recognizer.grain_line
     n = len(recognizer.ids)
     places = [Place(corners, 1.0, np.zeros(n, np.float32), np.full(n, -1.0, np.float32))]
-    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 6), Pair(0.1, 0.5, whole, 0, *[np.nan] * 6)]
+    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 7), Pair(0.1, 0.5, whole, 0, *[np.nan] * 7)]
     r = recognizer._by_grain(frame, places, pairs, [], lambda: 0.0)
     assert r is not None and r.artwork_id == "faint-whole" and r.method == "grain", r
     recognizer.grain_line = dict.fromkeys(recognizer.grain_line, recognizer.s.grain_cells)
@@ -886,9 +886,11 @@ def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
     parts = dict(part.rsplit(": ", 1) for part in rows[-2].removeprefix("right with part of the spot taken off: ").split("; "))
     assert list(parts) == ["skirt off, core kept", "skirt off, core filled in", "core filled in"], done.stdout
     assert all(0 <= int(n) <= missed for n in parts.values()), done.stdout
-    # glare.py's own spots on those misses, against the spots drawn: counts within the misses and the spots (on
-    # these misses taking the spots off does not bring the skirt nearer: 39 -> 43 grey levels, 2026-12-05; the
-    # measure itself is checked on a spot of known shape in test_glare.py).
+    # glare.py's own spots on those misses, against the spots drawn: counts within the misses and the spots (since
+    # the verifier weighs the glare share, 2026-12-06, the two misses under a spot left here are spots glare.py does
+    # not find: 39.8 grey levels before and after; with the shapes drawn the skirt comes nearer, 12.9, and nearer
+    # still with the light fitted to the view without glare, 9.7; the measure itself is checked on a spot of known
+    # shape in test_glare.py).
     fit = re.fullmatch(r"glare.py's spots on those misses \((\d+) with a skirt\): a spot found on (\d+); of the (\d+) "
                        r"spots drawn: (.+); skirt error \(mean grey levels\) ([\d.]+) before, ([\d.]+) after taking "
                        r"the spots off \(0: exact\); ([\d.]+) with the shapes drawn, their light fitted; ([\d.]+) with "
@@ -899,7 +901,7 @@ def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
     before, after, shaped, lit = (float(fit.group(k)) for k in range(5, 9))
     assert 1 <= skirts <= missed and found <= skirts and drawn >= skirts, done.stdout
     assert len(fates) == 7 and sum(int(n) for n in fates.values()) == drawn and int(fates["found"]) <= drawn, done.stdout
-    assert found >= 1 and before > 0 and after > 0 and shaped > 0 and lit > 0, done.stdout
+    assert before > 0 and after > 0 and 0 < lit <= shaped < before, done.stdout
     bad = subprocess.run([sys.executable, script, "--renderer", "1", "--without-glare"], capture_output=True, text=True,
                          cwd=REPO)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--renderer 2" in bad.stderr, bad.stderr
