@@ -158,21 +158,23 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core, shapes: np.ndarray
 def find_spots(frame_bgr: np.ndarray, min_met: float = MIN_MET) -> list[Spot]:
     """The glare spots in a BGR frame: each clipped core whose fitted skirt is a smooth bump (met by the frame's
     gradient over `min_met` of it; 0: every candidate, as benchmarks/diagnose_recognition.py asks)."""
-    cores = _cores(frame_bgr)
-    if not cores:
-        return []
-    frame = frame_bgr.astype(np.float32)
-    clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
-    return [s for s in (_fit(frame, clipped, c) for c in cores) if s.met >= min_met]
+    return [s for s in _fitted(frame_bgr, _cores(frame_bgr)) if s.met >= min_met]
 
 
 def spot_of_shape(frame_bgr: np.ndarray, x: float, y: float, radius: float, squash: float) -> Spot:
     """The spot of this shape at (x, y), its light fitted as find_spots fits it (over the window a core of a
     third of its radius would give, as renderer 2's clipped cores mostly are): how well the light is fitted
     once the shape is right (benchmarks/diagnose_recognition.py)."""
+    return _fitted(frame_bgr, [_Core(x, y, radius / 3)], np.float32([[3.0, squash]]))[0]
+
+
+def _fitted(frame_bgr: np.ndarray, cores: list[_Core], shapes: np.ndarray = _SHAPES) -> list[Spot]:
+    """The spot fitted about each core (_fit), of the `shapes` tried."""
+    if not cores:
+        return []
     frame = frame_bgr.astype(np.float32)
     clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
-    return _fit(frame, clipped, _Core(x, y, radius / 3), np.float32([[3.0, squash]]))
+    return [_fit(frame, clipped, c, shapes) for c in cores]
 
 
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:

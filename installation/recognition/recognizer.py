@@ -168,7 +168,7 @@ class Pair:
     similar_margin: float  # ... beyond the most like other work's at the same place
     texture: float  # spectrum.agreement: the directions of the place's detail and the work's
     texture_margin: float  # ... beyond the most like other work's at the same place
-    glare: float  # the share of the place the light fit set aside as glare (light.Explained.glare)
+    glare: float  # the share of the place the light fit calls glare (light.Explained.glare; at most half set aside)
 
 
 @dataclass(frozen=True)

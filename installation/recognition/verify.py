@@ -17,10 +17,11 @@ The measurements, each from another angle, so that what one forgives another cat
 - texture and its margin, for a textured work: whether the directions of the place's fine detail are
   the work's (spectrum.py: alignment-free, so a brick wall or a clock's gears a few pixels off still
   agree), and by how much more than any other work's;
-- glare: the share of the place the light fit set aside as glare (light.explained: added light, up to half).
-  Where glare is set aside the other measurements are taken on what is left of the work, and its skirt,
-  too faint to be set aside, lowers them all: a place under glare explains less and agrees less for the
-  same right work (its weight came out positive, fitted on either renderer alone or both).
+- glare: the share of the place the light fit calls glare (light.Explained.glare: added light; at most half of
+  the place is set aside from what it explains). Where glare is set aside the other measurements are taken on
+  what is left of the work, and its skirt, too faint to be set aside, lowers them all: a place under glare
+  explains less and agrees less for the same right work (its weight came out positive, fitted on either
+  renderer alone or both).
 A plain work has no edges or order to agree on: those terms then count as absent (their own flags),
 as the network's do where it is not loaded.
 """
@@ -51,7 +52,7 @@ class Candidate:
     similar_margin: float | None = None
     texture: float | None = None  # spectrum.agreement and its margin (None: a dump made before they were)
     texture_margin: float | None = None
-    glare: float | None = None  # the share set aside as glare (None: a dump made before it was)
+    glare: float | None = None  # the share called glare (None: a dump made before it was)
 
     @staticmethod
     def of(row) -> Candidate:
