@@ -57,8 +57,8 @@ from pathlib import Path
 
 import numpy as np
 
-from installation.recognition import RecognizerSettings
-from installation.recognition.verify import FEATURES, Candidate, Verifier, every_pair, fit
+from installation.recognition import Candidate, KeypointCheck, RecognizerSettings
+from installation.recognition.verify import FEATURES, Verifier, every_pair, fit
 
 VIEW_KEYS = ("kind", "truth", "got", "method", "confidence", "candidates", "textured")  # bench_recognition._record
 VISIT_KEYS = ("truth", "frames")  # bench_recognition._visits
@@ -80,36 +80,38 @@ def _checked_dump(path: str, keys: tuple) -> list[dict] | str:
         return f"not readable JSON lines ({type(e).__name__})"
     if not records or not all(isinstance(r, dict) and all(k in r for k in keys) for r in records):
         return f"not every line is a record with {', '.join(keys)}"
+    if keys == VISIT_KEYS and not all(isinstance(r["frames"], list) for r in records):
+        return "not every visit's frames are a list"
     views = [v for r in records for v in (r["frames"] if keys == VISIT_KEYS else [r])]  # a visit's frames in turn
-    bad = next((k for k, v in enumerate(views) if not _well_formed(v)), None)
-    if bad is not None:
-        return f"view {bad} has a malformed got, confidence, candidates, textured or checks"
+    for k, view in enumerate(views):
+        why = _read_view(view)
+        if why is not None:
+            return f"view {k} has a malformed got, confidence, candidates, textured or checks ({why})"
     return records
 
 
-def _number(x, none: bool = False) -> bool:
-    return (x is None and none) or (isinstance(x, (int, float)) and not isinstance(x, bool))
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _well_formed(view) -> bool:
-    """A view's fields as bench_recognition._record writes them: candidates (work, value, explained,
-    edges, ranks[, similar, margin[, texture, margin[, glare]]]); textured a flag per candidate; checks
-    (work, inliers, explained, ranks). Read before any mode trusts them (a hand-edited or cut dump)."""
+def _read_view(view) -> str | None:
+    """Checks a view's fields as bench_recognition._record writes them, and reads its compared pairs and
+    keypoint matches as the recogniser gave them (verify.Candidate, KeypointCheck: in place); what is
+    wrong, or None. Read before any mode trusts them (a hand-edited or cut dump)."""
     if not isinstance(view, dict) or not (view.get("got") is None or isinstance(view.get("got"), str)):
-        return False
-    cands, flags = view.get("candidates"), view.get("textured", [])
-    if not _number(view.get("confidence")) or not isinstance(cands, list) or not isinstance(flags, list):
-        return False
-    if not all(isinstance(c, list) and len(c) >= 5 and isinstance(c[0], str) and _number(c[1]) and _number(c[2])
-               and all(_number(x, none=True) for x in c[3:10]) for c in cands):
-        return False
+        return "got is not a work id or null"
+    cands, flags, checks = view.get("candidates"), view.get("textured", []), view.get("checks", [])
+    if not _number(view.get("confidence")) or not all(isinstance(x, list) for x in (cands, flags, checks)):
+        return "confidence is not a number, or candidates, textured or checks not a list"
     if view.get("method") not in ("keypoints", "grain") and "textured" in view and (
             len(flags) < len(cands) or not all(isinstance(f, bool) for f in flags)):
-        return False
-    checks = view.get("checks", [])
-    return isinstance(checks, list) and all(
-        isinstance(c, list) and len(c) == 4 and isinstance(c[0], str) and _number(c[1]) and _number(c[2])
-        and _number(c[3], none=True) for c in checks)
+        return "not a textured flag for each candidate"
+    try:
+        view["candidates"] = [Candidate.of(c) for c in cands]
+        view["checks"] = [KeypointCheck.of(c) for c in checks]
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def _named(first: str, second: str) -> tuple[str, str]:
@@ -127,7 +129,7 @@ def decidable(rec: dict) -> bool:
 
 def measured(rec: dict) -> np.ndarray:
     """Every pair's measurements (verify.every_pair), in the record's order."""
-    return every_pair([Candidate.of(c) for c in rec["candidates"]], rec["textured"])
+    return every_pair(rec["candidates"], rec["textured"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,8 +152,8 @@ def believed(records: list[dict], v: Verifier) -> Believed:
             works.append(None)
             ps.append(-np.inf)
         else:
-            k, p = v.best([Candidate.of(c) for c in rec["candidates"]], rec["textured"])
-            works.append(rec["candidates"][k][0])
+            k, p = v.best(rec["candidates"], rec["textured"])
+            works.append(rec["candidates"][k].work)
             ps.append(p)
     return Believed(works, np.float64(ps))
 
@@ -182,7 +184,7 @@ def fitted(records: list[dict], unused: tuple = ()) -> tuple[np.ndarray, float]:
     keep a weight of 0."""
     rows = [r for r in records if decidable(r)]
     x = np.concatenate([measured(r) for r in rows])
-    y = np.float64([c[0] == r["truth"] for r in rows for c in r["candidates"]])
+    y = np.float64([c.work == r["truth"] for r in rows for c in r["candidates"]])
     used = np.float64([name not in unused for name in FEATURES])
     weights, bias = fit(x * used, y)
     return weights * used, bias
@@ -326,7 +328,7 @@ KEYPOINT_GRID = {"keypoint_explained": [0.4, 0.5, 0.6], "keypoint_ranks": [0.3, 
 def keypoint_matches(records: list[dict]) -> list[tuple[bool, int, float, float]]:
     """(right, inliers, explained, ranks) of every keypoint match weighed in the dumped views (sure ones too,
     in dumps since 2026-12-05)."""
-    return [(c[0] == rec["truth"], int(c[1]), c[2], np.nan if c[3] is None else c[3]) for rec in records
+    return [(c.work == rec["truth"], c.inliers, c.explained, np.nan if c.ranks is None else c.ranks) for rec in records
             for c in rec.get("checks", [])]
 
 

@@ -20,7 +20,7 @@ from installation.camera.sources import SyntheticWalk, WalkSegment
 from installation.catalog import load_catalog
 from installation.config import CameraConfig, IpcConfig
 from installation.camera.synthetic import artwork, view
-from installation.recognition import Recognition
+from installation.recognition import Candidate, Recognition
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = (0, 6, 12)  # busy works: recognised by keypoints every time
@@ -54,7 +54,7 @@ def test_debouncer_enters_on_k_of_n_leaves_after_timeout_and_holds_dwell():
 
 def _seen(artwork_id, confidence=0.0, best=None):
     """A Recognition as the recognizer gives it: accepted, or rejected with its best candidate."""
-    candidates = [(artwork_id or best, 0.1, 0.6)] if (artwork_id or best) else []
+    candidates = [Candidate(artwork_id or best, 0.1, 0.6, None, None)] if (artwork_id or best) else []
     return Recognition(artwork_id, confidence, "global" if artwork_id else "none", 0.01, None, candidates)
 
 

@@ -78,12 +78,12 @@ def test_the_recogniser_compares_the_networks_picks_and_can_do_without_it(tmp_pa
     features = load_catalog(tmp_path).features
     frame, _ = render_view(artwork2(plain[0]), 3)
     with_net = Recognizer(features).recognize(frame)
-    rows = [c for c in with_net.candidates if len(c) == 10]  # ... similar, its margin, texture, its margin, glare
-    assert rows and all(c[5] is not None and -1.0 <= c[5] <= 1.0 for c in rows)
-    assert all(-1.0 <= c[7] <= 1.0 for c in rows) and all(0.0 <= c[9] <= 1.0 for c in rows)
+    rows = with_net.candidates
+    assert rows and all(c.similar is not None and -1.0 <= c.similar <= 1.0 for c in rows)
+    assert all(-1.0 <= c.texture <= 1.0 for c in rows) and all(0.0 <= c.glare <= 1.0 for c in rows)
     without = Recognizer(features, RecognizerSettings(embedded=0))
     assert without.embedder is None
-    rows = [c for c in without.recognize(frame).candidates if len(c) == 10]
-    assert rows and all(c[5] is None and c[6] is None and c[7] is not None for c in rows)
+    rows = without.recognize(frame).candidates
+    assert rows and all(c.similar is None and c.similar_margin is None and c.texture is not None for c in rows)
     with pytest.raises(ValueError, match="embedded -1"):
         RecognizerSettings(embedded=-1)

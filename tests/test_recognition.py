@@ -34,6 +34,7 @@ from installation.recognition import (
 from helpers import benchmark_module, faint
 from installation.camera.synthetic import ViewSettings, artwork, view, view_with_truth
 from installation.recognition.light import _align, _main_axis, _mild
+from installation.recognition.recognizer import Verified
 
 REPO = Path(__file__).resolve().parents[1]
 BUSY = [0, 6, 12, 18]  # seeds whose kind is 'busy'
@@ -109,13 +110,13 @@ def test_a_few_inlier_keypoint_match_under_a_strong_cast_is_taken_by_its_order_n
     for seed, taken in ((BUSY[0], True), (9999, False)):
         frame, _ = _hung(artwork(seed), corners)
         cast = np.clip(255 * (frame / 255.0) ** np.float32([2.2, 1.0, 0.5]) * np.float32([0.8, 1.0, 1.2]), 0, 255).astype(np.uint8)
-        match = recognizer.keypoint_match(cast, [(15, corners, work)])
-        (_, inliers, explained, ranks), = match.weighed
-        assert inliers == 15 and explained < recognizer.s.keypoint_explained, match.weighed
+        match = recognizer.keypoint_match(cast, [Verified(15, corners, work)])
+        weighed, = match.weighed
+        assert weighed.inliers == 15 and weighed.explained < recognizer.s.keypoint_explained, match.weighed
         if taken:
-            assert match.work == work and match.inliers == 15 and ranks >= recognizer.s.keypoint_ranks
+            assert match.work == work and match.inliers == 15 and weighed.ranks >= recognizer.s.keypoint_ranks
         else:
-            assert match.inliers == 0 and ranks < recognizer.s.keypoint_min_ranks
+            assert match.inliers == 0 and weighed.ranks < recognizer.s.keypoint_min_ranks
 
 
 def test_a_sure_keypoint_match_to_another_grid_is_refused_by_its_picture():
@@ -129,8 +130,8 @@ def test_a_sure_keypoint_match_to_another_grid_is_refused_by_its_picture():
     frame = ren.view(ren.art(29), 9171)
     recognizer = bench.catalog_recognizer(ren, works).recognizer
     r = recognizer.recognize(frame)
-    sure = [c for c in r.checks or [] if c[0] == "work-0024"]
-    assert sure and sure[0][1] >= recognizer.s.sure_inliers, r.checks
+    sure = [c for c in r.checks or [] if c.work == "work-0024"]
+    assert sure and sure[0].inliers >= recognizer.s.sure_inliers, r.checks
     assert not recognizer.s.sure_accepts(sure[0][2], np.nan if sure[0][3] is None else sure[0][3]), sure
     assert r.artwork_id == "work-0029", r
     # A sure match is not vetoed for its channels' reverse order (a grey photograph's is noise; renderer 3's
@@ -669,7 +670,7 @@ def test_each_compared_pair_carries_the_share_set_aside_as_glare(recognizer):
     for name, view_bgr in (("clear", frame), ("glare", glared)):
         r = recognizer.recognize(view_bgr)
         assert r.artwork_id == "work-7" and r.method == "global", (name, r)
-        share[name] = r.candidates[0][9]  # the believed pair first
+        share[name] = r.candidates[0].glare  # the believed pair first
     assert share["clear"] < 0.02 and share["glare"] > 0.15, share
     at = FEATURES.index("glare")
     row = ["work-7", 0.4, 0.9, 0.8, 0.9, 0.9, 0.3, 0.1, 0.0]
@@ -740,6 +741,27 @@ def test_a_framed_work_on_striped_wallpaper_is_a_candidate_place():
                    default=0.0)
         found += best > 0.9
     assert found >= 11, found  # 9 of 12 before every outline was ranked
+
+
+def test_a_dumped_row_reads_back_as_the_pair_or_match_the_recogniser_gave_and_a_malformed_one_is_refused():
+    """Recognition.candidates and .checks are named rows (verify.Candidate, KeypointCheck) that a dump writes
+    as JSON lists: read back, each is the row the recogniser gave; a row of an older dump (fewer fields)
+    reads with the missing ones None; any other row is refused with what is wrong, not read by position."""
+    from installation.recognition import Candidate, KeypointCheck
+
+    pair = Candidate("work-7", 0.41, 0.9, None, 0.6, 0.8, 0.2, 0.5, 0.1, 0.05)
+    assert Candidate.of(json.loads(json.dumps(pair))) == pair
+    assert Candidate.of(["work-7", 0.41, 0.9, None, 0.6]).glare is None
+    check = KeypointCheck("work-3", 24, 0.7, None)
+    assert KeypointCheck.of(json.loads(json.dumps(check))) == check
+    for row, says in ((["work-7", 0.41], "2 fields"), ([*pair, 0.3], "11 fields"), ([7, *pair[1:]], "work id"),
+                      (["work-7", "0.41", 0.9, None, 0.6], "numbers"), (["work-7", 0.41, True, None, 0.6], "numbers"),
+                      ({"work": "work-7"}, "dict")):
+        with pytest.raises(ValueError, match=says):
+            Candidate.of(row)
+    for row in (["work-3", 24, 0.7], ["work-3", "24", 0.7, None], [None, 24, 0.7, 0.5]):
+        with pytest.raises(ValueError, match="inliers, explained, ranks"):
+            KeypointCheck.of(row)
 
 
 def _dump(path: Path, seed: int, vague: float = 0.2) -> None:

@@ -53,8 +53,8 @@ def _observation(recognition) -> tuple[str | None, float, str | None]:
     accepted = recognition.artwork_id
     if accepted is not None:
         return accepted, float(recognition.confidence), None
-    candidates = recognition.candidates or []
-    best = candidates[0][0] if candidates and isinstance(candidates[0][0], str) else None
+    candidates = recognition.candidates or []  # verify.Candidate rows, the believed first
+    best = candidates[0].work if candidates else None
     return None, float(recognition.confidence), best
 
 

@@ -29,7 +29,8 @@ from installation.recognition.grain import Grain, chance_cells, grain_found, gra
 from installation.recognition.keypoints import _guided as _guided  # an internal the tests use
 from installation.recognition.light import explained_fractions
 from installation.recognition.quads import find_quads, rectify
-from installation.recognition.recognizer import Place, Recognition, Recognizer, RecognizerSettings
+from installation.recognition.recognizer import KeypointCheck, Place, Recognition, Recognizer, RecognizerSettings
+from installation.recognition.verify import Candidate
 
 __all__ = [
     "FEATURE_VERSION",
@@ -38,8 +39,10 @@ __all__ = [
     "ORB_FEATURES_FRAME",
     "THUMB",
     "ArtworkFeatures",
+    "Candidate",
     "Global",
     "Grain",
+    "KeypointCheck",
     "Place",
     "Recognition",
     "Recognizer",

@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -171,14 +172,40 @@ class Pair:
     glare: float  # the share of the place the light fit calls glare (light.Explained.glare; at most half set aside)
 
 
+class Verified(NamedTuple):
+    """A work's keypoints matched in a frame (Recognizer._verify): RANSAC inliers, and where the work's
+    corners land (None: no plausible homography)."""
+    inliers: int
+    quad: np.ndarray | None
+    work: int  # the work's index
+
+
+class KeypointCheck(NamedTuple):
+    """What was measured of one keypoint match weighed (RecognizerSettings.match_accepts), as
+    Recognition.checks lists them and a benchmark dump writes each (a JSON list in this order)."""
+    work: str  # the work's id
+    inliers: int
+    explained: float  # the fraction of the place it explains where its homography puts it
+    ranks: float | None  # light.rank_agreement there (None: a plain work)
+
+    @classmethod
+    def of(cls, row) -> KeypointCheck:
+        """A dumped row; ValueError saying what is wrong with any other."""
+        if not (isinstance(row, (list, tuple)) and len(row) == 4 and isinstance(row[0], str)
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row[1:3])
+                and (row[3] is None or isinstance(row[3], (int, float)) and not isinstance(row[3], bool))):
+            raise ValueError(f"a keypoint match {row!r}: give {', '.join(cls._fields)} (ranks may be null)")
+        return cls(row[0], int(row[1]), float(row[2]), None if row[3] is None else float(row[3]))
+
+
 @dataclass(frozen=True)
 class KeypointMatch:
     """The catalog work keypoints verified (inliers 0: none), and what was measured of each
-    match weighed on the way: (work id, inliers, explained, ranks)."""
+    match weighed on the way."""
     work: int
     inliers: int
     quad: np.ndarray | None
-    weighed: list
+    weighed: list[KeypointCheck]
 
 
 @dataclass(frozen=True)
@@ -243,8 +270,8 @@ class Recognition:
     method: str  # keypoints | grain | global | none
     seconds: float
     quad: list | None = None
-    candidates: list | None = None
-    checks: list | None = None  # keypoint matches weighed: (work, inliers, explained, ranks)
+    candidates: list[Candidate] | None = None  # the low-texture decision's compared pairs, the believed first
+    checks: list[KeypointCheck] | None = None  # the keypoint matches weighed (a keypoint answer's among them)
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
     still: bool = False  # the scene of the last frame searched or confirmed: that frame's answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
@@ -335,7 +362,7 @@ class Recognizer:
         votes = np.bincount(hits, minlength=len(self.ids))
         return [int(i) for i in np.argsort(-votes)[: self.s.voted] if votes[i] >= self.s.min_votes]
 
-    def _verify(self, idx: int, pts: np.ndarray, desc, frame_hw: tuple[int, int]) -> tuple[int, np.ndarray | None]:
+    def _verify(self, idx: int, pts: np.ndarray, desc, frame_hw: tuple[int, int]) -> Verified:
         """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test; `pts` the
         frame's keypoint positions), and where the work's corners land in the frame, in corner order.
         A few inliers (a blurred texture) are grown by matching again near where the homography puts
@@ -344,16 +371,16 @@ class Recognizer:
         pairs = self.matcher.knnMatch(f.descriptors, desc, k=2)
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
         if len(good) < GUIDE_FROM:
-            return 0, None
+            return Verified(0, None, idx)
         src = f.keypoints[[m.queryIdx for m in good]]
         H, inlying = _homography(src, pts[[m.trainIdx for m in good]])
         inliers = int(inlying.sum())
         if H is None:
-            return 0, None
+            return Verified(0, None, idx)
         corners = np.float32([[[0, 0]], [[f.size[0], 0]], [[f.size[0], f.size[1]]], [[0, f.size[1]]]])
         quad = cv2.perspectiveTransform(corners, H).reshape(4, 2)
         if not _plausible(quad, frame_hw):
-            return 0, None
+            return Verified(0, None, idx)
         # Too few inliers as they are (a blurred texture?): matched again near where H puts each keypoint -
         # only from a plausible H, as a degenerate one piles the work's keypoints onto a few frame points,
         # and from inliers across the work (GUIDE_SPREAD).
@@ -366,20 +393,20 @@ class Recognizer:
                     quad2 = cv2.perspectiveTransform(corners, H2).reshape(4, 2)
                     if _plausible(quad2, frame_hw):
                         quad, inliers = quad2, inliers2
-        return inliers, _order(quad)
+        return Verified(inliers, _order(quad), idx)
 
-    def _checked(self, pts: np.ndarray, desc, works: list[int], frame_hw: tuple[int, int]) -> list:
-        """(inliers, quad, work) of each work verified by keypoints, most inliers first."""
+    def _checked(self, pts: np.ndarray, desc, works: list[int], frame_hw: tuple[int, int]) -> list[Verified]:
+        """Each work verified by keypoints, most inliers first."""
         if desc is None or len(desc) < 8:
             return []
-        return sorted(((*self._verify(i, pts, desc, frame_hw), i) for i in works), key=lambda c: -c[0])
+        return sorted((self._verify(i, pts, desc, frame_hw) for i in works), key=lambda c: -c.inliers)
 
     def _described(self, places: list[Place]) -> list[int]:
         """The textured works that look most like the best places: checked by keypoints too."""
         return [int(i) for p in places[:2] for i in
                 [i for i in np.argsort(-p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
 
-    def keypoint_match(self, frame_bgr: np.ndarray, checked: list) -> KeypointMatch:
+    def keypoint_match(self, frame_bgr: np.ndarray, checked: list[Verified]) -> KeypointMatch:
         """The catalog work best verified by keypoints (inliers 0: none). A match must also look like the
         work where its homography puts it (RecognizerSettings.keypoint_accepts): an unknown busy work
         shares a dozen chance keypoints with some catalog work, but not its picture, and a grid of lines
@@ -387,7 +414,7 @@ class Recognizer:
         a match of sure_inliers was taken unchecked: RecognizerSettings.sure_accepts). The rule was set on
         one renderer's few-inlier matches and holds on the other's (crossval_recognition.py --keypoints)."""
         weighed = []  # what was measured of each match (the benchmark replays the rule on them)
-        for inliers, quad, i in checked:
+        for inliers, quad, i in checked:  # most inliers first
             if inliers < self.s.min_inliers:
                 break
             crop = rectify(frame_bgr, quad, THUMB)
@@ -395,7 +422,7 @@ class Recognizer:
             seen = explained(thumbs, views, self.s.pixel_tolerance)
             fraction = float(seen.fractions[0])
             ranks = float(rank_agreement(self.structure.take([i]), views, seen.glare)[0])
-            weighed.append((self.ids[i], int(inliers), round(fraction, 4), _rounded(ranks)))
+            weighed.append(KeypointCheck(self.ids[i], int(inliers), round(fraction, 4), _rounded(ranks)))
             if self.s.match_accepts(inliers, fraction, ranks):
                 return KeypointMatch(i, inliers, quad, weighed)
         return KeypointMatch(-1, 0, None, weighed)
@@ -512,13 +539,13 @@ class Recognizer:
         if not pairs:
             return Recognition(None, 0.0, "none", elapsed(), places[0].quad.tolist(), [])
         # Every pair, best value first (the benchmark replays the decision from them).
-        candidates = [(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges), _rounded(p.ranks),
-                       _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture), _rounded(p.texture_margin),
-                       _rounded(p.glare)) for p in pairs]
+        candidates = [Candidate(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges),
+                                _rounded(p.ranks), _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture),
+                                _rounded(p.texture_margin), _rounded(p.glare)) for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed, grains)
         if grained is not None:
             return grained
-        k, p = self.s.verifier.best([Candidate.of(c) for c in candidates], [bool(self.textured[q.work]) for q in pairs])
+        k, p = self.s.verifier.best(candidates, [bool(self.textured[q.work]) for q in pairs])
         best = pairs[k]
         candidates = [candidates[k]] + candidates[:k] + candidates[k + 1:]  # the believed pair first
         quad = places[best.place].quad.tolist()
@@ -685,7 +712,7 @@ class Recognizer:
         hw = frame_bgr.shape[:2]
         checked = self._checked(pts, desc, voted, hw)
         refused = []  # a sure match that does not look like its work: weighed once, not again below
-        if checked and checked[0][0] >= self.s.sure_inliers:  # a busy work, sure and like it: no outline needed
+        if checked and checked[0].inliers >= self.s.sure_inliers:  # a busy work, sure and like it: no outline needed
             sure = self.keypoint_match(frame_bgr, checked[:1])
             if sure.inliers:
                 return replace(self._by_keypoints(sure.inliers, sure.quad, sure.work, elapsed, hw), checks=sure.weighed)
@@ -693,7 +720,7 @@ class Recognizer:
         found = find_quads(frame_bgr)
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
-        checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c[0])
+        checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c.inliers)
         match = self.keypoint_match(frame_bgr, checked)
         if match.inliers:
             r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
@@ -705,7 +732,7 @@ class Recognizer:
     def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed, hw: tuple[int, int]) -> Recognition:
         conf = min(1.0, inliers / self.s.sure_inliers)
         return Recognition(self.ids[work], round(conf, 3), "keypoints", elapsed(), quad.tolist(),
-                           [(self.ids[work], inliers)], held=Held(work, self.ids[work], quad, "keypoints", 1.0, hw))
+                           held=Held(work, self.ids[work], quad, "keypoints", 1.0, hw))
 
 
 def _keypoints(orb, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -29,6 +29,7 @@ as the network's do where it is not loaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,25 +39,38 @@ FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges"
 MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One compared pair as Recognition.candidates lists it: work id, value, explained fraction, edge
-    and rank agreement (None: a plain work), the learned descriptions' agreement and its margin over
-    the next work's (None: no network)."""
-    work: str
-    value: float
-    explained: float
-    edges: float | None
-    ranks: float | None
-    similar: float | None = None
-    similar_margin: float | None = None
+class Candidate(NamedTuple):
+    """One compared pair, as Recognition.candidates lists them (the believed pair first) and a benchmark
+    dump writes each: a JSON list in these fields' order. The recogniser, the verifier, the camera's
+    debouncer and the benchmarks read it by name; Candidate.of reads a dumped row back."""
+    work: str  # the work's id
+    value: float  # light.explained_fractions: what the work explains of its place beyond a plain colour
+    explained: float  # the fraction of the place it explains
+    edges: float | None  # light.edge_agreement (None: a plain work)
+    ranks: float | None  # light.rank_agreement (None: a plain work)
+    similar: float | None = None  # the learned descriptions' agreement (None: no network) ...
+    similar_margin: float | None = None  # ... and its margin over the next work's
     texture: float | None = None  # spectrum.agreement and its margin (None: a dump made before they were)
     texture_margin: float | None = None
     glare: float | None = None  # the share called glare (None: a dump made before it was)
 
-    @staticmethod
-    def of(row) -> Candidate:
-        return Candidate(str(row[0]), float(row[1]), float(row[2]), *row[3:10])
+    @classmethod
+    def of(cls, row) -> Candidate:
+        """A dumped row: a list of the fields in order, 5 to 10 of them (a dump made before the later ones
+        were measured has fewer). ValueError saying what is wrong with any other."""
+        if not isinstance(row, (list, tuple)):
+            raise ValueError(f"a compared pair that is a {type(row).__name__}: give a list of {', '.join(cls._fields)}")
+        if not 5 <= len(row) <= len(cls._fields):
+            raise ValueError(f"a compared pair of {len(row)} fields: give {', '.join(cls._fields)} "
+                             "(the first 5 at least)")
+        if not isinstance(row[0], str) or not all(_number(x) for x in row[1:3]) or \
+                not all(x is None or _number(x) for x in row[3:]):
+            raise ValueError(f"a compared pair {list(row)!r}: give a work id, then numbers (or null after the third)")
+        return cls(row[0], float(row[1]), float(row[2]), *row[3:])
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.ndarray:
