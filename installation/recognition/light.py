@@ -131,12 +131,9 @@ GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreeme
 @dataclass(frozen=True)
 class Explained:
     """What `explained` measured: the fraction of each view its work explains, and the pixels it set
-    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's), and the share of each view
-    its largest unexplained region takes (_largest_missing: a visitor or a glare skirt is one region, a
-    wrong work's differences follow its picture)."""
+    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    blob: np.ndarray
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -190,17 +187,7 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
     counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained(explained.sum(1) / counted, glare, _largest_missing(~explained & ~glare) / counted)
-
-
-def _largest_missing(missing: np.ndarray) -> np.ndarray:
-    """(K, P) bool, P a square's pixels -> (K,) the pixels of each square's largest 4-connected region."""
-    side = int(round(np.sqrt(missing.shape[1])))
-    out = np.zeros(len(missing), np.float32)
-    for k, m in enumerate(missing.reshape(-1, side, side).astype(np.uint8)):
-        n, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=4)
-        out[k] = stats[1:, cv2.CC_STAT_AREA].max(initial=0)
-    return out
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
