@@ -331,7 +331,7 @@ def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tm
     assert recognizer.grain_line[other] > counts[0] and recognizer.grain_line[whole] <= counts[1], recognizer.grain_line
     n = len(recognizer.ids)
     places = [Place(corners, 1.0, np.zeros(n, np.float32), np.full(n, -1.0, np.float32))]
-    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 8), Pair(0.1, 0.5, whole, 0, *[np.nan] * 8)]
+    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 7), Pair(0.1, 0.5, whole, 0, *[np.nan] * 7)]
     r = recognizer._by_grain(frame, places, pairs, [], lambda: 0.0)
     assert r is not None and r.artwork_id == "faint-whole" and r.method == "grain", r
     recognizer.grain_line = dict.fromkeys(recognizer.grain_line, recognizer.s.grain_cells)
@@ -749,12 +749,12 @@ def test_a_dumped_row_reads_back_as_the_pair_or_match_the_recogniser_gave_and_a_
     reads with the missing ones None; any other row is refused with what is wrong, not read by position."""
     from installation.recognition import Candidate, KeypointCheck
 
-    pair = Candidate("work-7", 0.41, 0.9, None, 0.6, 0.8, 0.2, 0.5, 0.1, 0.05, 0.95)
+    pair = Candidate("work-7", 0.41, 0.9, None, 0.6, 0.8, 0.2, 0.5, 0.1, 0.05)
     assert Candidate.of(json.loads(json.dumps(pair))) == pair
     assert Candidate.of(["work-7", 0.41, 0.9, None, 0.6]).glare is None
     check = KeypointCheck("work-3", 24, 0.7, None)
     assert KeypointCheck.of(json.loads(json.dumps(check))) == check
-    for row, says in ((["work-7", 0.41], "2 fields"), ([*pair, 0.3], "12 fields"), ([7, *pair[1:]], "work id"),
+    for row, says in ((["work-7", 0.41], "2 fields"), ([*pair, 0.3], "11 fields"), ([7, *pair[1:]], "work id"),
                       (["work-7", "0.41", 0.9, None, 0.6], "numbers"), (["work-7", 0.41, True, None, 0.6], "numbers"),
                       ({"work": "work-7"}, "dict")):
         with pytest.raises(ValueError, match=says):
@@ -791,8 +791,8 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert "fp <= 0.0 %: top-1 100.0 % (wrong 0.0 %" in done.stdout, done.stdout
-    ablated = subprocess.run([sys.executable, script, "--curve", "--unused", "value,margin,margin_capped,explained,"
-                              "deglared,deglared_gain,edges,ranks,similar,similar_margin", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
+    ablated = subprocess.run([sys.executable, script, "--curve", "--unused", "value,margin,margin_capped,explained,edges,"
+                              "ranks,similar,similar_margin", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")],
                              capture_output=True, text=True, cwd=REPO)
     assert ablated.returncode == 0 and "fp <= 0.0 %: top-1 100.0 %" not in ablated.stdout, ablated.stdout
     # Every threshold keeps these negatives out: the fit takes the middle of the tied ones, not the lowest.

@@ -131,12 +131,9 @@ GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreeme
 @dataclass(frozen=True)
 class Explained:
     """What `explained` measured: the fraction of each view its work explains, and the pixels it set
-    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's), and the fraction of each
-    view explained once a broad bump of added light is taken off (_broad: a glare spot's skirt, too faint to
-    be set aside as glare, is broad; a wrong work's differences follow its picture's edges and lines)."""
+    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    deglared: np.ndarray
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -190,26 +187,7 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
     counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    bump = _broad(np.maximum(excess.min(1), 0.0))[:, None, :]  # (K, 1, P): added in every channel
-    lifted = predicted + bump
-    error = np.abs(seen - lifted) / (tolerance * lifted + 10.0)
-    error[clipped & (lifted >= 235)] = 0.0
-    deglared = ((error < 1.0).all(1) & ~glare).sum(1) / counted  # glare stays set aside, as for the fractions
-    return Explained(explained.sum(1) / counted, glare, deglared)
-
-
-BUMP_RADIUS = 5  # thumbnail pixels: light added over less than twice this across is not a glare spot's skirt
-
-
-def _broad(added: np.ndarray) -> np.ndarray:
-    """(K, P) light added in every channel -> its broad part: a morphological opening (the most a disc of
-    BUMP_RADIUS can reach from below), so a line, an edge or a narrow band of a wrong work is left out."""
-    side = int(round(np.sqrt(added.shape[1])))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BUMP_RADIUS + 1,) * 2)
-    out = np.empty_like(added, dtype=np.float32)
-    for k, a in enumerate(added.reshape(-1, side, side).astype(np.float32)):
-        out[k] = cv2.morphologyEx(a, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_REPLICATE).ravel()
-    return out
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
