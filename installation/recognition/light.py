@@ -123,8 +123,6 @@ CAST = 0.9
 LEVEL = (0.4, 2.5)  # the view's brightness over the work's: exposure and the light's strength
 _LOG_LEVEL = np.log(np.float32(LEVEL))  # float32: float64 bounds would make every array of the fit float64 (slower)
 TONE = (-0.35, 0.5)  # the view's contrast over the work's in log space: a camera's gamma or tone curve, 0.65-1.5
-SEEN_DARK = 4
-DARK_SHARE = 0.5
 GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighter in all) that make a pixel glare
 GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
 GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreement: its rim adds edges of its own
@@ -160,12 +158,7 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     xy = _XY[:, r:-r, r:-r].reshape(2, -1)  # (2, P)
     # Log ratios of dark values are noise: they do not steer the fit. Values the camera clipped do:
     # where most of a channel is clipped, what is left unclipped is mostly a visitor.
-    lit = work > 24
-    reliable = lit & (seen > 24)
-    # ... but in a channel the view shows mostly dark, the few values above the cut are those a glare spot
-    # or noise brightened: they would set its level. There every value but the darkest steers.
-    dark = reliable.sum(2, keepdims=True) < DARK_SHARE * lit.sum(2, keepdims=True)
-    reliable = np.where(dark, lit & (seen > SEEN_DARK), reliable)
+    reliable = (work > 24) & (seen > 24)
     log_work = np.log(work + 1.0)
     ratio = np.log(seen + 1.0) - log_work
     # The work's own contrast, centred per channel: a tone curve steepens or flattens it about its middle.
