@@ -72,7 +72,7 @@ def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray, motion: int = 
     start[0, 2] = start[1, 2] = margin
     try:
         _, warp = cv2.findTransformECC(t_gray, c_gray, start.copy(), motion,
-                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-3), _unclipped(crop, thumb, margin), 3)
+                                       (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 1e-3), None, 3)
     except cv2.error:  # a flat work gives ECC nothing to hold on to: compare it unaligned
         warp = start
     if not _mild(warp, start, max(WARP_SHIFT, margin)):  # ran off: a warp this large is no alignment
@@ -81,28 +81,6 @@ def _align(thumb: np.ndarray, axis: np.ndarray, crop: np.ndarray, motion: int = 
     if homography:
         return cv2.warpPerspective(crop, warp, (THUMB, THUMB), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     return cv2.warpAffine(crop, warp, (THUMB, THUMB), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-
-
-CLIPPED_REACH = 3  # thumbnail pixels: a glare core's bright rim, and how far a place may sit off its work
-WHITE = 200  # a work's pixel this bright (any channel) may be clipped by the camera in a right view
-
-
-def _unclipped(crop: np.ndarray, thumb: np.ndarray, margin: int) -> np.ndarray | None:
-    """Where ECC may look (uint8 mask), or None for everywhere: not where the camera clipped any channel of the
-    crop while the work is not bright there (within CLIPPED_REACH), nor within CLIPPED_REACH of such a pixel -
-    added light, a glare spot's core: it has no picture in it, and a bright blob pulls a correlation onto
-    itself. A work's own white, clipped by exposure, stays. Everywhere when less than half would be left."""
-    clipped = (crop.max(2) >= 250).astype(np.uint8)
-    if not clipped.any():
-        return None
-    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * CLIPPED_REACH + 1,) * 2)
-    white = np.zeros(clipped.shape, np.uint8)
-    white[margin:margin + THUMB, margin:margin + THUMB] = thumb.max(2) >= WHITE
-    added = clipped & (cv2.dilate(white, reach) == 0)
-    if not added.any():
-        return None
-    kept = (cv2.dilate(added, reach) == 0).astype(np.uint8)
-    return kept if kept.mean() >= 0.5 else None
 
 
 WARP_SHIFT = THUMB / 12  # thumbnail pixels a corner may move in the fine alignment
