@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from installation.recognition import Candidate, KeypointCheck, RecognizerSettings
-from installation.recognition.verify import FEATURES, Verifier, every_pair, fit
+from installation.recognition.verify import FEATURES, Verifier, every_pair, finite, fit
 
 VIEW_KEYS = ("kind", "truth", "got", "method", "confidence", "candidates", "textured")  # bench_recognition._record
 VISIT_KEYS = ("truth", "frames")  # bench_recognition._visits
@@ -90,10 +90,6 @@ def _checked_dump(path: str, keys: tuple) -> list[dict] | str:
     return records
 
 
-def _number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
 def _read_view(view) -> str | None:
     """Checks a view's fields as bench_recognition._record writes them, and reads its compared pairs and
     keypoint matches as the recogniser gave them (verify.Candidate, KeypointCheck: in place); what is
@@ -101,7 +97,7 @@ def _read_view(view) -> str | None:
     if not isinstance(view, dict) or not (view.get("got") is None or isinstance(view.get("got"), str)):
         return "got is not a work id or null"
     cands, flags, checks = view.get("candidates"), view.get("textured", []), view.get("checks", [])
-    if not _number(view.get("confidence")) or not all(isinstance(x, list) for x in (cands, flags, checks)):
+    if not finite(view.get("confidence")) or not all(isinstance(x, list) for x in (cands, flags, checks)):
         return "confidence is not a number, or candidates, textured or checks not a list"
     if view.get("method") not in ("keypoints", "grain") and "textured" in view and (
             len(flags) < len(cands) or not all(isinstance(f, bool) for f in flags)):

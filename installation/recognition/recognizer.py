@@ -67,7 +67,7 @@ from installation.recognition.light import (ColourLayouts, WorkStructure, _align
                                             explained, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
 from installation.recognition.spectrum import agreement, directions
-from installation.recognition.verify import Candidate, Verifier
+from installation.recognition.verify import Candidate, Verifier, finite
 
 
 log = logging.getLogger(__name__)
@@ -192,8 +192,7 @@ class KeypointCheck(NamedTuple):
     def of(cls, row) -> KeypointCheck:
         """A dumped row; ValueError saying what is wrong with any other."""
         if not (isinstance(row, (list, tuple)) and len(row) == 4 and isinstance(row[0], str)
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row[1:3])
-                and (row[3] is None or isinstance(row[3], (int, float)) and not isinstance(row[3], bool))):
+                and finite(row[1]) and finite(row[2]) and (row[3] is None or finite(row[3]))):
             raise ValueError(f"a keypoint match {row!r}: give {', '.join(cls._fields)} (ranks may be null)")
         return cls(row[0], int(row[1]), float(row[2]), None if row[3] is None else float(row[3]))
 

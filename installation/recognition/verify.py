@@ -28,6 +28,7 @@ as the network's do where it is not loaded.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -63,14 +64,15 @@ class Candidate(NamedTuple):
         if not 5 <= len(row) <= len(cls._fields):
             raise ValueError(f"a compared pair of {len(row)} fields: give {', '.join(cls._fields)} "
                              "(the first 5 at least)")
-        if not isinstance(row[0], str) or not all(_number(x) for x in row[1:3]) or \
-                not all(x is None or _number(x) for x in row[3:]):
-            raise ValueError(f"a compared pair {list(row)!r}: give a work id, then numbers (or null after the third)")
+        if not isinstance(row[0], str) or not all(finite(x) for x in row[1:3]) or \
+                not all(x is None or finite(x) for x in row[3:]):
+            raise ValueError(f"a compared pair {list(row)!r}: give a work id, then finite numbers (or null after the third)")
         return cls(row[0], float(row[1]), float(row[2]), *row[3:])
 
 
-def _number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def finite(x) -> bool:
+    """A finite int or float, not a bool (what a dumped measurement must be: JSON also reads 1e400 as inf)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.ndarray:
