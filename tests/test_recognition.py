@@ -760,7 +760,8 @@ def test_a_dumped_row_reads_back_as_the_pair_or_match_the_recogniser_gave_and_a_
                       ({"work": "work-7"}, "dict")):
         with pytest.raises(ValueError, match=says):
             Candidate.of(row)
-    for row in (["work-3", 24, 0.7], ["work-3", "24", 0.7, None], [None, 24, 0.7, 0.5], ["work-3", 24, float("nan"), 0.5]):
+    for row in (["work-3", 24, 0.7], ["work-3", "24", 0.7, None], [None, 24, 0.7, 0.5],
+                ["work-3", 24, float("nan"), 0.5]):
         with pytest.raises(ValueError, match="inliers, explained, ranks"):
             KeypointCheck.of(row)
 

@@ -270,7 +270,7 @@ class Recognition:
     seconds: float
     quad: list | None = None
     candidates: list[Candidate] | None = None  # the low-texture decision's compared pairs, the believed first
-    checks: list[KeypointCheck] | None = None  # the keypoint matches weighed (a keypoint answer's among them)
+    checks: list[KeypointCheck] | None = None  # the keypoint matches a search weighed (its answer's among them)
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
     still: bool = False  # the scene of the last frame searched or confirmed: that frame's answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)

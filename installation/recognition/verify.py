@@ -45,7 +45,7 @@ class Candidate(NamedTuple):
     dump writes each: a JSON list in these fields' order. The recogniser, the verifier, the camera's
     debouncer and the benchmarks read it by name; Candidate.of reads a dumped row back."""
     work: str  # the work's id
-    value: float  # light.explained_fractions: what the work explains of its place beyond a plain colour
+    value: float  # what the work explains of its place beyond a plain colour, weighed (Recognizer.pairs)
     explained: float  # the fraction of the place it explains
     edges: float | None  # light.edge_agreement (None: a plain work)
     ranks: float | None  # light.rank_agreement (None: a plain work)
@@ -66,7 +66,8 @@ class Candidate(NamedTuple):
                              "(the first 5 at least)")
         if not isinstance(row[0], str) or not all(finite(x) for x in row[1:3]) or \
                 not all(x is None or finite(x) for x in row[3:]):
-            raise ValueError(f"a compared pair {list(row)!r}: give a work id, then finite numbers (or null after the third)")
+            raise ValueError(f"a compared pair {list(row)!r}: give a work id, then finite numbers (or null after "
+                             "the third)")
         return cls(row[0], float(row[1]), float(row[2]), *row[3:])
 
 
