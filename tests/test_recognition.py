@@ -286,8 +286,9 @@ def test_a_grain_the_catalogs_other_works_show_is_no_proof(tmp_path, caplog):
 
 
 def test_grain_chance_is_checked_within_a_budget_and_a_partial_check_is_logged(tmp_path, monkeypatch, caplog):
-    """Every pair within the budget; beyond it each grain against the next works in the catalog's order
-    only, and the recogniser says so (a camera must start in seconds, whatever the catalog)."""
+    """Every pair within the budget - a grain against every other catalog work, grainy or not; beyond it each
+    grain against the next grainy works in the catalog's order, then the next others, and the recogniser says
+    so (a camera must start in seconds, whatever the catalog)."""
     import installation.recognition.recognizer as recognizer_module
 
     squares = {k: cv2.resize(art, (GRAIN, GRAIN), interpolation=cv2.INTER_AREA)
@@ -296,6 +297,13 @@ def test_grain_chance_is_checked_within_a_budget_and_a_partial_check_is_logged(t
     full = chance_cells(grains, squares)
     assert full[0] > 12 and full[2] > 12 and full[1] <= 4 and full[3] <= 4, full  # the spots show each other's
     assert chance_cells(grains, squares, checks=4) == {k: grain_found(grains[k], squares[(k + 1) % 4]) for k in range(4)}
+    # A work that is not grainy itself is checked too (renderer 2's grids showed a dot grain's cells by the dozen):
+    # here the second spots, left out of the grainy ones; within a budget of one check a grain, the grainy come first.
+    some = {k: grains[k] for k in (0, 1, 3)}
+    assert chance_cells(some, squares)[0] == full[0] > 12
+    assert chance_cells(some, squares, checks=3) == {0: grain_found(grains[0], squares[1]),
+                                                     1: grain_found(grains[1], squares[3]),
+                                                     3: grain_found(grains[3], squares[0])}
     for seed in (1, 2, 3):
         cv2.imwrite(str(tmp_path / f"faint-{seed}.png"), faint(seed))
     monkeypatch.setattr(recognizer_module, "CHANCE_CHECKS", 1)

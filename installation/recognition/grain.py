@@ -80,20 +80,31 @@ def grain_found(grain: Grain, square_bgr: np.ndarray) -> int:
 CHANCE_CHECKS = 20_000  # grain checks (about a millisecond each) chance_cells may spend on a catalog
 
 
-def chance_others(grainy: int, checks: int = CHANCE_CHECKS) -> int:
-    """How many other grainy works chance_cells checks each grain against: all, within the budget."""
-    return grainy - 1 if grainy * (grainy - 1) <= checks else max(1, checks // grainy)
+def chance_others(grainy: int, works: int, checks: int = CHANCE_CHECKS) -> int:
+    """How many other catalog works chance_cells checks each of `grainy` grains against: all, within the budget."""
+    return works - 1 if grainy * (works - 1) <= checks else max(1, checks // max(grainy, 1))
 
 
 def chance_cells(grains: dict[int, Grain], squares: dict[int, np.ndarray], checks: int = CHANCE_CHECKS) -> dict[int, int]:
-    """Of each grain, the most cells any other grainy work's square shows (0 where it is the only one):
-    how far chance reaches for that grain in this catalog. Noise-like textures stay at 1-3; works of a
-    common kind (regular grids of dots, a stereo pair of photographs) show each other's cells by the
-    dozen, and a work of that kind not in the catalog would too. Within `checks` every pair is checked
-    (about 140 grainy works); beyond, each grain against as many of the others as the budget allows (the
-    next ones in the catalog's order, so that every pair is met from one side or the other while the
-    budget reaches half of them), so that a kiosk's camera still starts in seconds."""
-    keys = list(grains)
-    g, each = len(keys), chance_others(len(keys), checks)
-    return {k: max((grain_found(grains[k], squares[keys[(m + step) % g]]) for step in range(1, each + 1)), default=0)
-            for m, k in enumerate(keys)}
+    """Of each grain, the most cells any other catalog work's square shows (`squares`: every work's, in the
+    catalog's order; 0 where there is no other): how far chance reaches for that grain in this catalog.
+    Noise-like textures stay at 1-3; works of a common kind (regular grids of dots, a stereo pair of
+    photographs) show each other's cells by the dozen, and a work of that kind not in the catalog would too -
+    and so may works that are not grainy at all (renderer 2 at 500 works: one dot grain's cells, 4 at most in
+    another grainy work, 8-11 in four grids and abstracts, and a grid's view taken for it). Within `checks`
+    every pair is checked (19 grainy works in 500: about 10,000 checks, 10 s); beyond, each grain against as
+    many others as the budget allows - the other grainy works first (the next ones in the catalog's order),
+    then the works after it - so that a kiosk's camera still starts in seconds."""
+    grainy = [k for k in squares if k in grains]
+    plain = [k for k in squares if k not in grains]
+    each = chance_others(len(grains), len(squares), checks)
+    return {k: max((grain_found(grains[k], squares[o]) for o in _others(k, grainy, plain)[:each]), default=0)
+            for k in grains}
+
+
+def _others(k: int, grainy: list[int], plain: list[int]) -> list[int]:
+    """The works a grain is checked against, in turn: the other grainy works from the one after it (so that
+    every pair is met from one side or the other while the budget reaches half of them), then the others."""
+    m = grainy.index(k)
+    after = sum(1 for o in plain if o < k)
+    return grainy[m + 1:] + grainy[:m] + plain[after:] + plain[:after]

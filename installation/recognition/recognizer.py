@@ -305,16 +305,17 @@ class Recognizer:
 
     def _grains(self) -> tuple[dict[int, int], dict[int, Grain]]:
         """Each grainy work's line (its cells found alike that recognise it), and the works recognised by
-        their grain. The line is one more than chance reaches for its grain among the catalog's other
-        grainy works (a grain other works show by the dozen is no proof); a work whose line is beyond its
+        their grain. The line is one more than chance reaches for its grain among the catalog's other works,
+        grainy or not (a grain other works show by the dozen is no proof); a work whose line is beyond its
         own cells is recognised like any other work (and named in the log)."""
         grains = {k: g for k, i in enumerate(self.ids) if (g := grain_of(self.features[i].square)) is not None}
-        chance = chance_cells(grains, {k: self.features[self.ids[k]].square for k in grains}, CHANCE_CHECKS)
-        others = chance_others(len(grains), CHANCE_CHECKS)
-        if others < len(grains) - 1:
+        squares = {k: self.features[i].square for k, i in enumerate(self.ids)} if grains else {}
+        chance = chance_cells(grains, squares, CHANCE_CHECKS)
+        others = chance_others(len(grains), len(self.ids), CHANCE_CHECKS)
+        if grains and others < len(self.ids) - 1:
             log.warning("recognition: %d grainy works; each grain was checked for chance finds against %d of the others, "
-                        "not all (CHANCE_CHECKS %d: a camera must start in seconds); a grain two unchecked works share "
-                        "keeps the plain line", len(grains), others, CHANCE_CHECKS)
+                        "not all (CHANCE_CHECKS %d: a camera must start in seconds); a grain that an unchecked work "
+                        "shows keeps a lower line", len(grains), others, CHANCE_CHECKS)
         line = {k: max(self.s.grain_cells, chance[k] + 1) for k in grains}
         kept = {k: g for k, g in grains.items() if line[k] <= len(g.cells)}
         shared = sorted(self.ids[k] for k in grains if k not in kept)
