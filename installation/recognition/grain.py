@@ -92,7 +92,7 @@ def chance_cells(grains: dict[int, Grain], squares: dict[int, np.ndarray], check
     photographs) show each other's cells by the dozen, and a work of that kind not in the catalog would too -
     and so may works that are not grainy at all (renderer 2 at 500 works: one dot grain's cells, 4 at most in
     another grainy work, 8-11 in four grids and abstracts, and a grid's view taken for it). Within `checks`
-    every pair is checked (19 grainy works in 500: about 10,000 checks, 10 s); beyond, each grain against as
+    every pair is checked (19 grainy works in 500: about 10,000 checks, 8 s here); beyond, each grain against as
     many others as the budget allows - the other grainy works first (the next ones in the catalog's order),
     then the works after it - so that a kiosk's camera still starts in seconds."""
     grainy = [k for k in squares if k in grains]
