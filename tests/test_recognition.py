@@ -765,6 +765,7 @@ def test_a_dumped_row_reads_back_as_the_pair_or_match_the_recogniser_gave_and_a_
     for row, says in ((["work-7", 0.41], "2 fields"), ([*pair, 0.3], "11 fields"), ([7, *pair[1:]], "work id"),
                       (["work-7", "0.41", 0.9, None, 0.6], "numbers"), (["work-7", 0.41, True, None, 0.6], "numbers"),
                       (json.loads('["work-7", 1e400, 0.9, null, 0.6]'), "finite"),
+                      (["work-7", 10 ** 400, 0.9, None, 0.6], "finite"),
                       ({"work": "work-7"}, "dict")):
         with pytest.raises(ValueError, match=says):
             Candidate.of(row)

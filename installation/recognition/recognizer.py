@@ -193,7 +193,7 @@ class KeypointCheck(NamedTuple):
         """A dumped row; ValueError saying what is wrong with any other."""
         if not (isinstance(row, (list, tuple)) and len(row) == 4 and isinstance(row[0], str)
                 and finite(row[1]) and finite(row[2]) and (row[3] is None or finite(row[3]))):
-            raise ValueError(f"a keypoint match {row!r}: give {', '.join(cls._fields)} (ranks may be null)")
+            raise ValueError(f"a keypoint match {str(row)[:120]}: give {', '.join(cls._fields)} (ranks may be null)")
         return cls(row[0], int(row[1]), float(row[2]), None if row[3] is None else float(row[3]))
 
 

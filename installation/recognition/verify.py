@@ -28,11 +28,12 @@ as the network's do where it is not loaded.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+
+from installation.messages import finite_float
 
 FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
             "textured_explained", "similar", "similar_margin", "no_similar", "textured_texture",
@@ -66,14 +67,15 @@ class Candidate(NamedTuple):
                              "(the first 5 at least)")
         if not isinstance(row[0], str) or not all(finite(x) for x in row[1:3]) or \
                 not all(x is None or finite(x) for x in row[3:]):
-            raise ValueError(f"a compared pair {list(row)!r}: give a work id, then finite numbers (or null after "
+            raise ValueError(f"a compared pair {str(list(row))[:120]}: give a work id, then finite numbers (or null after "
                              "the third)")
         return cls(row[0], float(row[1]), float(row[2]), *row[3:])
 
 
 def finite(x) -> bool:
-    """A finite int or float, not a bool (what a dumped measurement must be: JSON also reads 1e400 as inf)."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite int or float, not a bool (what a dumped measurement must be: JSON also reads 1e400 as inf, and
+    an int of 400 digits is beyond float): as messages.finite_float reads a socket's numbers."""
+    return finite_float(x) is not None
 
 
 def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.ndarray:
