@@ -181,13 +181,15 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
         error[clipped & (predicted >= 235)] = 0.0  # clipped by the camera where the work is bright
         keep = reliable & (error < 2.0)
     fits = error < 1.0
-    explained = (fits[:, 0] & fits[:, 1] & fits[:, 2]) | _under_spot(work, seen, predicted, tone, clipped, tolerance)
+    explained = fits[:, 0] & fits[:, 1] & fits[:, 2]
     # Glare: added light, brighter than the prediction in every channel (or clipped), clearly in one.
     excess = seen - predicted
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
-    counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained(explained.sum(1) / counted, glare)
+    # Its skirt is explained, and is glare too (its light reorders, and adds edges to, what it covers).
+    spot = _under_spot(work, seen, predicted, tone, clipped, tolerance) & ~explained
+    counted = np.maximum(explained.shape[1] - (glare & ~spot).sum(1), (1 - GLARE_MOST) * explained.shape[1])
+    return Explained((explained | spot).sum(1) / counted, glare | spot)
 
 
 SPOT_SMOOTH = 2.0  # thumbnail pixels: a glare spot's added light varies slowly across the picture
