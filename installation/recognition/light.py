@@ -186,33 +186,8 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     excess = seen - predicted
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
-    # Its skirt is explained, and is glare too (its light reorders, and adds edges to, what it covers).
-    spot = _under_spot(work, seen, predicted, tone, clipped, tolerance) & ~explained
-    counted = np.maximum(explained.shape[1] - (glare & ~spot).sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained((explained | spot).sum(1) / counted, glare | spot)
-
-
-SPOT_SMOOTH = 2.0  # thumbnail pixels: a glare spot's added light varies slowly across the picture
-
-
-def _under_spot(work, seen, predicted, tone, clipped, tolerance) -> np.ndarray:
-    """(K, P) bool: the pixels the work explains once white light is added to it before the camera's
-    cast and tone curve (a glare spot's skirt: view = A (work + s)^(1+tone) where the fit predicts
-    A work^(1+tone), one amount s >= 0 a pixel for all channels). A channel the cast weakens gains
-    less of it, so the skirt is brighter by unequal amounts and the fit alone does not explain it.
-    s is taken from the middle channel's estimate and only where it varies slowly (no more than its
-    blur by SPOT_SMOOTH): a wrong work's lighter regions follow its own edges, a spot does not."""
-    k, side = len(work), THUMB - 2 * _RING
-    power = 1.0 + tone[:, :, None]
-    base = work + 1.0
-    each = base * (np.maximum((seen + 1.0) / (predicted + 1.0), 1e-3) ** (1.0 / power) - 1.0)
-    amount = np.clip(np.median(np.where(clipped, 255.0, each), axis=1), 0.0, 255.0)  # (K, P)
-    smooth = np.stack([cv2.GaussianBlur(a, (0, 0), SPOT_SMOOTH) for a in amount.reshape(k, side, side)])
-    amount = np.minimum(amount, smooth.reshape(k, -1))
-    lit = predicted * ((base + amount[:, None]) / base) ** power
-    error = np.abs(seen - lit) / (tolerance * lit + 10.0)
-    error[clipped & (lit >= 235)] = 0.0
-    return (error < 1.0).all(1) & (amount > 2.0)
+    counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
