@@ -339,7 +339,7 @@ def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tm
     assert recognizer.grain_line[other] > counts[0] and recognizer.grain_line[whole] <= counts[1], recognizer.grain_line
     n = len(recognizer.ids)
     places = [Place(corners, 1.0, np.zeros(n, np.float32), np.full(n, -1.0, np.float32))]
-    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 8), Pair(0.1, 0.5, whole, 0, *[np.nan] * 8)]
+    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 7), Pair(0.1, 0.5, whole, 0, *[np.nan] * 7)]
     r = recognizer._by_grain(frame, places, pairs, [], lambda: 0.0)
     assert r is not None and r.artwork_id == "faint-whole" and r.method == "grain", r
     recognizer.grain_line = dict.fromkeys(recognizer.grain_line, recognizer.s.grain_cells)
@@ -757,12 +757,12 @@ def test_a_dumped_row_reads_back_as_the_pair_or_match_the_recogniser_gave_and_a_
     reads with the missing ones None; any other row is refused with what is wrong, not read by position."""
     from installation.recognition import Candidate, KeypointCheck
 
-    pair = Candidate("work-7", 0.41, 0.9, None, 0.6, 0.8, 0.2, 0.5, 0.1, 0.05, 0.3)
+    pair = Candidate("work-7", 0.41, 0.9, None, 0.6, 0.8, 0.2, 0.5, 0.1, 0.05)
     assert Candidate.of(json.loads(json.dumps(pair))) == pair
-    assert Candidate.of(["work-7", 0.41, 0.9, None, 0.6]).cast is None
+    assert Candidate.of(["work-7", 0.41, 0.9, None, 0.6]).glare is None
     check = KeypointCheck("work-3", 24, 0.7, None)
     assert KeypointCheck.of(json.loads(json.dumps(check))) == check
-    for row, says in ((["work-7", 0.41], "2 fields"), ([*pair, 0.3], "12 fields"), ([7, *pair[1:]], "work id"),
+    for row, says in ((["work-7", 0.41], "2 fields"), ([*pair, 0.3], "11 fields"), ([7, *pair[1:]], "work id"),
                       (["work-7", "0.41", 0.9, None, 0.6], "numbers"), (["work-7", 0.41, True, None, 0.6], "numbers"),
                       (json.loads('["work-7", 1e400, 0.9, null, 0.6]'), "finite"),
                       (["work-7", 10 ** 400, 0.9, None, 0.6], "finite"),

@@ -130,12 +130,10 @@ GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreeme
 
 @dataclass(frozen=True)
 class Explained:
-    """What `explained` measured: the fraction of each view its work explains, the pixels it set
-    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's), and the cast its
-    fitted light needed ((K,): the log of its strongest channel gain over its weakest, 0 to 2 CAST)."""
+    """What `explained` measured: the fraction of each view its work explains, and the pixels it set
+    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    cast: np.ndarray
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -189,7 +187,7 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
     counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained(explained.sum(1) / counted, glare, offsets.max(1) - offsets.min(1))
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
