@@ -80,6 +80,9 @@ class RecognizerSettings:
     voted: int = 2  # works checked by keypoints: the most voted over the whole catalog ...
     min_votes: int = 5  # ... with at least this many votes ...
     described: int = 2  # ... and the first two textured works among the four most like each of the two best places
+    # ... and, where the low-texture decision then accepts nothing, the textured works of its best `paired` pairs
+    # not checked yet: a visitor or a glare spot may keep a work out of its place's four most like it
+    paired: int = 3
     places: int = 4  # candidate quadrilaterals compared in detail
     place_weight: float = 1.0  # how much a place's picture-likeness counts beside what a work explains of it
     min_inliers: int = 10  # RANSAC inliers for a keypoint verification ...
@@ -125,6 +128,8 @@ class RecognizerSettings:
     def __post_init__(self):
         if self.refine_motion not in MOTIONS:
             raise ValueError(f"RecognizerSettings.refine_motion {self.refine_motion!r}: use one of {', '.join(MOTIONS)}")
+        if self.paired < 0:
+            raise ValueError(f"RecognizerSettings.paired {self.paired}: use 0 (no late keypoint check) or more")
         if self.embedded < 0:
             raise ValueError(f"RecognizerSettings.embedded {self.embedded}: use 0 (no learned description) or more")
         if not self.verifier.threshold <= self.second_look_threshold <= 1:
@@ -722,12 +727,26 @@ class Recognizer:
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
         checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c.inliers)
         match = self.keypoint_match(frame_bgr, checked)
+        weighed = refused + match.weighed
         if match.inliers:
             r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
         else:
             r = self._decide_global(frame_bgr, places, bool(found), elapsed)
-        weighed = refused + match.weighed
+            late = self._paired(r, set(voted) | set(more))
+            if late:
+                match = self.keypoint_match(frame_bgr, self._checked(pts, desc, late, hw))
+                weighed += match.weighed
+                if match.inliers:
+                    r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
         return replace(r, checks=weighed) if weighed else r
+
+    def _paired(self, r: Recognition, tried: set[int]) -> list[int]:
+        """The textured works of a frame's best pairs (RecognizerSettings.paired) that keypoints have not
+        checked yet, where the low-texture decision accepted nothing."""
+        if r.artwork_id is not None or not r.candidates:
+            return []
+        works = dict.fromkeys(self.ids.index(c.work) for c in r.candidates[: self.s.paired])
+        return [i for i in works if self.textured[i] and i not in tried]
 
     def _by_keypoints(self, inliers: int, quad: np.ndarray, work: int, elapsed, hw: tuple[int, int]) -> Recognition:
         conf = min(1.0, inliers / self.s.sure_inliers)
