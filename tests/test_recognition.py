@@ -71,6 +71,31 @@ def test_empty_walls_and_unknown_works_are_rejected(recognizer):
         assert recognizer.recognize(view(artwork(5_000_000 + 6 * k), 950 + k)).artwork_id is None  # unknown busy
 
 
+def test_a_textured_work_among_the_best_pairs_is_checked_by_keypoints_where_the_low_texture_decision_accepts_nothing(
+        recognizer):
+    """RecognizerSettings.paired: a busy work that neither the keypoints' votes nor its place's most alike put
+    forward (voted 0, described 0 here) but that the pairs rank high is verified by its keypoints once the
+    low-texture decision has accepted nothing (a verifier that accepts nothing here); with paired 0 it is not.
+    A low-texture work's pairs bring no keypoint check, and an empty wall stays empty."""
+    from installation.recognition.verify import Verifier
+
+    refuses = Verifier(bias=-100.0)
+    late = Recognizer(recognizer.features, RecognizerSettings(voted=0, described=0, verifier=refuses))
+    never = Recognizer(recognizer.features, RecognizerSettings(voted=0, described=0, paired=0, verifier=refuses))
+    for k, seed in enumerate(BUSY):
+        frame = view(artwork(seed), 500 + k)
+        r, without = late.recognize(frame), never.recognize(frame)
+        assert (r.artwork_id, r.method) == (f"work-{seed}", "keypoints"), (seed, r)
+        assert [c.work for c in r.checks] == [f"work-{seed}"]
+        assert without.artwork_id is None and not without.checks and without.candidates[0].work == f"work-{seed}"
+    for k, seed in enumerate(LOW_TEXTURE[:3]):
+        r = late.recognize(view(artwork(seed), 520 + k))
+        assert r.artwork_id is None and not r.checks, (seed, r)
+    assert late.recognize(view(None, 900)).artwork_id is None
+    with pytest.raises(ValueError, match="paired -1"):
+        RecognizerSettings(paired=-1)
+
+
 def test_low_texture_works_are_recognised_where_keypoints_find_nothing(recognizer):
     hits = 0
     for k, seed in enumerate(LOW_TEXTURE * 2):
