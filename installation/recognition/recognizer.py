@@ -23,7 +23,9 @@
    not explained) is compared with what a plain colour explains; beside it, whether the place's
    edges and each channel's order agree with the work's, and for a textured work the directions of
    its fine detail (spectrum.py, alignment-free). A logistic score of these (verify.py, learnt across
-   the two view renderers) accepts the best pair or nothing.
+   the two view renderers) accepts the best pair or nothing; where it accepts nothing, the textured works
+   of the best pairs not verified by keypoints yet are (RecognizerSettings.paired: a visitor or glare may
+   have kept them out of step 2's check).
 5. Confirm (Recognizer.confirm; track.Tracker keeps what is held): the camera and the wall stay put, so a
    work accepted on one frame is checked on the next at the place it was found - its keypoints there, its
    grain there, or keypoints over the frame and then the low-texture decision at that one place, at a
