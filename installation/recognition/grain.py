@@ -82,7 +82,7 @@ CHANCE_CHECKS = 20_000  # grain checks (about a millisecond each) chance_cells m
 
 def chance_others(grainy: int, works: int, checks: int = CHANCE_CHECKS) -> int:
     """How many other catalog works chance_cells checks each of `grainy` grains against: all, within the budget."""
-    return works - 1 if grainy * (works - 1) <= checks else max(1, checks // max(grainy, 1))
+    return works - 1 if grainy * (works - 1) <= checks else max(1, checks // grainy)
 
 
 def chance_cells(grains: dict[int, Grain], squares: dict[int, np.ndarray], checks: int = CHANCE_CHECKS) -> dict[int, int]:

@@ -316,10 +316,10 @@ class Recognizer:
         grainy or not (a grain other works show by the dozen is no proof); a work whose line is beyond its
         own cells is recognised like any other work (and named in the log)."""
         grains = {k: g for k, i in enumerate(self.ids) if (g := grain_of(self.features[i].square)) is not None}
-        squares = {k: self.features[i].square for k, i in enumerate(self.ids)} if grains else {}
+        squares = {k: self.features[i].square for k, i in enumerate(self.ids)}
         chance = chance_cells(grains, squares, CHANCE_CHECKS)
         others = chance_others(len(grains), len(self.ids), CHANCE_CHECKS)
-        if grains and others < len(self.ids) - 1:
+        if others < len(self.ids) - 1:
             log.warning("recognition: %d grainy works; each grain was checked for chance finds against %d of the others, "
                         "not all (CHANCE_CHECKS %d: a camera must start in seconds); a grain that an unchecked work "
                         "shows keeps a lower line", len(grains), others, CHANCE_CHECKS)
