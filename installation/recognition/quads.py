@@ -317,18 +317,11 @@ def _off_wall(small_bgr: np.ndarray, keep: int = 2) -> list[np.ndarray]:
     # Also each neighbouring L bin: the wall is brighter or darker away from the ring (a spotlight).
     wall = np.maximum(wall, np.maximum(np.roll(wall, 1, 0), np.roll(wall, -1, 0)))
     bin_of = [lab[..., c].astype(np.int32) * n // 256 for c, n in enumerate(WALL_BINS)]
-    raw = (wall[bin_of[0], bin_of[1], bin_of[2]] == 0).astype(np.uint8)
-    off = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    # Opening drops a thin frame with the wall's specks: the thin parts joined to what stays come back (a
-    # frame around a work whose colours are the wall's, as a pale sky on a pale wall, is its outline).
-    parts = cv2.connectedComponents(raw, connectivity=8)[1]
-    joined = np.isin(parts, np.unique(parts[off > 0])).astype(np.uint8)
-    blobs: list[np.ndarray] = []
-    for mask in (off, joined):
-        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
-        largest = sorted(cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea,
-                         reverse=True)[:keep]
-        blobs += [b for b in largest if not any(len(b) == len(o) and (b == o).all() for o in blobs)]
+    off = (wall[bin_of[0], bin_of[1], bin_of[2]] == 0).astype(np.uint8)
+    off = cv2.morphologyEx(off, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    off = cv2.morphologyEx(off, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    blobs = sorted(cv2.findContours(off, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea,
+                   reverse=True)[:keep]
     return [b * 2 for b in blobs]
 
 
