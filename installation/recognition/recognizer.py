@@ -282,7 +282,6 @@ class Recognition:
     still: bool = False  # the scene of the last frame searched or confirmed: that frame's answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
     glare_off: bool = False  # found on a second look, the frame's glare spots taken off (Recognizer.recognize)
-    median: bool = False  # found in the median of the last frames, a visitor who moves left out (Tracker)
 
 
 class Recognizer:

@@ -24,7 +24,6 @@ camera's noise does.
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass, replace
 
 import cv2
@@ -44,14 +43,11 @@ class TrackCounts:
     failed: int = 0  # confirmations that did not hold (each followed by a search)
     still: int = 0  # frames of the scene the last frame searched or confirmed showed, given its answer
     glare_off: int = 0  # searches whose work was found on the second look, the frame's glare taken off
-    median: int = 0  # searches that found nothing, whose work was found in the median of the last frames
 
 
 SEARCH_EVERY = 10  # confirmations (or still frames) in a row after which a frame is searched anyway: 2 s at 5 Hz
 STILL_SIZE = (80, 60)  # the grey copy that tells a scene's change: a cell is 8x8 px of a 640x480 frame
 STILL_LEVEL = 10.0  # grey levels a cell must change by to count (a camera's noise averaged over a cell: ~1)
-MEDIAN_FRAMES = 5  # the last frames whose pixelwise median is searched where a frame's search finds nothing ...
-MEDIAN_LEAST = 3  # ... once there are this many (a median of two is their mean)
 STILL_SHARE = 0.005  # share of the cells that may change in a still scene: 24 cells, less than a 40x40 px patch
 
 
@@ -97,7 +93,6 @@ class Tracker:
         self.scene: Scene | None = None  # the last frame searched or confirmed, and its answer
         self.in_a_row = 0  # confirmations or still frames since the last search
         self.counts = TrackCounts()
-        self.recent: deque = deque(maxlen=MEDIAN_FRAMES)  # the last frames (MEDIAN_FRAMES), of one size
 
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
         """The artwork in the frame; `seconds` counts the still check and a failed confirmation too."""
@@ -106,7 +101,6 @@ class Tracker:
         due = self.in_a_row >= self.search_every or rechecking
         cells = cells_of(frame_bgr) if self.search_every else None  # None: never still (and kept as no scene)
         hw = frame_bgr.shape[:2]
-        self._remember(frame_bgr, cells_of(frame_bgr) is not None)
         if cells is not None and self.scene is not None and not due and self.scene.shows(cells, hw):
             self.counts.still += 1
             self.in_a_row += 1
@@ -126,15 +120,6 @@ class Tracker:
                 return replace(r, seconds=time.perf_counter() - start)
             self.counts.failed += 1
         r = self.recognizer.recognize(frame_bgr)
-        believed = r.candidates[0].work if r.candidates else None
-        if r.artwork_id is None and believed is not None and len(self.recent) >= MEDIAN_LEAST:
-            # A kiosk's camera and wall stay put; a visitor moves: in the median of the last frames a visitor
-            # who stood in front of part of the work in one frame is gone. It may only say the work this frame
-            # believed most (not sure enough): frames of another scene (a work taken down) must not name theirs.
-            m = self.recognizer.recognize(np.partition(np.stack(self.recent), len(self.recent) // 2, 0)[len(self.recent) // 2])
-            if m.artwork_id == believed:
-                r = replace(m, median=True)
-                self.counts.median += 1
         self.counts.searched += 1
         self.counts.rechecked += rechecking
         self.counts.glare_off += r.glare_off
@@ -145,13 +130,6 @@ class Tracker:
         self.held = r.held if r.artwork_id is not None else None
         self.scene = Scene(cells, hw, r) if cells is not None else None
         return replace(r, seconds=time.perf_counter() - start)
-
-    def _remember(self, frame_bgr: np.ndarray, usable: bool) -> None:
-        """The frame among the last ones (a frame of another size, or none usable, starts them again)."""
-        if not usable or (self.recent and self.recent[-1].shape != frame_bgr.shape):
-            self.recent.clear()
-        if usable:
-            self.recent.append(frame_bgr)
 
     def forget(self) -> None:
         """Nothing held and no scene known: the next frame is searched (a new source, a reconnected camera)."""
