@@ -27,6 +27,14 @@ a recognition: 0 would be exact -, then split: taken off with the shapes drawn (
 light fitted as glare.py fits it (glare.spot_of_shape), and with the shapes drawn and the light that best explains
 the view without glare (least squares): what the shape costs, what the light costs, and what is left of the
 additive model itself (the renderer adds its spots before its tone curve, clipping and blur).
+
+    python3 benchmarks/diagnose_recognition.py --renderer 3 --views 120 --seed 5 --drop visitors
+
+draws every view again without one or more things the renderer draws (DROPS: renderer 2's visitors, glare,
+frames, textured walls, cast; renderer 3's and its reflections, lens distortion, cheap sensors, motion blur,
+shadows, neighbours, labels, mats), everything else alike, and says how many are right as drawn and without
+them, and how many views each way changed: what that thing costs the recogniser. Renderer 3 draws each thing
+from its own random stream, but its lens distortion also moves the pose it solves for.
 """
 
 from __future__ import annotations
@@ -51,6 +59,17 @@ GOOD_IOU = 0.8
 CLIPPED = 245  # every channel at or above: a glare spot's clipped core (nothing of the work is left there)
 PARTS = ("skirt off, core kept", "skirt off, core filled in", "core filled in")
 SKIRT_CHANGE = 8  # grey levels (any channel) a spot must add to a pixel to count as its skirt
+# Scene settings switched off by --drop NAME, by renderer (Scene2's and Scene3's fields).
+DROPS = {
+    2: {"visitors": {"visitor": 0.0}, "glare": {"glare": 0.0}, "frames": {"frames": 0.0},
+        "textured-wall": {"textured_wall": 0.0}, "cast": {"cast": 0.0}},
+    3: {"visitors": {"visitor_chance": 0.0, "second_visitor_chance": 0.0}, "glare": {"glare_chance": 0.0},
+        "reflections": {"reflection_chance": 0.0}, "distortion": {"distortion_chance": 0.0},
+        "cheap-sensor": {"cheap_sensor_chance": 0.0}, "motion-blur": {"motion_blur_chance": 0.0},
+        "shadows": {"shadow_chance": 0.0}, "neighbours": {"neighbour_chance": 0.0}, "labels": {"label_chance": 0.0},
+        "mats": {"mat_chance": 0.0}, "frames": {"frame_chance": 0.0}, "textured-wall": {"textured_wall_chance": 0.0},
+        "cast": {"max_cast": 0.0}},
+}
 FATES = ("found", "fitted but not smooth enough (met < MIN_MET)", "no clipped core (the spot does not clip)",
          "core joined with other clipped parts (centre beyond r/2)", "core too large (a white ground or wall)",
          "core too small", "core beside its centre")
@@ -169,11 +188,17 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--without-glare", action="store_true",
                    help="render each miss again without its glare spots (renderer 2) and count those then right")
+    p.add_argument("--drop", default="", metavar="NAME[,NAME]",
+                   help="draw every view again without these (DROPS: renderers 2 and 3) and count those right")
     args = p.parse_args()
     check_numbers(args, {"views": (1, None)})
     if args.without_glare and args.renderer != 2:
         print(f"--without-glare with --renderer {args.renderer}: only renderer 2 draws a view again without its "
               "glare and everything else alike; use --renderer 2", file=sys.stderr)
+        return 2
+    dropped = _dropped_renderer(args.renderer, args.drop)
+    if isinstance(dropped, str):
+        print(dropped, file=sys.stderr)
         return 2
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
@@ -186,12 +211,18 @@ def main() -> int:
     glared: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # by where each was lost
     parts: collections.Counter = collections.Counter()  # of the glare misses, right with parts of the spot off
     fits: list[SpotFit] = []  # glare.py's spots on the glare misses
+    without: collections.Counter = collections.Counter()  # --drop: right without, views gained and lost
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
         info: dict = {}
         frame, corners = ren.view_and_corners(art, 9000 + k, info=info)
         r = recognizer.recognize(frame)
+        if dropped is not None:
+            other = recognizer.recognize(dropped.view(art, 9000 + k)).artwork_id == wid
+            without["right"] += other
+            without["gained"] += other and r.artwork_id != wid
+            without["lost"] += r.artwork_id == wid and not other
         if r.artwork_id == wid:
             tally["right"] += 1
             continue
@@ -209,6 +240,9 @@ def main() -> int:
     print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
+    if dropped is not None:
+        print(f"drawn without {args.drop}: right {tally['right']} -> {without['right']} of {args.views} "
+              f"({without['gained']} views gained, {without['lost']} lost)")
     if args.without_glare:
         rows = ", ".join(f"{row} {c['missed']} ({c['right']} right without it)" for row, c in sorted(glared.items()))
         print(f"misses under a glare spot: {sum(c['missed'] for c in glared.values())}; right when drawn again "
@@ -216,6 +250,28 @@ def main() -> int:
         print("right with part of the spot taken off: " + "; ".join(f"{part}: {parts[part]}" for part in PARTS))
         print(_fit_line(fits))
     return 0
+
+
+def _dropped_renderer(renderer: int, names: str) -> Renderer | str | None:
+    """The renderer drawing the same views without the things named (--drop, comma-separated; None: nothing
+    named), or the line that says what is wrong with the names."""
+    if not names:
+        return None
+    known = DROPS.get(renderer, {})
+    if not known:
+        return (f"--drop {names} with --renderer {renderer}: only renderers 2 and 3 draw a view again without a "
+                "thing and everything else alike; use --renderer 2 or 3")
+    wanted = names.split(",")
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        return f"--drop {names}: renderer {renderer} draws no {unknown[0]!r}; use any of {','.join(known)}"
+    changes = {field: value for n in wanted for field, value in known[n].items()}
+    out = Renderer(renderer, 0.5)
+    if renderer == 2:
+        out.settings2 = dataclasses.replace(out.settings2, **changes)
+    else:
+        out.settings3 = dataclasses.replace(out.settings3, **changes)
+    return out
 
 
 def _fit_line(fits: list[SpotFit]) -> str:

@@ -980,6 +980,35 @@ def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--renderer 2" in bad.stderr, bad.stderr
 
 
+def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_them():
+    """diagnose_recognition.py --drop: the same views drawn again without the things named (renderer 3's visitors
+    here), right as drawn and without them, and the views gained and lost; a name the renderer does not draw, or
+    renderer 1, is refused with one line and exit 2."""
+    diagnose = benchmark_module("diagnose_recognition")
+    plain = diagnose._dropped_renderer(3, "visitors,cast")
+    s = plain.settings3
+    assert (s.visitor_chance, s.second_visitor_chance, s.max_cast) == (0.0, 0.0, 0.0)
+    assert s.glare_chance == diagnose.Renderer(3, 0.5).settings3.glare_chance > 0  # the rest as drawn
+    assert diagnose._dropped_renderer(2, "glare").settings2.glare == 0.0
+    assert diagnose._dropped_renderer(3, "") is None
+    assert "use any of visitors" in diagnose._dropped_renderer(3, "visitors,crowd")
+    assert "--renderer 2 or 3" in diagnose._dropped_renderer(1, "glare")
+    script = str(REPO / "benchmarks" / "diagnose_recognition.py")
+    done = subprocess.run([sys.executable, script, "--renderer", "3", "--works", "20", "--views", "8", "--seed", "4",
+                           "--drop", "visitors"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    right = sum(int(row.split()[-1]) for row in rows[1:-1] if row.split()[0] == "right")
+    assert sum(int(row.split()[-1]) for row in rows[1:-1]) == 8, done.stdout
+    line = re.fullmatch(r"drawn without visitors: right (\d+) -> (\d+) of 8 \((\d+) views gained, (\d+) lost\)", rows[-1])
+    assert line, done.stdout
+    before, after, gained, lost = (int(line.group(k)) for k in range(1, 5))
+    assert before == right and after == before + gained - lost and gained <= 8 - before and lost <= before, done.stdout
+    bad = subprocess.run([sys.executable, script, "--renderer", "3", "--drop", "crowd"], capture_output=True, text=True,
+                         cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "'crowd'" in bad.stderr, bad.stderr
+
+
 def test_each_benchmark_seed_draws_its_own_works_not_in_the_catalog():
     """bench_recognition.py's works not in the catalog (views and visits) are other works for every --seed,
     so a threshold fitted on seed 1's negatives is reported on works it never saw (every seed drew the same
