@@ -31,7 +31,7 @@ additive model itself (the renderer adds its spots before its tone curve, clippi
     python3 benchmarks/diagnose_recognition.py --renderer 3 --views 120 --seed 5 --drop visitors
 
 draws every view again without one or more things the renderer draws (DROPS: renderer 2's visitors, glare,
-frames, textured walls, cast; renderer 3's and its reflections, lens distortion, cheap sensors, motion blur,
+frames, textured walls, cast; renderer 3's too, and its reflections, lens distortion, cheap sensors, motion blur,
 shadows, neighbours, labels, mats), everything else alike, and says how many are right as drawn and without
 them, and how many views each way changed: what that thing costs the recogniser. Renderer 3 draws each thing
 from its own random stream, but its lens distortion also moves the pose it solves for.
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import dataclasses
 import sys
 from pathlib import Path
@@ -196,12 +197,13 @@ def main() -> int:
         print(f"--without-glare with --renderer {args.renderer}: only renderer 2 draws a view again without its "
               "glare and everything else alike; use --renderer 2", file=sys.stderr)
         return 2
-    dropped = _dropped_renderer(args.renderer, args.drop)
-    if isinstance(dropped, str):
-        print(dropped, file=sys.stderr)
+    changes = _drop_changes(args.renderer, args.drop)
+    if isinstance(changes, str):
+        print(changes, file=sys.stderr)
         return 2
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
+    dropped = None if changes is None else _without(ren, changes)  # the same views without them (--drop)
     clear = Renderer(args.renderer, 0.5)  # the same views without glare (--without-glare)
     clear.settings2 = dataclasses.replace(ren.settings2, glare=0.0)
     works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]
@@ -252,9 +254,9 @@ def main() -> int:
     return 0
 
 
-def _dropped_renderer(renderer: int, names: str) -> Renderer | str | None:
-    """The renderer drawing the same views without the things named (--drop, comma-separated; None: nothing
-    named), or the line that says what is wrong with the names."""
+def _drop_changes(renderer: int, names: str) -> dict | str | None:
+    """The scene settings that --drop's names (comma-separated) switch off for this renderer (None: nothing named),
+    or the line that says what is wrong with the names."""
     if not names:
         return None
     known = DROPS.get(renderer, {})
@@ -265,12 +267,16 @@ def _dropped_renderer(renderer: int, names: str) -> Renderer | str | None:
     unknown = [n for n in wanted if n not in known]
     if unknown:
         return f"--drop {names}: renderer {renderer} draws no {unknown[0]!r}; use any of {','.join(known)}"
-    changes = {field: value for n in wanted for field, value in known[n].items()}
-    out = Renderer(renderer, 0.5)
-    if renderer == 2:
-        out.settings2 = dataclasses.replace(out.settings2, **changes)
+    return {field: value for n in wanted for field, value in known[n].items()}
+
+
+def _without(ren: Renderer, changes: dict) -> Renderer:
+    """The same renderer (its works, its other settings) with these scene settings changed."""
+    out = copy.copy(ren)
+    if ren.which == 2:
+        out.settings2 = dataclasses.replace(ren.settings2, **changes)
     else:
-        out.settings3 = dataclasses.replace(out.settings3, **changes)
+        out.settings3 = dataclasses.replace(ren.settings3, **changes)
     return out
 
 

@@ -1,5 +1,6 @@
 """Catalog indexing and recognition on rendered gallery views (the benchmark's generator)."""
 
+import dataclasses
 import json
 import os
 import re
@@ -985,14 +986,16 @@ def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_t
     here), right as drawn and without them, and the views gained and lost; a name the renderer does not draw, or
     renderer 1, is refused with one line and exit 2."""
     diagnose = benchmark_module("diagnose_recognition")
-    plain = diagnose._dropped_renderer(3, "visitors,cast")
+    drawn = diagnose.Renderer(3, 0.5)
+    plain = diagnose._without(drawn, diagnose._drop_changes(3, "visitors,cast"))
     s = plain.settings3
     assert (s.visitor_chance, s.second_visitor_chance, s.max_cast) == (0.0, 0.0, 0.0)
-    assert s.glare_chance == diagnose.Renderer(3, 0.5).settings3.glare_chance > 0  # the rest as drawn
-    assert diagnose._dropped_renderer(2, "glare").settings2.glare == 0.0
-    assert diagnose._dropped_renderer(3, "") is None
-    assert "use any of visitors" in diagnose._dropped_renderer(3, "visitors,crowd")
-    assert "--renderer 2 or 3" in diagnose._dropped_renderer(1, "glare")
+    assert s == dataclasses.replace(drawn.settings3, visitor_chance=0.0, second_visitor_chance=0.0, max_cast=0.0)
+    assert drawn.settings3.visitor_chance > 0 and plain.which == 3  # the renderer drawn from is left as it was
+    assert diagnose._without(diagnose.Renderer(2, 0.5), diagnose._drop_changes(2, "glare")).settings2.glare == 0.0
+    assert diagnose._drop_changes(3, "") is None
+    assert "use any of visitors" in diagnose._drop_changes(3, "visitors,crowd")
+    assert "--renderer 2 or 3" in diagnose._drop_changes(1, "glare")
     script = str(REPO / "benchmarks" / "diagnose_recognition.py")
     done = subprocess.run([sys.executable, script, "--renderer", "3", "--works", "20", "--views", "8", "--seed", "4",
                            "--drop", "visitors"], capture_output=True, text=True, cwd=REPO)
