@@ -28,6 +28,11 @@ light fitted as glare.py fits it (glare.spot_of_shape), and with the shapes draw
 the view without glare (least squares): what the shape costs, what the light costs, and what is left of the
 additive model itself (the renderer adds its spots before its tone curve, clipping and blur).
 
+    python3 benchmarks/diagnose_recognition.py --renderer 3 --views 300 --seed 1 --with-outline
+
+recognises each miss with no good quad again with the work's true outline first among the candidate quads: what
+finding outlines could earn (the rest of the search as it is).
+
     python3 benchmarks/diagnose_recognition.py --renderer 3 --views 120 --seed 5 --drop visitors
 
 draws every view again without one or more things the renderer draws (DROPS: renderer 2's visitors, glare,
@@ -45,10 +50,12 @@ import copy
 import dataclasses
 import sys
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
 
+import installation.recognition.recognizer as recognizer_module
 from installation.recognition import find_quads
 from installation.recognition.glare import (CLIPPED as CLIPPED_ANY, MAX_CORE, MIN_MET, CoreMap, Spot, core_map,
                                             find_spots, spot_of_shape, taken_off)
@@ -189,6 +196,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--without-glare", action="store_true",
                    help="render each miss again without its glare spots (renderer 2) and count those then right")
+    p.add_argument("--with-outline", action="store_true",
+                   help="recognise each miss with no good quad again with the work's true outline among the candidates")
     p.add_argument("--drop", default="", metavar="NAME[,NAME]",
                    help="draw every view again without these (DROPS: renderers 2 and 3) and count those right")
     args = p.parse_args()
@@ -214,6 +223,7 @@ def main() -> int:
     parts: collections.Counter = collections.Counter()  # of the glare misses, right with parts of the spot off
     fits: list[SpotFit] = []  # glare.py's spots on the glare misses
     without: collections.Counter = collections.Counter()  # --drop: right without, views gained and lost
+    outlined: collections.Counter = collections.Counter()  # --with-outline: misses with no good quad, then right
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
@@ -230,6 +240,9 @@ def main() -> int:
             continue
         lost = _where_lost(recognizer, frame, corners, i)
         tally[("none" if r.artwork_id is None else "wrong", lost.label)] += 1
+        if args.with_outline and lost.row == "no good quad":
+            outlined["missed"] += 1
+            outlined["right"] += _with_outline(recognizer, frame, corners).artwork_id == wid
         if args.without_glare and info.get("glare", 0.0) > 0:
             glared[lost.row]["missed"] += 1
             without = clear.view(art, 9000 + k)
@@ -242,6 +255,9 @@ def main() -> int:
     print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
+    if args.with_outline:
+        print(f"misses with no good quad: {outlined['missed']}; right with the work's true outline among the "
+              f"candidates: {outlined['right']}")
     if dropped is not None:
         print(f"drawn without {args.drop}: right {tally['right']} -> {without['right']} of {args.views} "
               f"({without['gained']} views gained, {without['lost']} lost)")
@@ -252,6 +268,19 @@ def main() -> int:
         print("right with part of the spot taken off: " + "; ".join(f"{part}: {parts[part]}" for part in PARTS))
         print(_fit_line(fits))
     return 0
+
+
+def _with_outline(recognizer, frame: np.ndarray, corners: np.ndarray):
+    """The frame recognised with the work's true outline first among the candidate quads (quality 1), the rest of
+    the search as it is: the recogniser's own quad finder, wrapped for this one call."""
+    finder = recognizer_module.find_quads
+
+    def with_truth(sized: np.ndarray) -> list:
+        scale = sized.shape[1] / frame.shape[1]  # the recogniser works at its own width
+        return [(np.float32(corners) * scale, 1.0)] + finder(sized)
+
+    with mock.patch.object(recognizer_module, "find_quads", with_truth):
+        return recognizer.recognize(frame)
 
 
 def _drop_changes(renderer: int, names: str) -> dict | str | None:
