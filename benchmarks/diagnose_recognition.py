@@ -213,8 +213,7 @@ def main() -> int:
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
     dropped = None if changes is None else _without(ren, changes)  # the same views without them (--drop)
-    clear = Renderer(args.renderer, 0.5)  # the same views without glare (--without-glare)
-    clear.settings2 = dataclasses.replace(ren.settings2, glare=0.0)
+    clear = _without(ren, DROPS[2]["glare"]) if args.without_glare else None  # the same views without glare
     works = [(f"work-{i:04d}", ren.kind(i), ren.art(i)) for i in range(args.works)]
     recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer
     rng = np.random.default_rng(args.seed)
@@ -222,7 +221,7 @@ def main() -> int:
     glared: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # by where each was lost
     parts: collections.Counter = collections.Counter()  # of the glare misses, right with parts of the spot off
     fits: list[SpotFit] = []  # glare.py's spots on the glare misses
-    without: collections.Counter = collections.Counter()  # --drop: right without, views gained and lost
+    undrawn: collections.Counter = collections.Counter()  # --drop: right without, views gained and lost
     outlined: collections.Counter = collections.Counter()  # --with-outline: misses with no good quad, then right
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
@@ -232,9 +231,9 @@ def main() -> int:
         r = recognizer.recognize(frame)
         if dropped is not None:
             other = recognizer.recognize(dropped.view(art, 9000 + k)).artwork_id == wid
-            without["right"] += other
-            without["gained"] += other and r.artwork_id != wid
-            without["lost"] += r.artwork_id == wid and not other
+            undrawn["right"] += other
+            undrawn["gained"] += other and r.artwork_id != wid
+            undrawn["lost"] += r.artwork_id == wid and not other
         if r.artwork_id == wid:
             tally["right"] += 1
             continue
@@ -259,8 +258,8 @@ def main() -> int:
         print(f"misses with no good quad: {outlined['missed']}; right with the work's true outline among the "
               f"candidates: {outlined['right']}")
     if dropped is not None:
-        print(f"drawn without {args.drop}: right {tally['right']} -> {without['right']} of {args.views} "
-              f"({without['gained']} views gained, {without['lost']} lost)")
+        print(f"drawn without {args.drop}: right {tally['right']} -> {undrawn['right']} of {args.views} "
+              f"({undrawn['gained']} views gained, {undrawn['lost']} lost)")
     if args.without_glare:
         rows = ", ".join(f"{row} {c['missed']} ({c['right']} right without it)" for row, c in sorted(glared.items()))
         print(f"misses under a glare spot: {sum(c['missed'] for c in glared.values())}; right when drawn again "

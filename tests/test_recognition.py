@@ -943,10 +943,12 @@ def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
         bad = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True, cwd=REPO)
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and f"{flag} {value}" in bad.stderr, bad.stderr
     # Renderer 2's misses drawn again without their glare: counted apart; only renderer 2 can draw that.
-    done = subprocess.run([sys.executable, script, "--renderer", "2", "--views", "15", "--seed", "2", "--without-glare"],
-                          capture_output=True, text=True, cwd=REPO)
+    # With --drop beside it too: each keeps its own count (a view drawn without glare once took --drop's name).
+    done = subprocess.run([sys.executable, script, "--renderer", "2", "--views", "15", "--seed", "2", "--without-glare",
+                           "--drop", "visitors"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
-    rows = done.stdout.splitlines()
+    rows = [row for row in done.stdout.splitlines() if not row.startswith("drawn without visitors: ")]
+    assert len(rows) == len(done.stdout.splitlines()) - 1, done.stdout
     assert sum(int(row.split()[-1]) for row in rows[1:-3]) == 15, done.stdout
     missed, right, by_row = rows[-3].removeprefix("misses under a glare spot: ").split("; ")
     missed, right = int(missed), int(right.split()[-1])
