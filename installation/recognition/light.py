@@ -126,11 +126,6 @@ TONE = (-0.35, 0.5)  # the view's contrast over the work's in log space: a camer
 GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighter in all) that make a pixel glare
 GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
 GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreement: its rim adds edges of its own
-# A visitor in front hides a strip down the picture or a band across its bottom: of the strips and bands this
-# wide (fractions of the view's side), the one whose setting aside leaves the most explained is set aside, when
-# its work explains at most HIDDEN_EXPLAINED of it (a wrong work's misfit is spread over the view, not one strip).
-HIDDEN_WIDTHS = (1 / 6, 1 / 3)
-HIDDEN_EXPLAINED = 0.25
 
 
 @dataclass(frozen=True)
@@ -139,12 +134,6 @@ class Explained:
     aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    hidden: np.ndarray | None = None  # (K, P) bool: the strip or band set aside as hidden by a visitor
-
-    @property
-    def aside(self) -> np.ndarray:
-        """Glare and the hidden part: left out of edge and rank agreement."""
-        return self.glare if self.hidden is None else self.glare | self.hidden
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -197,44 +186,8 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     excess = seen - predicted
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
-    hidden = _hidden(explained, glare)
-    counted = np.maximum(explained.shape[1] - (glare | hidden).sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    return Explained((explained & ~hidden).sum(1) / counted, glare, hidden)
-
-
-def _hidden(explained: np.ndarray, glare: np.ndarray) -> np.ndarray:
-    """(K, P) bool: of the strips down each view and the bands across its bottom (HIDDEN_WIDTHS), the one that
-    leaves the largest fraction explained when set aside, where its work explains at most HIDDEN_EXPLAINED of
-    it (none where none does or none helps)."""
-    k, p = explained.shape
-    side = int(round(p**0.5))
-    e = explained.reshape(k, side, side).astype(np.float32)
-    n = (~glare).reshape(k, side, side).astype(np.float32)
-    total_e, total_n = e.sum((1, 2)), n.sum((1, 2))
-    floor = (1 - GLARE_MOST) * p
-    best = total_e / np.maximum(total_n, floor)
-    choice = np.full((k, 3), -1, np.int64)  # (axis: 0 a strip, 1 a bottom band; start; end)
-    for axis, (ex, nx) in enumerate(((e.sum(1), n.sum(1)), (e.sum(2), n.sum(2)))):
-        ce = np.concatenate([np.zeros((k, 1), np.float32), np.cumsum(ex, 1)], 1)
-        cn = np.concatenate([np.zeros((k, 1), np.float32), np.cumsum(nx, 1)], 1)
-        for width in HIDDEN_WIDTHS:
-            w = max(1, round(width * side))
-            starts = np.arange(side - w + 1) if axis == 0 else np.array([side - w])
-            in_e = ce[:, starts + w] - ce[:, starts]
-            in_n = cn[:, starts + w] - cn[:, starts]
-            fraction = (total_e[:, None] - in_e) / np.maximum(total_n[:, None] - in_n, floor)
-            fraction = np.where(in_e <= HIDDEN_EXPLAINED * w * side, fraction, -1.0)
-            j = np.argmax(fraction, 1)
-            better = fraction[np.arange(k), j] > best
-            best = np.where(better, fraction[np.arange(k), j], best)
-            choice[better] = np.stack([np.full(better.sum(), axis), starts[j[better]], starts[j[better]] + w], 1)
-    mask = np.zeros((k, side, side), bool)
-    for row, (axis, a, b) in enumerate(choice):
-        if axis == 0:
-            mask[row, :, a:b] = True
-        elif axis == 1:
-            mask[row, a:b, :] = True
-    return mask.reshape(k, p)
+    counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -428,7 +428,7 @@ class Recognizer:
             thumbs, views = self._aligned(crop, [i])
             seen = explained(thumbs, views, self.s.pixel_tolerance)
             fraction = float(seen.fractions[0])
-            ranks = float(rank_agreement(self.structure.take([i]), views, seen.aside)[0])
+            ranks = float(rank_agreement(self.structure.take([i]), views, seen.glare)[0])
             weighed.append(KeypointCheck(self.ids[i], int(inliers), round(fraction, 4), _rounded(ranks)))
             if self.s.match_accepts(inliers, fraction, ranks):
                 return KeypointMatch(i, inliers, quad, weighed)
@@ -516,7 +516,7 @@ class Recognizer:
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
         is_work = np.concatenate([[True] * len(short) + [False] for _, short in shortlists])  # the plain last
-        work_views, glare = np.concatenate(work_views), seen.aside[is_work]
+        work_views, glare = np.concatenate(work_views), seen.glare[is_work]
         edges = edge_agreement(structure, work_views, glare)
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
