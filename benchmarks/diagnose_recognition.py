@@ -30,8 +30,9 @@ additive model itself (the renderer adds its spots before its tone curve, clippi
 
     python3 benchmarks/diagnose_recognition.py --renderer 3 --views 300 --seed 1 --with-outline
 
-recognises each miss with no good quad again with the work's true outline first among the candidate quads: what
-finding outlines could earn (the rest of the search as it is).
+recognises each miss again with the work's true outline first among the candidate quads (the rest of the search as
+it is), and says how many are then right by where they were lost: for the misses with no good quad, what finding
+outlines could earn; for the others, whether the comparison or the outline loses them.
 
     python3 benchmarks/diagnose_recognition.py --renderer 3 --views 120 --seed 5 --drop visitors
 
@@ -197,7 +198,7 @@ def main() -> int:
     p.add_argument("--without-glare", action="store_true",
                    help="render each miss again without its glare spots (renderer 2) and count those then right")
     p.add_argument("--with-outline", action="store_true",
-                   help="recognise each miss with no good quad again with the work's true outline among the candidates")
+                   help="recognise each miss again with the work's true outline first among the candidates")
     p.add_argument("--drop", default="", metavar="NAME[,NAME]",
                    help="draw every view again without these (DROPS: renderers 2 and 3) and count those right")
     args = p.parse_args()
@@ -222,7 +223,7 @@ def main() -> int:
     parts: collections.Counter = collections.Counter()  # of the glare misses, right with parts of the spot off
     fits: list[SpotFit] = []  # glare.py's spots on the glare misses
     undrawn: collections.Counter = collections.Counter()  # --drop: right without, views gained and lost
-    outlined: collections.Counter = collections.Counter()  # --with-outline: misses with no good quad, then right
+    outlined: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # --with-outline, by row
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
@@ -239,9 +240,9 @@ def main() -> int:
             continue
         lost = _where_lost(recognizer, frame, corners, i)
         tally[("none" if r.artwork_id is None else "wrong", lost.label)] += 1
-        if args.with_outline and lost.row == "no good quad":
-            outlined["missed"] += 1
-            outlined["right"] += _with_outline(recognizer, frame, corners).artwork_id == wid
+        if args.with_outline:
+            outlined[lost.row]["missed"] += 1
+            outlined[lost.row]["right"] += _with_outline(recognizer, frame, corners).artwork_id == wid
         if args.without_glare and info.get("glare", 0.0) > 0:
             glared[lost.row]["missed"] += 1
             without = clear.view(art, 9000 + k)
@@ -255,8 +256,10 @@ def main() -> int:
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
     if args.with_outline:
-        print(f"misses with no good quad: {outlined['missed']}; right with the work's true outline among the "
-              f"candidates: {outlined['right']}")
+        rows = ", ".join(f"{row} {c['right']} of {c['missed']}" for row, c in sorted(outlined.items()))
+        print(f"right with the work's true outline first among the candidates: "
+              f"{sum(c['right'] for c in outlined.values())} of {sum(c['missed'] for c in outlined.values())} misses; "
+              f"by row: {rows or 'none'}")
     if dropped is not None:
         print(f"drawn without {args.drop}: right {tally['right']} -> {undrawn['right']} of {args.views} "
               f"({undrawn['gained']} views gained, {undrawn['lost']} lost)")
