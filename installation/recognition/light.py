@@ -134,11 +134,6 @@ class Explained:
     aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    hidden: np.ndarray | None = None
-
-    @property
-    def aside(self) -> np.ndarray:
-        return self.glare if self.hidden is None else self.glare | self.hidden
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -146,7 +141,7 @@ def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float)
     return explained(thumbs, views, tolerance).fractions
 
 
-def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float, hidden=None) -> Explained:
+def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explained:
     """For K works and the view aligned to each ((K, THUMB, THUMB, 3) both), the fraction of pixels
     where the view equals the work under the gallery's light and camera: view = work^(1+tone) x cast
     (one gain per channel, within CAST of the others) x light (a level and a linear slope across the
@@ -164,8 +159,6 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float, hidden=No
     # Log ratios of dark values are noise: they do not steer the fit. Values the camera clipped do:
     # where most of a channel is clipped, what is left unclipped is mostly a visitor.
     reliable = (work > 24) & (seen > 24)
-    if hidden is not None:
-        reliable &= ~hidden[:, None, :]
     log_work = np.log(work + 1.0)
     ratio = np.log(seen + 1.0) - log_work
     # The work's own contrast, centred per channel: a tone curve steepens or flattens it about its middle.
@@ -193,13 +186,8 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float, hidden=No
     excess = seen - predicted
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
-    if hidden is None:
-        counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-        return Explained(explained.sum(1) / counted, glare)
-    glare &= ~hidden
-    explained &= ~hidden
-    counted = np.maximum(explained.shape[1] - (glare | hidden).sum(1), 0.25 * explained.shape[1])
-    return Explained(explained.sum(1) / counted, glare, hidden)
+    counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -492,8 +492,6 @@ class Recognizer:
         compared place's GRAIN square is left in `grains` (by place) for the grain check of the frame."""
         grains = {} if grains is None else grains
         shortlists, thumbs, views, work_views, textures = [], [], [], [], []
-        oracle = getattr(self, "oracle_mask", None)
-        hidden_rows = []
         for k, p in enumerate(places):
             short = self._shortlist(p)
             if not short:
@@ -503,9 +501,6 @@ class Recognizer:
             inner = crop[m:m + THUMB, m:m + THUMB]
             plain = np.broadcast_to(np.median(inner.reshape(-1, 3), 0).astype(np.uint8), inner.shape)
             t, v = self._aligned(crop, short, plain, MOTIONS[self.s.refine_motion], m)
-            if oracle is not None:
-                hm = rectify(cv2.merge([oracle] * 3), p.quad, THUMB)[3:-3, 3:-3, 0] > 127
-                hidden_rows += [hm.ravel()] * (len(short) + 1)
             shortlists.append((k, short))
             grains[k] = rectify(frame_bgr, p.quad, GRAIN)
             textures.append(agreement(self.directions, directions(grains[k][None])[0]))
@@ -515,14 +510,13 @@ class Recognizer:
         if not shortlists:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
-        seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance,
-                         np.stack(hidden_rows) if hidden_rows else None)
+        seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
         every, shares = seen.fractions, seen.glare.mean(1)
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
         is_work = np.concatenate([[True] * len(short) + [False] for _, short in shortlists])  # the plain last
-        work_views, glare = np.concatenate(work_views), seen.aside[is_work]
+        work_views, glare = np.concatenate(work_views), seen.glare[is_work]
         edges = edge_agreement(structure, work_views, glare)
         ranks = rank_agreement(structure, work_views, glare)
         out, start, at = [], 0, 0
