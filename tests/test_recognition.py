@@ -1042,6 +1042,41 @@ def test_diagnose_recognition_gives_each_miss_the_true_outline_and_counts_them_b
     assert n >= 1 and 1 <= right <= n, done.stdout
 
 
+def test_visitor_masks_are_the_visitors_own_pixels_not_the_cameras_noise(tmp_path):
+    """benchmarks/visitor_masks.py: a visitor's pixels are where two drawings of one view differ beyond the camera's
+    noise; the data file holds views and masks of the width asked for; an existing --out is never overwritten."""
+    masks = benchmark_module("visitor_masks")
+    bench = benchmark_module("bench_recognition")
+    ren = bench.Renderer(2, 0.0)
+    frame = ren.view(ren.unknown(masks.MASK_SEED), masks.MASK_SEED)
+    noisy = np.clip(frame + np.random.default_rng(0).normal(0, 8, frame.shape), 0, 255).astype(np.uint8)
+    assert masks.visitor_mask(noisy, frame).sum() == 0  # noise drawn anew is no visitor
+    walker = frame.copy()
+    cv2.circle(walker, (320, 300), 60, (20, 15, 30), -1)  # a dark head before the wall
+    disc = np.zeros(frame.shape[:2], np.uint8)
+    cv2.circle(disc, (320, 300), 60, 1, -1)
+    found = masks.visitor_mask(walker, frame).astype(bool)
+    assert (found & (disc > 0)).sum() / (found | (disc > 0)).sum() > 0.9
+    script = str(REPO / "benchmarks" / "visitor_masks.py")
+    out = tmp_path / "r2.npz"
+    done = subprocess.run([sys.executable, script, "--renderer", "2", "--views", "6", "--width", "64", "--out", str(out)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    data = np.load(out)
+    assert data["views"].shape == (6, 48, 64, 3) and data["views"].dtype == np.uint8
+    assert data["masks"].shape == (6, 48, 64) and set(np.unique(data["masks"])) <= {0, 1}
+    shown = data["masks"].reshape(6, -1).mean(1)
+    assert (shown > 0.01).sum() >= 3 and shown.max() < 0.6, shown  # renderer 2 draws a visitor in 80 % of views
+    before = out.read_bytes()
+    again = subprocess.run([sys.executable, script, "--renderer", "2", "--views", "6", "--out", str(out)],
+                           capture_output=True, text=True, cwd=REPO)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "exists" in again.stderr, again.stderr
+    assert out.read_bytes() == before
+    few = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "0", "--out", str(tmp_path / "x.npz")],
+                         capture_output=True, text=True, cwd=REPO)
+    assert few.returncode == 2 and "--views 0" in few.stderr and not (tmp_path / "x.npz").exists(), few.stderr
+
+
 def test_each_benchmark_seed_draws_its_own_works_not_in_the_catalog():
     """bench_recognition.py's works not in the catalog (views and visits) are other works for every --seed,
     so a threshold fitted on seed 1's negatives is reported on works it never saw (every seed drew the same
