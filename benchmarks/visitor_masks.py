@@ -50,6 +50,8 @@ def main() -> int:
     args = p.parse_args()
     check_numbers(args, {"views": (1, None), "width": (32, 640)})
     out = Path(args.out)
+    if out.suffix != ".npz":
+        _refuse(f"--out {out}: give a path ending in .npz (numpy would add it, and write beside what you named)")
     if out.exists():
         _refuse(f"--out {out}: exists; give a new path (nothing is overwritten)")
     if not out.parent.is_dir():

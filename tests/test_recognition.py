@@ -1075,6 +1075,9 @@ def test_visitor_masks_are_the_visitors_own_pixels_not_the_cameras_noise(tmp_pat
     few = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "0", "--out", str(tmp_path / "x.npz")],
                          capture_output=True, text=True, cwd=REPO)
     assert few.returncode == 2 and "--views 0" in few.stderr and not (tmp_path / "x.npz").exists(), few.stderr
+    bare = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "1", "--out", str(tmp_path / "x")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert bare.returncode == 2 and ".npz" in bare.stderr and not list(tmp_path.glob("x*")), bare.stderr
 
 
 def test_each_benchmark_seed_draws_its_own_works_not_in_the_catalog():
