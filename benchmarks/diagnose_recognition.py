@@ -302,7 +302,11 @@ def _drop_changes(renderer: int, names: str) -> dict | str | None:
 
 
 def _without(ren: Renderer, changes: dict) -> Renderer:
-    """The same renderer (its works, its other settings) with these scene settings changed."""
+    """The same renderer (its works, its other settings) with these scene settings changed (renderers 2 and 3:
+    renderer 1 cannot draw a view again without a thing and everything else alike)."""
+    if ren.which not in DROPS:
+        raise ValueError(f"renderer {ren.which}: only renderers {' and '.join(map(str, DROPS))} draw a view again "
+                         "without a thing")
     out = copy.copy(ren)
     if ren.which == 2:
         out.settings2 = dataclasses.replace(ren.settings2, **changes)

@@ -999,6 +999,8 @@ def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_t
     assert diagnose._drop_changes(3, "") is None
     assert "use any of visitors" in diagnose._drop_changes(3, "visitors,crowd")
     assert "--renderer 2 or 3" in diagnose._drop_changes(1, "glare")
+    with pytest.raises(ValueError, match="renderer 1"):  # its settings are neither renderer 2's nor 3's
+        diagnose._without(diagnose.Renderer(1, 0.5), {"glare": 0.0})
     script = str(REPO / "benchmarks" / "diagnose_recognition.py")
     done = subprocess.run([sys.executable, script, "--renderer", "3", "--works", "20", "--views", "8", "--seed", "4",
                            "--drop", "visitors"], capture_output=True, text=True, cwd=REPO)
