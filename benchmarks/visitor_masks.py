@@ -17,6 +17,7 @@ of the noise) - the oracle's masks in that section.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -68,7 +69,10 @@ def main() -> int:
         masks.append(cv2.resize(visitor_mask(seen, clear.view(art, seed)), size, interpolation=cv2.INTER_NEAREST))
         views.append(cv2.resize(seen, size, interpolation=cv2.INTER_AREA))
     masks = np.stack(masks)
-    np.savez_compressed(out, views=np.stack(views), masks=masks, renderer=np.int32(args.renderer))
+    # Written beside it, then renamed: a run killed while writing leaves no half file at --out to refuse next time.
+    partial = out.with_name(f".{out.stem}.partial.npz")
+    np.savez_compressed(partial, views=np.stack(views), masks=masks, renderer=np.int32(args.renderer))
+    os.replace(partial, out)
     shown = (masks.reshape(len(masks), -1).mean(1) > 0.01).sum()
     print(f"{out}: {len(views)} views of renderer {args.renderer} at {size[0]} x {size[1]}, a visitor in {shown} "
           f"(over 1 % of the view), {100 * masks.mean():.1f} % of all pixels")

@@ -1066,6 +1066,7 @@ def test_visitor_masks_are_the_visitors_own_pixels_not_the_cameras_noise(tmp_pat
     assert done.returncode == 0, done.stderr
     data = np.load(out)
     assert data["views"].shape == (6, 48, 64, 3) and data["views"].dtype == np.uint8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r2.npz"]  # written beside it, then renamed: nothing else
     assert data["masks"].shape == (6, 48, 64) and set(np.unique(data["masks"])) <= {0, 1}
     shown = data["masks"].reshape(6, -1).mean(1)
     assert (shown > 0.01).sum() >= 3 and shown.max() < 0.6, shown  # renderer 2 draws a visitor in 80 % of views
