@@ -366,7 +366,7 @@ def test_of_two_grainy_works_over_the_line_the_one_with_more_cells_found_wins(tm
     assert recognizer.grain_line[other] > counts[0] and recognizer.grain_line[whole] <= counts[1], recognizer.grain_line
     n = len(recognizer.ids)
     places = [Place(corners, 1.0, np.zeros(n, np.float32), np.full(n, -1.0, np.float32))]
-    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 8), Pair(0.1, 0.5, whole, 0, *[np.nan] * 8)]
+    pairs = [Pair(0.2, 0.5, other, 0, *[np.nan] * 7), Pair(0.1, 0.5, whole, 0, *[np.nan] * 7)]
     r = recognizer._by_grain(frame, places, pairs, [], lambda: 0.0)
     assert r is not None and r.artwork_id == "faint-whole" and r.method == "grain", r
     recognizer.grain_line = dict.fromkeys(recognizer.grain_line, recognizer.s.grain_cells)

@@ -126,21 +126,14 @@ TONE = (-0.35, 0.5)  # the view's contrast over the work's in log space: a camer
 GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighter in all) that make a pixel glare
 GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
 GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreement: its rim adds edges of its own
-# A right smooth work (a gradient, a colour field) is explained to within a camera's noise under the fitted light;
-# an unknown one of like colours is bent onto it by the light's slope, cast and tone, and leaves a smooth
-# residual of several per cent that the tolerance forgives: the fraction explained within this tighter
-# tolerance (plus the same few grey levels) tells them apart (renderer 1's unknown gradients, seeds 1 and 3).
-TIGHT = 0.03
 
 
 @dataclass(frozen=True)
 class Explained:
     """What `explained` measured: the fraction of each view its work explains, and the pixels it set
-    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's), and the fraction
-    explained within TIGHT of the same fit."""
+    aside as glare ((K, P) bool, P the pixels within the ring, as WorkStructure's)."""
     fractions: np.ndarray
     glare: np.ndarray
-    tight: np.ndarray
 
 
 def explained_fractions(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> np.ndarray:
@@ -194,8 +187,7 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     brighter = (excess > 0.5 * (tolerance * predicted + 10.0)) | clipped
     glare = brighter.all(1) & (excess.max(1) > GLARE_EXCESS) & ~explained
     counted = np.maximum(explained.shape[1] - glare.sum(1), (1 - GLARE_MOST) * explained.shape[1])
-    close = (np.abs(seen - predicted) < TIGHT * predicted + 10.0) | (clipped & (predicted >= 235))
-    return Explained(explained.sum(1) / counted, glare, close.all(1).sum(1) / counted)
+    return Explained(explained.sum(1) / counted, glare)
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

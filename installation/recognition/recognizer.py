@@ -177,7 +177,6 @@ class Pair:
     texture: float  # spectrum.agreement: the directions of the place's detail and the work's
     texture_margin: float  # ... beyond the most like other work's at the same place
     glare: float  # the share of the place the light fit calls glare (light.Explained.glare; at most half set aside)
-    tight: float  # the fraction of the place it explains within light.TIGHT (light.Explained.tight)
 
 
 class Verified(NamedTuple):
@@ -512,7 +511,7 @@ class Recognizer:
             return []
         # One fit for every place's works at once: the same per-work fits, less per-call overhead.
         seen = explained(np.concatenate(thumbs), np.concatenate(views), self.s.pixel_tolerance)
-        every, shares, tights = seen.fractions, seen.glare.mean(1), seen.tight
+        every, shares = seen.fractions, seen.glare.mean(1)
         # Edges and ranks of the works' views against the works' own, computed once per work, where the
         # light fit found no glare (added light hides a work's order and edges, and adds its own rim).
         structure = self.structure.take([i for _, short in shortlists for i in short])
@@ -523,7 +522,6 @@ class Recognizer:
         out, start, at = [], 0, 0
         for (k, short), texture in zip(shortlists, textures):
             fractions, glared = every[start:start + len(short) + 1], shares[start:start + len(short)]
-            tight = tights[start:start + len(short)]
             agree, ordered = edges[at:at + len(short)], ranks[at:at + len(short)]
             start, at = start + len(short) + 1, at + len(short)
             gain = fractions[:-1] - self.s.plain_discount * fractions[-1]
@@ -532,8 +530,8 @@ class Recognizer:
             similar = places[k].similar
             out += [Pair(float(g) * weight * float(places[k].scores[i]) ** self.s.colour_weight, float(f), i, k,
                          float(e), float(o), float(similar[i]), _beyond_others(similar, i),
-                         float(texture[i]), _beyond_others(texture, i), float(a), float(c))
-                    for g, f, i, e, o, a, c in zip(gain, fractions, short, agree, ordered, glared, tight)]
+                         float(texture[i]), _beyond_others(texture, i), float(a))
+                    for g, f, i, e, o, a in zip(gain, fractions, short, agree, ordered, glared)]
         return sorted(out, key=lambda p: -p.value)
 
     def _decide_global(self, frame_bgr, places: list[Place], found: bool, elapsed,
@@ -550,7 +548,7 @@ class Recognizer:
         # Every pair, best value first (the benchmark replays the decision from them).
         candidates = [Candidate(self.ids[p.work], round(p.value, 4), round(p.explained, 4), _rounded(p.edges),
                                 _rounded(p.ranks), _rounded(p.similar), _rounded(p.similar_margin), _rounded(p.texture),
-                                _rounded(p.texture_margin), _rounded(p.glare), _rounded(p.tight)) for p in pairs]
+                                _rounded(p.texture_margin), _rounded(p.glare)) for p in pairs]
         grained = self._by_grain(frame_bgr, places, pairs, candidates, elapsed, grains)
         if grained is not None:
             return grained

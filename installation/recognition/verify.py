@@ -37,7 +37,7 @@ from installation.messages import finite_float
 
 FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
             "textured_explained", "similar", "similar_margin", "no_similar", "textured_texture",
-            "textured_texture_margin", "glare", "tight")
+            "textured_texture_margin", "glare")
 MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
 
 
@@ -55,11 +55,10 @@ class Candidate(NamedTuple):
     texture: float | None = None  # spectrum.agreement and its margin (None: a dump made before they were)
     texture_margin: float | None = None
     glare: float | None = None  # the share called glare (None: a dump made before it was)
-    tight: float | None = None  # the fraction explained within light.TIGHT (None: a dump made before it was)
 
     @classmethod
     def of(cls, row) -> Candidate:
-        """A dumped row: a list of the fields in order, 5 to 11 of them (a dump made before the later ones
+        """A dumped row: a list of the fields in order, 5 to 10 of them (a dump made before the later ones
         were measured has fewer). ValueError saying what is wrong with any other."""
         if not isinstance(row, (list, tuple)):
             raise ValueError(f"a compared pair that is a {type(row).__name__}: give a list of {', '.join(cls._fields)}")
@@ -91,7 +90,7 @@ def features(candidates: list[Candidate], textured: bool, which: int = 0) -> np.
                        ranks, first.ranks is None, textured, textured * first.explained,
                        0.0 if absent else first.similar, 0.0 if absent else first.similar_margin, absent,
                        textured * (first.texture or 0.0), textured * (first.texture_margin or 0.0),
-                       first.glare or 0.0, first.explained if first.tight is None else first.tight])
+                       first.glare or 0.0])
 
 
 def every_pair(candidates: list[Candidate], textured: list[bool]) -> np.ndarray:
@@ -118,7 +117,7 @@ class Verifier:
     network (RecognizerSettings.embedded 0) its terms are 0 and nothing else is refitted: fewer works are
     accepted."""
     weights: tuple = (1.251, 5.027, 2.928, 2.812, 0.897, -0.674, 1.379, 0.0, 1.85, -3.024, 7.998, 3.406, 0.0, 2.089,
-                      5.671, 5.448, 0.0)
+                      5.671, 5.448)
     bias: float = -10.515
     threshold: float = 0.70
 
