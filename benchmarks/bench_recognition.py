@@ -245,6 +245,9 @@ def main() -> int:
     p.add_argument("--visits", type=int, default=0, help="also this many visits through the debouncer")
     p.add_argument("--frames", type=int, default=10, help="recognitions per visit")
     p.add_argument("--dump-visits", default=None, help="write each visit's recognitions as JSON lines (crossval)")
+    p.add_argument("--dump-lookalikes", default=None,
+                   help="write each catalog work's look-alikes as JSON lines (crossval_recognition.py --lookalikes): its "
+                        "catalog image hung on a plain wall, recognised, its own pairs left out")
     p.add_argument("--strangers", type=int, default=0,
                    help="also this many views, each a new scene, through one Tracker: the work held from the view "
                         "before is tried first on each, where it is not (a confirmation must say none)")
@@ -322,6 +325,11 @@ def main() -> int:
               f"{1 / t.mean():.0f} frames/s on one core")
     if args.dump:
         Path(args.dump).write_text("".join(json.dumps(d) + "\n" for d in dumped))
+    if args.dump_lookalikes:
+        alike = lookalikes(recognizer, ren, works)
+        Path(args.dump_lookalikes).write_text("".join(json.dumps(d) + "\n" for d in alike))
+        print(f"look-alikes: {sum(bool(d['candidates']) for d in alike)} of {len(alike)} catalog works compared with "
+              "others (the rest matched by their own keypoints or grain)")
     if args.visits:
         print(_visits(recognizer, args, ren, works, rng))
     if args.strangers:
@@ -381,6 +389,37 @@ def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
     return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,
             "candidates": cands, "textured": textured, "checks": [list(c) for c in r.checks or []],
             "glare_off": r.glare_off}  # the second look's candidates: the first look's are not kept
+
+
+LOOKALIKE_SPAN = 0.6  # a look-alike frame: the catalog image's limiting side over the frame's
+LOOKALIKE_WALL = 170  # on a plain mid-grey wall, at the benchmark's frame size
+
+
+def lookalike_frame(image: np.ndarray, size: tuple[int, int] = (480, 640)) -> np.ndarray:
+    """A catalog image hung on a plain wall, nothing else in view: what the catalog's other works are
+    compared with when a look-alike is asked for (`lookalikes`)."""
+    h, w = image.shape[:2]
+    fh, fw = size
+    scale = min(LOOKALIKE_SPAN * fw / w, LOOKALIKE_SPAN * fh / h)
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    frame = np.full((fh, fw, 3), LOOKALIKE_WALL, np.uint8)
+    y0, x0 = (fh - small.shape[0]) // 2, (fw - small.shape[1]) // 2
+    frame[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    return frame
+
+
+def lookalikes(recognizer: Recognizer, ren: Renderer, works: list) -> list[dict]:
+    """Each catalog work's look-alikes: its catalog image on a plain wall (lookalike_frame) recognised, and the
+    pairs of every other work compared there kept (a dump record with no truth: each pair a negative). What a
+    kiosk could learn of its own catalog without a camera: which of its works pass for another
+    (crossval_recognition.py --lookalikes adds them to the verifier's fit)."""
+    out = []
+    for k, (wid, _, art) in enumerate(works):
+        r = recognizer.recognize(lookalike_frame(ren.catalog_image(art, k)))
+        others = dataclasses.replace(r, candidates=[c for c in r.candidates or [] if c.work != wid],
+                                     checks=[c for c in r.checks or [] if c.work != wid])
+        out.append({**_record("look-alike", None, others, recognizer), "work": wid})
+    return out
 
 
 def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:

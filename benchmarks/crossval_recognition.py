@@ -20,6 +20,14 @@ also keeps the tuned threshold within the targets (--scale-max-fp 0.02, --scale-
 a larger catalog (bench_recognition.py --works 500 --dump): more works, more chances that one scores high on
 an unknown work or a wall.
 
+    python3 benchmarks/bench_recognition.py --renderer 1 --dump r1.jsonl --dump-lookalikes l1.jsonl [...]
+    python3 benchmarks/crossval_recognition.py r1.jsonl r2.jsonl --lookalikes l1.jsonl l2.jsonl
+
+fits each direction on its views plus the look-alikes of the catalog it is reported on (each catalog work's
+image on a plain wall, its own pairs left out: negatives; bench_recognition.lookalikes), the threshold still
+chosen on the fit set's views: what a kiosk could learn of its own catalog without a camera. The first
+look-alikes file is the first dump's catalog's, the second the second's.
+
     python3 benchmarks/crossval_recognition.py --curve fit.jsonl report.jsonl [--unused a,b]
 
 fits on the first and prints, on the second, the most right answers at each false-positive level
@@ -177,7 +185,8 @@ def score(records: list[dict], v: Verifier, given: Believed | None = None) -> di
 def fitted(records: list[dict], unused: tuple = ()) -> tuple[np.ndarray, float]:
     """The logistic weights fitted on every pair of the views the verifier decides (the right work: 1;
     any other work, or any work where none is in view: 0); the `unused` measurements (FEATURES names)
-    keep a weight of 0."""
+    keep a weight of 0. Look-alike records (bench_recognition.py --dump-lookalikes) have no truth: every
+    pair of theirs is a 0."""
     rows = [r for r in records if decidable(r)]
     x = np.concatenate([measured(r) for r in rows])
     y = np.float64([c.work == r["truth"] for r in rows for c in r["candidates"]])
@@ -220,13 +229,14 @@ class AtScale:
 
 
 def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = (),
-         scale: tuple[AtScale, ...] = ()) -> Verifier | None:
-    """Fit the logistic weights (fitted), then the threshold with the most right answers within the limits
-    (on `records`, and on each `scale` set within its own). Where several thresholds do equally well (an
+         scale: tuple[AtScale, ...] = (), alike: tuple = ()) -> Verifier | None:
+    """Fit the logistic weights (fitted; on `records` and the `alike` look-alike records, their pairs all
+    negatives), then the threshold with the most right answers within the limits (on `records`, and on each
+    `scale` set within its own). Where several thresholds do equally well (an
     easy set's negatives all score low), the middle one: the set cannot tell them apart, and the lowest
     lets through what another renderer's negatives score just above it (fitted on renderer 1, the lowest
     gave 4.7 % false positives on renderer 2, the middle 2.7 %)."""
-    weights, bias = fitted(records, unused)
+    weights, bias = fitted(list(records) + list(alike), unused)
     rounded = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3))  # as it would be printed and shipped
     given, at_scale = believed(records, rounded), [believed(a.records, rounded) for a in scale]
     scored = []
@@ -375,6 +385,9 @@ def main() -> int:
     p.add_argument("--scale-max-fp", type=float, default=0.02)
     p.add_argument("--scale-max-wrong", type=float, default=0.005)
     p.add_argument("--unused", default="", help=f"measurements left out of the fit, comma-separated ({', '.join(FEATURES)})")
+    p.add_argument("--lookalikes", nargs=2, default=None, metavar=("FIRST_LOOKALIKES", "SECOND_LOOKALIKES"),
+                   help="bench_recognition.py --dump-lookalikes files of the first and the second dump's catalogs: each "
+                        "direction's fit adds the look-alikes of the catalog it is reported on")
     p.add_argument("--curve", action="store_true",
                    help="fit on FIRST, and print top-1 on SECOND at each false-positive level (compare networks)")
     args = p.parse_args()
@@ -393,11 +406,11 @@ def main() -> int:
         return 2
     mode = "--visits" if args.visits else "--keypoints" if args.keypoints else None
     given = [name for name, on in (("--curve", args.curve), ("--unused", unused)) if on]
-    if args.at_scale:
-        given.append("--at-scale")
-    if args.curve and args.at_scale:
-        print("--at-scale with --curve: a curve sweeps the threshold on the reported set; leave one out", file=sys.stderr)
-        return 2
+    given += [flag for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)) if on]
+    for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)):
+        if args.curve and on:
+            print(f"{flag} with --curve: a curve sweeps the threshold on the reported set; leave one out", file=sys.stderr)
+            return 2
     if mode and given:
         print(f"{', '.join(given)} with {mode}: they are for view dumps (the low-texture verifier); leave them out",
               file=sys.stderr)
@@ -435,6 +448,14 @@ def main() -> int:
             print(f"{path}: {records}; make it with bench_recognition.py --works 500 --dump", file=sys.stderr)
             return 2
         scale.append(AtScale(records, args.scale_max_fp, args.scale_max_wrong))
+    alike = dict.fromkeys(sets, ())
+    for name, path in zip(sets, args.lookalikes or ()):
+        records = _checked_dump(path, VIEW_KEYS)
+        if isinstance(records, str) or any(r["truth"] is not None for r in records):
+            why = records if isinstance(records, str) else "records with a work in view are not look-alikes"
+            print(f"{path}: {why}; make it with bench_recognition.py --dump-lookalikes", file=sys.stderr)
+            return 2
+        alike[name] = tuple(records)
     current = RecognizerSettings().verifier
     print("shipped:", current)
     for name, records in sets.items():
@@ -442,8 +463,9 @@ def main() -> int:
     for path, a in zip(args.at_scale, scale):
         print(line(f"on {Path(path).name} (at scale)", score(a.records, current)))
     for train, test in itertools.permutations(sets, 2):
-        t = tune(sets[train], args.max_wrong, args.max_fp, unused, tuple(scale))
-        print(f"tuned on {train}: {t}  (features {', '.join(FEATURES)})")
+        t = tune(sets[train], args.max_wrong, args.max_fp, unused, tuple(scale), alike[test])
+        with_alike = f" with {test}'s catalog look-alikes" if alike[test] else ""
+        print(f"tuned on {train}{with_alike}: {t}  (features {', '.join(FEATURES)})")
         if t is None:
             print("  no setting within the limits")
             continue

@@ -896,6 +896,67 @@ def test_crossval_curve_compares_without_a_threshold_and_refuses_an_unknown_meas
     assert ignored.returncode == 2 and "--curve with --visits" in ignored.stderr, ignored.stderr
 
 
+def _lookalikes(path: Path, vague: float) -> None:
+    """Look-alike records (bench_recognition.py --dump-lookalikes): no truth, the pairs those of a negative
+    whose best work scores `vague`."""
+    _dump(path, 5, vague)
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**r, "kind": "look-alike", "work": "work-c"}) + "\n"
+                            for r in rows if r["truth"] is None))
+
+
+def test_crossval_lookalikes_teach_the_fit_what_the_reported_catalog_confuses(tmp_path):
+    """--lookalikes: each direction's fit adds the look-alikes of the catalog it is reported on (negatives). Fitted
+    on a set whose negatives are vague, a set whose unknown works score as its own catalog's look-alikes do is let
+    through; with those look-alikes in the fit, not. A file with a work in view, or --lookalikes with --curve: one
+    line, exit 2."""
+    _dump(tmp_path / "a.jsonl", 0)
+    _dump(tmp_path / "b.jsonl", 1, vague=0.6)
+    _lookalikes(tmp_path / "la.jsonl", 0.2)
+    _lookalikes(tmp_path / "lb.jsonl", 0.6)
+    script = str(REPO / "benchmarks" / "crossval_recognition.py")
+    run = lambda *extra: subprocess.run([sys.executable, script, *extra, str(tmp_path / "a.jsonl"),
+                                         str(tmp_path / "b.jsonl")], capture_output=True, text=True, cwd=REPO)
+    held_out_fp = lambda out: float(out.split("tuned on a")[1].split("on b (held out)")[1].split("fp ")[1].split(" %")[0])
+    without, alike = run(), run("--lookalikes", str(tmp_path / "la.jsonl"), str(tmp_path / "lb.jsonl"))
+    assert without.returncode == 0 and alike.returncode == 0, without.stderr + alike.stderr
+    assert "tuned on a with b's catalog look-alikes: " in alike.stdout, alike.stdout
+    assert held_out_fp(without.stdout) > 10.0, without.stdout  # b's unknown works pass a fit that never saw their like
+    assert held_out_fp(alike.stdout) == 0.0, alike.stdout
+    assert "on b (held out)    top-1 100.0 %" in alike.stdout.split("tuned on a")[1], alike.stdout
+    (tmp_path / "truths.jsonl").write_text((tmp_path / "a.jsonl").read_text())
+    truths = run("--lookalikes", str(tmp_path / "truths.jsonl"), str(tmp_path / "lb.jsonl"))
+    curve = run("--curve", "--lookalikes", str(tmp_path / "la.jsonl"), str(tmp_path / "lb.jsonl"))
+    for refused in (truths, curve):
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "truths.jsonl: records with a work in view are not look-alikes" in truths.stderr, truths.stderr
+    assert "--lookalikes with --curve" in curve.stderr, curve.stderr
+
+
+def test_bench_dumps_each_catalog_works_lookalikes_without_its_own_pairs(tmp_path):
+    """bench_recognition.py --dump-lookalikes: a record per catalog work, no truth, none of the work's own pairs or
+    keypoint matches; some works compared with others (a plain field passes for another), crossval reads it."""
+    out = tmp_path / "look.jsonl"
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--works", "8", "--views",
+                           "0", "--negatives", "0", "--no-photos", "--dump-lookalikes", str(out)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["work"] for r in records] == [f"work-{i:04d}" for i in range(8)]
+    for r in records:
+        assert r["truth"] is None and r["kind"] == "look-alike"
+        assert all(c[0] != r["work"] for c in r["candidates"] + r["checks"]), r
+        assert len(r["textured"]) == len(r["candidates"])
+    assert any(r["candidates"] for r in records), records
+    assert re.search(r"look-alikes: \d+ of 8 catalog works compared with others", done.stdout), done.stdout
+    _dump(tmp_path / "a.jsonl", 0)
+    _dump(tmp_path / "b.jsonl", 1)
+    read = subprocess.run([sys.executable, str(REPO / "benchmarks" / "crossval_recognition.py"), str(tmp_path / "a.jsonl"),
+                           str(tmp_path / "b.jsonl"), "--lookalikes", str(out), str(out)], capture_output=True, text=True,
+                          cwd=REPO)
+    assert read.returncode == 0 and "with b's catalog look-alikes" in read.stdout, read.stdout + read.stderr
+
+
 def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_bad_numbers():
     """benchmarks/quad_recall.py on a few of renderer 1's views with no visitor: every work's outline is among
     the found quads (IoU >= 0.8), counted by kind; no views, a negative seed, an occlusion that is no chance, no
