@@ -210,6 +210,15 @@ def check_numbers(args: argparse.Namespace, own: dict | None = None) -> None:
             _refuse(f"{flag} {value}: use {low}-{high}" if high is not None else f"{flag} {value}: use {low} or more")
 
 
+def check_outputs(args: argparse.Namespace, names: tuple[str, ...]) -> None:
+    """Each output file given goes into a folder that exists, or one line and exit 2 before anything is rendered
+    (found only when it is written, it would cost the whole run)."""
+    for name in names:
+        value, flag = getattr(args, name, None), "--" + name.replace("_", "-")
+        if value is not None and (Path(value).is_dir() or not Path(value).resolve().parent.is_dir()):
+            _refuse(f"{flag} {value}: not a file in an existing folder; give a file path whose folder exists")
+
+
 def view_arguments(p: argparse.ArgumentParser, renderer: int = 2, views: int = 300) -> None:
     """The arguments the recognition benchmarks share: whose views, how many works and views, the seed,
     how often a visitor stands in front (checked by check_numbers)."""
@@ -256,6 +265,7 @@ def main() -> int:
                         "hours), through a Tracker: frames searched, confirmed and still, and their cost")
     args = p.parse_args()
     check_numbers(args)
+    check_outputs(args, ("dump", "dump_visits", "dump_lookalikes"))
     cv2.setNumThreads(1)  # one core, as the targets say
     ren = Renderer(args.renderer, args.occlusion)
     rng = np.random.default_rng([args.seed, args.renderer])

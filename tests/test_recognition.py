@@ -935,7 +935,8 @@ def test_crossval_lookalikes_teach_the_fit_what_the_reported_catalog_confuses(tm
 
 def test_bench_dumps_each_catalog_works_lookalikes_without_its_own_pairs(tmp_path):
     """bench_recognition.py --dump-lookalikes: a record per catalog work, no truth, none of the work's own pairs or
-    keypoint matches; some works compared with others (a plain field passes for another), crossval reads it."""
+    keypoint matches; some works compared with others (a plain field passes for another), crossval reads it. A dump
+    into a folder that does not exist: one line, exit 2, before the run."""
     out = tmp_path / "look.jsonl"
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--works", "8", "--views",
                            "0", "--negatives", "0", "--no-photos", "--dump-lookalikes", str(out)],
@@ -955,6 +956,12 @@ def test_bench_dumps_each_catalog_works_lookalikes_without_its_own_pairs(tmp_pat
                            str(tmp_path / "b.jsonl"), "--lookalikes", str(out), str(out)], capture_output=True, text=True,
                           cwd=REPO)
     assert read.returncode == 0 and "with b's catalog look-alikes" in read.stdout, read.stdout + read.stderr
+    # An output in a folder that does not exist is refused before anything is rendered, not after the run.
+    for flag in ("--dump", "--dump-visits", "--dump-lookalikes"):
+        missing = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--no-photos", flag,
+                                  str(tmp_path / "no" / "such.jsonl")], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert missing.returncode == 2 and f"{flag} " in missing.stderr, missing.stderr
+        assert len(missing.stderr.strip().splitlines()) == 1 and not (tmp_path / "no").exists()
 
 
 def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_bad_numbers():
