@@ -56,6 +56,7 @@ import collections
 import dataclasses
 import importlib.util
 import json
+import os
 import sys
 import tempfile
 import time
@@ -211,12 +212,30 @@ def check_numbers(args: argparse.Namespace, own: dict | None = None) -> None:
 
 
 def check_outputs(args: argparse.Namespace, names: tuple[str, ...]) -> None:
-    """Each output file given goes into a folder that exists, or one line and exit 2 before anything is rendered
-    (found only when it is written, it would cost the whole run)."""
+    """Each output file given goes into a folder that exists and can be written, and no two outputs are one file;
+    or one line and exit 2 before anything is rendered (found only when written, it would cost the whole run)."""
+    given: dict[Path, str] = {}
     for name in names:
         value, flag = getattr(args, name, None), "--" + name.replace("_", "-")
-        if value is not None and (Path(value).is_dir() or not Path(value).resolve().parent.is_dir()):
-            _refuse(f"{flag} {value}: not a file in an existing folder; give a file path whose folder exists")
+        if value is None:
+            continue
+        path = Path(value).resolve()
+        if value.endswith(("/", os.sep)) or path.is_dir() or not path.parent.is_dir() or \
+                not os.access(path.parent, os.W_OK | os.X_OK):
+            _refuse(f"{flag} {value!r}: not a file in an existing folder this user can write; give a file path whose "
+                    "folder exists and is writable")
+        if path in given:
+            _refuse(f"{flag} {value!r}: the same file as {given[path]}; give each output its own file")
+        given[path] = flag
+
+
+def write_lines(path: str, records: list[dict], flag: str) -> None:
+    """The records as JSON lines; a file that cannot be written after all (a full disk, a folder made read-only
+    during the run): one line and exit 2, not a traceback."""
+    try:
+        Path(path).write_text("".join(json.dumps(d) + "\n" for d in records))
+    except OSError as e:
+        _refuse(f"{flag} {path!r}: cannot be written ({e.strerror or e}); free the disk or give a writable folder")
 
 
 def view_arguments(p: argparse.ArgumentParser, renderer: int = 2, views: int = 300) -> None:
@@ -334,12 +353,12 @@ def main() -> int:
         print(f"per frame: mean {1000 * t.mean():.1f} ms, p95 {1000 * np.percentile(t, 95):.1f} ms -> "
               f"{1 / t.mean():.0f} frames/s on one core")
     if args.dump:
-        Path(args.dump).write_text("".join(json.dumps(d) + "\n" for d in dumped))
+        write_lines(args.dump, dumped, "--dump")
     if args.dump_lookalikes:
         alike = lookalikes(recognizer, ren, works)
-        Path(args.dump_lookalikes).write_text("".join(json.dumps(d) + "\n" for d in alike))
+        write_lines(args.dump_lookalikes, alike, "--dump-lookalikes")
         print(f"look-alikes: {sum(bool(d['candidates']) for d in alike)} of {len(alike)} catalog works compared with "
-              "others (the rest matched by their own keypoints or grain)")
+              "others (the rest matched by their own keypoints or grain, or nothing compared)")
     if args.visits:
         print(_visits(recognizer, args, ren, works, rng))
     if args.strangers:
@@ -494,7 +513,7 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                     enter_times[m].append(first[m])
                     t["soon"] += first[m] <= ENTER_WITHIN + 1e-9
     if args.dump_visits:
-        Path(args.dump_visits).write_text("".join(json.dumps(d) + "\n" for d in dumped))
+        write_lines(args.dump_visits, dumped, "--dump-visits")
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
     lines = [f"visits ({args.frames} recognitions at {cam.recognition_hz:g} Hz each, debouncer enter_k {cam.enter_k} "
              f"of {cam.enter_n}):"]

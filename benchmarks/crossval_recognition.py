@@ -70,6 +70,8 @@ from installation.recognition.verify import FEATURES, Verifier, every_pair, fini
 
 VIEW_KEYS = ("kind", "truth", "got", "method", "confidence", "candidates", "textured")  # bench_recognition._record
 VISIT_KEYS = ("truth", "frames")  # bench_recognition._visits
+METHODS = ("keypoints", "grain", "global", "none")  # Recognition.method
+MAX_MEASURED = 1000.0  # no pair's measurement comes near it; one far beyond would overflow the fit
 
 
 def read_dump(path: str) -> list[dict]:
@@ -86,7 +88,9 @@ def _checked_dump(path: str, keys: tuple) -> list[dict] | str:
         records = read_dump(path)
     except (OSError, ValueError, UnicodeDecodeError, RecursionError) as e:
         return f"not readable JSON lines ({type(e).__name__})"
-    if not records or not all(isinstance(r, dict) and all(k in r for k in keys) for r in records):
+    if not records:
+        return "empty: no records"
+    if not all(isinstance(r, dict) and all(k in r for k in keys) for r in records):
         return f"not every line is a record with {', '.join(keys)}"
     if keys == VISIT_KEYS and not all(isinstance(r["frames"], list) for r in records):
         return "not every visit's frames are a list"
@@ -107,14 +111,28 @@ def _read_view(view) -> str | None:
     cands, flags, checks = view.get("candidates"), view.get("textured", []), view.get("checks", [])
     if not finite(view.get("confidence")) or not all(isinstance(x, list) for x in (cands, flags, checks)):
         return "confidence is not a number, or candidates, textured or checks not a list"
+    if view.get("method") not in METHODS:
+        return f"method is not one of {', '.join(METHODS)}"
     if view.get("method") not in ("keypoints", "grain") and "textured" in view and (
-            len(flags) < len(cands) or not all(isinstance(f, bool) for f in flags)):
+            len(flags) != len(cands) or not all(isinstance(f, bool) for f in flags)):
         return "not a textured flag for each candidate"
     try:
         view["candidates"] = [Candidate.of(c) for c in cands]
         view["checks"] = [KeypointCheck.of(c) for c in checks]
     except ValueError as e:
         return str(e)
+    if any(isinstance(x, float) and abs(x) > MAX_MEASURED for c in view["candidates"] for x in c):
+        return f"a measurement beyond +-{MAX_MEASURED:g} (fractions, agreements and margins are within a few units)"
+    return None
+
+
+def _not_lookalikes(records: list[dict]) -> str | None:
+    """Why records are not bench_recognition.py --dump-lookalikes records (None: they are): each of kind
+    "look-alike", with no truth and the id of the work whose frame it is."""
+    for r in records:
+        if r["kind"] != "look-alike" or r["truth"] is not None or not isinstance(r.get("work"), str):
+            return (f"a record of kind {str(r['kind'])[:40]!r}, truth {str(r['truth'])[:40]!r} is not a look-alike (kind "
+                    "'look-alike', no truth, the work's id)")
     return None
 
 
@@ -416,7 +434,7 @@ def main() -> int:
               file=sys.stderr)
         return 2
     keys, made_by = (VISIT_KEYS, "--dump-visits") if args.visits else (VIEW_KEYS, "--dump")
-    if args.first == args.second:
+    if Path(args.first).resolve() == Path(args.second).resolve():
         print(f"{args.first} twice: give two dumps (one to fit on, one to report on)", file=sys.stderr)
         return 2
     sets = {}
@@ -432,6 +450,11 @@ def main() -> int:
     if args.keypoints:
         crossval_keypoints(sets)
         return 0
+    for name, records in sets.items():
+        if all(r["truth"] is None for r in records):  # a look-alike or negatives-only file: nothing to be right about
+            print(f"{name}: no view with a work in it (a --dump-lookalikes file?); give a --dump of catalog views",
+                  file=sys.stderr)
+            return 2
     fit_sets = list(sets)[:1] if args.curve else list(sets)
     for name in fit_sets:
         if not any(decidable(r) for r in sets[name]):
@@ -447,12 +470,16 @@ def main() -> int:
         if isinstance(records, str):
             print(f"{path}: {records}; make it with bench_recognition.py --works 500 --dump", file=sys.stderr)
             return 2
+        if all(r["truth"] is None for r in records):
+            print(f"{path}: no view with a work in it (a --dump-lookalikes file?); give a --works 500 --dump",
+                  file=sys.stderr)
+            return 2
         scale.append(AtScale(records, args.scale_max_fp, args.scale_max_wrong))
     alike = dict.fromkeys(sets, ())
     for name, path in zip(sets, args.lookalikes or ()):
         records = _checked_dump(path, VIEW_KEYS)
-        if isinstance(records, str) or any(r["truth"] is not None for r in records):
-            why = records if isinstance(records, str) else "records with a work in view are not look-alikes"
+        why = records if isinstance(records, str) else _not_lookalikes(records)
+        if why:
             print(f"{path}: {why}; make it with bench_recognition.py --dump-lookalikes", file=sys.stderr)
             return 2
         alike[name] = tuple(records)
@@ -464,7 +491,8 @@ def main() -> int:
         print(line(f"on {Path(path).name} (at scale)", score(a.records, current)))
     for train, test in itertools.permutations(sets, 2):
         t = tune(sets[train], args.max_wrong, args.max_fp, unused, tuple(scale), alike[test])
-        with_alike = f" with {test}'s catalog look-alikes" if alike[test] else ""
+        added = sum(decidable(r) for r in alike[test])  # a look-alike matched by its own keypoints adds no pair
+        with_alike = f" with {test}'s catalog look-alikes ({added} frames' pairs)" if alike[test] else ""
         print(f"tuned on {train}{with_alike}: {t}  (features {', '.join(FEATURES)})")
         if t is None:
             print("  no setting within the limits")

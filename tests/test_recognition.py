@@ -920,7 +920,7 @@ def test_crossval_lookalikes_teach_the_fit_what_the_reported_catalog_confuses(tm
     held_out_fp = lambda out: float(out.split("tuned on a")[1].split("on b (held out)")[1].split("fp ")[1].split(" %")[0])
     without, alike = run(), run("--lookalikes", str(tmp_path / "la.jsonl"), str(tmp_path / "lb.jsonl"))
     assert without.returncode == 0 and alike.returncode == 0, without.stderr + alike.stderr
-    assert "tuned on a with b's catalog look-alikes: " in alike.stdout, alike.stdout
+    assert "tuned on a with b's catalog look-alikes (20 frames' pairs): " in alike.stdout, alike.stdout
     assert held_out_fp(without.stdout) > 10.0, without.stdout  # b's unknown works pass a fit that never saw their like
     assert held_out_fp(alike.stdout) == 0.0, alike.stdout
     assert "on b (held out)    top-1 100.0 %" in alike.stdout.split("tuned on a")[1], alike.stdout
@@ -929,8 +929,19 @@ def test_crossval_lookalikes_teach_the_fit_what_the_reported_catalog_confuses(tm
     curve = run("--curve", "--lookalikes", str(tmp_path / "la.jsonl"), str(tmp_path / "lb.jsonl"))
     for refused in (truths, curve):
         assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
-    assert "truths.jsonl: records with a work in view are not look-alikes" in truths.stderr, truths.stderr
+    assert "truths.jsonl: a record of kind 'positive', truth 'work-a' is not a look-alike" in truths.stderr, truths.stderr
     assert "--lookalikes with --curve" in curve.stderr, curve.stderr
+    # Look-alikes where views are wanted (nothing in them to be right about), and a measurement no pair makes.
+    as_views = subprocess.run([sys.executable, script, str(tmp_path / "la.jsonl"), str(tmp_path / "b.jsonl")],
+                              capture_output=True, text=True, cwd=REPO)
+    assert as_views.returncode == 2 and "la: no view with a work in it" in as_views.stderr, as_views.stderr
+    rows = (tmp_path / "lb.jsonl").read_text().splitlines()
+    huge = json.loads(rows[0])
+    huge["candidates"][0][1] = 1e300  # finite, but it would overflow the fit
+    (tmp_path / "huge.jsonl").write_text("\n".join([json.dumps(huge)] + rows[1:]) + "\n")
+    overflow = run("--lookalikes", str(tmp_path / "la.jsonl"), str(tmp_path / "huge.jsonl"))
+    assert overflow.returncode == 2 and "huge.jsonl: view 0" in overflow.stderr and "beyond" in overflow.stderr
+    assert len(overflow.stderr.strip().splitlines()) == 1, overflow.stderr
 
 
 def test_bench_dumps_each_catalog_works_lookalikes_without_its_own_pairs(tmp_path):
@@ -956,7 +967,12 @@ def test_bench_dumps_each_catalog_works_lookalikes_without_its_own_pairs(tmp_pat
                            str(tmp_path / "b.jsonl"), "--lookalikes", str(out), str(out)], capture_output=True, text=True,
                           cwd=REPO)
     assert read.returncode == 0 and "with b's catalog look-alikes" in read.stdout, read.stdout + read.stderr
-    # An output in a folder that does not exist is refused before anything is rendered, not after the run.
+    # One file for two outputs (the second would overwrite the first) is refused before anything is rendered ...
+    same = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--no-photos", "--dump",
+                           str(tmp_path / "one.jsonl"), "--dump-lookalikes", str(tmp_path / "one.jsonl")],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert same.returncode == 2 and "the same file as --dump" in same.stderr and not (tmp_path / "one.jsonl").exists()
+    # ... as is an output in a folder that does not exist, not found only after the run.
     for flag in ("--dump", "--dump-visits", "--dump-lookalikes"):
         missing = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_recognition.py"), "--no-photos", flag,
                                   str(tmp_path / "no" / "such.jsonl")], capture_output=True, text=True, cwd=REPO, timeout=60)
