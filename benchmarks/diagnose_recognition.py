@@ -28,6 +28,11 @@ light fitted as glare.py fits it (glare.spot_of_shape), and with the shapes draw
 the view without glare (least squares): what the shape costs, what the light costs, and what is left of the
 additive model itself (the renderer adds its spots before its tone curve, clipping and blur).
 
+    python3 benchmarks/diagnose_recognition.py --renderer 2 --views 300 --seed 1 --list
+
+also prints a line per miss (before the tally): its view seed, kind and work, the answer, where it was lost, what
+renderer 2 drew there (visitor, glare, span, cast, ...) and the work's own best compared pair, to look at again.
+
     python3 benchmarks/diagnose_recognition.py --renderer 3 --views 300 --seed 1 --with-outline
 
 recognises each miss again with the work's true outline first among the candidate quads (the rest of the search as
@@ -199,6 +204,9 @@ def main() -> int:
                    help="render each miss again without its glare spots (renderer 2) and count those then right")
     p.add_argument("--with-outline", action="store_true",
                    help="recognise each miss again with the work's true outline first among the candidates")
+    p.add_argument("--list", action="store_true",
+                   help="a line per miss: its view seed, kind, work, answer, where it was lost, what was drawn (renderer "
+                        "2) and the work's own best compared pair")
     p.add_argument("--drop", default="", metavar="NAME[,NAME]",
                    help="draw every view again without these (DROPS: renderers 2 and 3) and count those right")
     args = p.parse_args()
@@ -240,6 +248,8 @@ def main() -> int:
             continue
         lost = _where_lost(recognizer, frame, corners, i)
         tally[("none" if r.artwork_id is None else "wrong", lost.label)] += 1
+        if args.list:
+            print(_miss_line(9000 + k, kind, wid, r, lost, info))
         if args.with_outline:
             outlined[lost.row]["missed"] += 1
             outlined[lost.row]["right"] += _with_outline(recognizer, frame, corners).artwork_id == wid
@@ -270,6 +280,19 @@ def main() -> int:
         print("right with part of the spot taken off: " + "; ".join(f"{part}: {parts[part]}" for part in PARTS))
         print(_fit_line(fits))
     return 0
+
+
+def _miss_line(seed: int, kind: str, wid: str, r, lost: Lost, info: dict) -> str:
+    """One miss, to look at it again (Renderer.view_and_corners(art, seed)): its kind and work, the answer, where it
+    was lost, what renderer 2 drew (its numbers), and the work's own best compared pair (verify.Candidate)."""
+    drawn = ", ".join(f"{name} {value:.2f}" if not isinstance(value, bool) else name
+                      for name, value in info.items() if isinstance(value, (bool, int, float, np.floating)) and value)
+    own = next((c for c in r.candidates or [] if c.work == wid), None)
+    pair = "not compared" if own is None else ", ".join(
+        f"{name} {getattr(own, name):.2f}" for name in ("value", "explained", "edges", "ranks", "similar", "glare")
+        if getattr(own, name) is not None)
+    return (f"miss view {seed}: {kind} {wid} -> {r.artwork_id or 'none'} ({lost.label}); drawn: {drawn or '-'}; "
+            f"own pair: {pair}")
 
 
 def _with_outline(recognizer, frame: np.ndarray, corners: np.ndarray):

@@ -1104,12 +1104,13 @@ def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_t
 def test_diagnose_recognition_gives_each_miss_the_true_outline_and_counts_them_by_row():
     """diagnose_recognition.py --with-outline: each miss recognised again with the work's true outline first among
     the candidates, counted by where it was lost (what finding outlines could earn, and what the comparison loses
-    whatever the outline)."""
+    whatever the outline). --list: a line per miss, as the tally counts them."""
     script = str(REPO / "benchmarks" / "diagnose_recognition.py")
-    done = subprocess.run([sys.executable, script, "--renderer", "2", "--views", "15", "--seed", "2", "--with-outline"],
-                          capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run([sys.executable, script, "--renderer", "2", "--views", "15", "--seed", "2", "--with-outline",
+                           "--list"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
-    rows = done.stdout.splitlines()
+    listed = [row for row in done.stdout.splitlines() if row.startswith("miss view ")]
+    rows = [row for row in done.stdout.splitlines() if not row.startswith("miss view ")]
     missed = collections.Counter()
     for row in rows[1:-1]:
         label, n = row.rsplit(None, 1)
@@ -1121,6 +1122,10 @@ def test_diagnose_recognition_gives_each_miss_the_true_outline_and_counts_them_b
     by_row = {m.group(1): (int(m.group(2)), int(m.group(3)))
               for m in re.finditer(r"([a-z ]+?) (\d+) of (\d+)(?:, |$)", line.group(3))}
     assert {row: n for row, (_, n) in by_row.items()} == dict(missed), done.stdout
+    assert collections.Counter(re.search(r"\(([a-z ]+?)(?:, work rank \d)?\); drawn", row).group(1) for row in listed) \
+        == missed, done.stdout
+    assert all(re.fullmatch(r"miss view 9\d{3}: \S+ work-\d{4} -> (none|work-\d{4}) \(.+\); drawn: .+; own pair: .+", row)
+               for row in listed), listed
     assert sum(right for right, _ in by_row.values()) == int(line.group(1)), done.stdout
     # These 15 views hold one miss with no good quad (2026-12-06), right once its outline is a candidate: the
     # outline reaches the search. Should the quad finder find it one day, take other views.
