@@ -126,6 +126,14 @@ def _read_view(view) -> str | None:
     return None
 
 
+def _no_work_in_view(records: list[dict]) -> str | None:
+    """Why view records hold nothing to be right about (None: some view has a work in it): a look-alike or
+    negatives-only file given where catalog views are wanted."""
+    if any(r["truth"] is not None for r in records):
+        return None
+    return "no view with a work in it (a --dump-lookalikes file?)"
+
+
 def _not_lookalikes(records: list[dict]) -> str | None:
     """Why records are not bench_recognition.py --dump-lookalikes records (None: they are): each of kind
     "look-alike", with no truth and the id of the work whose frame it is."""
@@ -440,8 +448,10 @@ def main() -> int:
     sets = {}
     for name, path in zip(_named(args.first, args.second), (args.first, args.second)):
         records = _checked_dump(path, keys)
-        if isinstance(records, str):
-            print(f"{path}: {records}; make it with bench_recognition.py {made_by}", file=sys.stderr)
+        # The verifier's modes score right answers: a file without any work in view has none to score.
+        why = records if isinstance(records, str) else _no_work_in_view(records) if mode is None else None
+        if why:
+            print(f"{path}: {why}; make it with bench_recognition.py {made_by}", file=sys.stderr)
             return 2
         sets[name] = records
     if args.visits:
@@ -450,11 +460,6 @@ def main() -> int:
     if args.keypoints:
         crossval_keypoints(sets)
         return 0
-    for name, records in sets.items():
-        if all(r["truth"] is None for r in records):  # a look-alike or negatives-only file: nothing to be right about
-            print(f"{name}: no view with a work in it (a --dump-lookalikes file?); give a --dump of catalog views",
-                  file=sys.stderr)
-            return 2
     fit_sets = list(sets)[:1] if args.curve else list(sets)
     for name in fit_sets:
         if not any(decidable(r) for r in sets[name]):
@@ -467,12 +472,9 @@ def main() -> int:
     scale = []
     for path in args.at_scale:
         records = _checked_dump(path, VIEW_KEYS)
-        if isinstance(records, str):
-            print(f"{path}: {records}; make it with bench_recognition.py --works 500 --dump", file=sys.stderr)
-            return 2
-        if all(r["truth"] is None for r in records):
-            print(f"{path}: no view with a work in it (a --dump-lookalikes file?); give a --works 500 --dump",
-                  file=sys.stderr)
+        why = records if isinstance(records, str) else _no_work_in_view(records)
+        if why:
+            print(f"{path}: {why}; make it with bench_recognition.py --works 500 --dump", file=sys.stderr)
             return 2
         scale.append(AtScale(records, args.scale_max_fp, args.scale_max_wrong))
     alike = dict.fromkeys(sets, ())

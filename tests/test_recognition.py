@@ -934,7 +934,8 @@ def test_crossval_lookalikes_teach_the_fit_what_the_reported_catalog_confuses(tm
     # Look-alikes where views are wanted (nothing in them to be right about), and a measurement no pair makes.
     as_views = subprocess.run([sys.executable, script, str(tmp_path / "la.jsonl"), str(tmp_path / "b.jsonl")],
                               capture_output=True, text=True, cwd=REPO)
-    assert as_views.returncode == 2 and "la: no view with a work in it" in as_views.stderr, as_views.stderr
+    assert as_views.returncode == 2 and "la.jsonl: no view with a work in it" in as_views.stderr, as_views.stderr
+    assert len(as_views.stderr.strip().splitlines()) == 1, as_views.stderr
     rows = (tmp_path / "lb.jsonl").read_text().splitlines()
     huge = json.loads(rows[0])
     huge["candidates"][0][1] = 1e300  # finite, but it would overflow the fit
