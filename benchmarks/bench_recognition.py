@@ -67,9 +67,10 @@ import numpy as np
 
 from installation.camera import synthetic, synthetic2, synthetic3
 from installation.camera.debounce import Debouncer
-from installation.catalog import load_catalog
+from installation.catalog import load_catalog, recognizer_for
 from installation.config import CameraConfig
 from installation.recognition import Recognizer, RecognizerSettings
+from installation.recognition import lookalikes as lookalike
 from installation.recognition.embedding import Embedder
 from installation.recognition.track import Tracker
 
@@ -155,21 +156,23 @@ class Renderer:
 class Built:
     recognizer: Recognizer
     index_s: float  # seconds load_catalog took
-    built_s: float  # seconds the Recognizer took (grain chance checks grow with the square of the grainy works)
+    built_s: float  # seconds the Recognizer took (grain chance checks grow with the square of the grainy works),
+    # its catalog's look-alikes learnt (catalog.recognizer_for)
 
 
 def catalog_recognizer(ren: Renderer, works: list[tuple[str, np.ndarray]], settings: RecognizerSettings | None = None,
-                       embedder: Embedder | None = None) -> Built:
+                       embedder: Embedder | None = None, learn: bool = True) -> Built:
     """A recogniser of `works` ((id, art on the wall), in catalog order), as a kiosk builds one: each work's
-    catalog image (this renderer's scan of it) written to a folder, the folder loaded by load_catalog."""
+    catalog image (this renderer's scan of it) written to a folder, the folder loaded by load_catalog, the
+    recogniser built by catalog.recognizer_for (`learn`: its verifier refitted on the catalog's look-alikes)."""
     with tempfile.TemporaryDirectory() as tmp:
         for k, (wid, art) in enumerate(works):
             cv2.imwrite(str(Path(tmp) / f"{wid}.png"), ren.catalog_image(art, k))
         start = time.perf_counter()
         catalog = load_catalog(Path(tmp))
         index_s = time.perf_counter() - start
-    start = time.perf_counter()
-    recognizer = Recognizer(catalog.features, settings or RecognizerSettings(), embedder)
+        start = time.perf_counter()
+        recognizer = recognizer_for(catalog, settings or RecognizerSettings(), embedder, learn)
     return Built(recognizer, index_s, time.perf_counter() - start)
 
 
@@ -266,6 +269,8 @@ def main() -> int:
     p.add_argument("--negatives", type=int, default=300)
     p.add_argument("--photos", default=None, help="a folder of real photographs to add (besides shipped ones)")
     p.add_argument("--no-photos", action="store_true")
+    p.add_argument("--no-lookalikes", action="store_true",
+                   help="the shipped verifier, not refitted on the catalog's look-alikes as the kiosk's is")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a RecognizerSettings override")
     p.add_argument("--embedding", default=None, help="another recognition network than the shipped one (an ONNX file)")
     p.add_argument("--show-errors", action="store_true")
@@ -295,7 +300,7 @@ def main() -> int:
     works = catalog_works(ren, args.works, photos)
     settings = settings_from(args.set)
     embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
-    built = catalog_recognizer(ren, [(wid, art) for wid, _, art in works], settings, embedder)
+    built = catalog_recognizer(ren, [(wid, art) for wid, _, art in works], settings, embedder, not args.no_lookalikes)
     recognizer = built.recognizer
     results = collections.defaultdict(collections.Counter)
     times, errors, dumped = [], [], []
@@ -335,6 +340,7 @@ def main() -> int:
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
     print(f"renderer {args.renderer}: catalog {len(works)} works ({len(photos)} photographs), indexed in "
           f"{built.index_s:.1f} s, recogniser built in {built.built_s:.1f} s ({len(recognizer.grain_line)} grainy works)")
+    print(f"verifier: {'refitted on the catalog look-alikes ' + str(recognizer.learnt.summary()) if recognizer.learnt else 'shipped (--no-lookalikes)'}")
     for name in sorted(results):
         c = results[name]
         if name in kinds:
@@ -420,23 +426,6 @@ def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
             "glare_off": r.glare_off}  # the second look's candidates: the first look's are not kept
 
 
-LOOKALIKE_SPAN = 0.6  # a look-alike frame: the catalog image's limiting side over the frame's
-LOOKALIKE_WALL = 170  # on a plain mid-grey wall, at the benchmark's frame size
-
-
-def lookalike_frame(image: np.ndarray, size: tuple[int, int] = (480, 640)) -> np.ndarray:
-    """A catalog image hung on a plain wall, nothing else in view: what the catalog's other works are
-    compared with when a look-alike is asked for (`lookalikes`)."""
-    h, w = image.shape[:2]
-    fh, fw = size
-    scale = min(LOOKALIKE_SPAN * fw / w, LOOKALIKE_SPAN * fh / h)
-    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    frame = np.full((fh, fw, 3), LOOKALIKE_WALL, np.uint8)
-    y0, x0 = (fh - small.shape[0]) // 2, (fw - small.shape[1]) // 2
-    frame[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
-    return frame
-
-
 def lookalikes(recognizer: Recognizer, ren: Renderer, works: list) -> list[dict]:
     """Each catalog work's look-alikes: its catalog image on a plain wall (lookalike_frame) recognised, and the
     pairs of every other work compared there kept (a dump record with no truth: each pair a negative). What a
@@ -444,9 +433,7 @@ def lookalikes(recognizer: Recognizer, ren: Renderer, works: list) -> list[dict]
     (crossval_recognition.py --lookalikes adds them to the verifier's fit)."""
     out = []
     for k, (wid, _, art) in enumerate(works):
-        r = recognizer.recognize(lookalike_frame(ren.catalog_image(art, k)))
-        others = dataclasses.replace(r, candidates=[c for c in r.candidates or [] if c.work != wid],
-                                     checks=[c for c in r.checks or [] if c.work != wid])
+        others = lookalike.others(recognizer, wid, ren.catalog_image(art, k))
         out.append({**_record("look-alike", None, others, recognizer), "work": wid})
     return out
 

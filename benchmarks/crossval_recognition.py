@@ -23,10 +23,15 @@ an unknown work or a wall.
     python3 benchmarks/bench_recognition.py --renderer 1 --dump r1.jsonl --dump-lookalikes l1.jsonl [...]
     python3 benchmarks/crossval_recognition.py r1.jsonl r2.jsonl --lookalikes l1.jsonl l2.jsonl
 
-fits each direction on its views plus the look-alikes of the catalog it is reported on (each catalog work's
-image on a plain wall, its own pairs left out: negatives; bench_recognition.lookalikes), the threshold still
-chosen on the fit set's views: what a kiosk could learn of its own catalog without a camera. The first
-look-alikes file is the first dump's catalog's, the second the second's.
+refits each direction's verifier, as a kiosk does (installation/recognition/lookalikes.py), on the look-alikes
+of the catalog it is reported on (each catalog work's image on a plain wall, its own pairs left out: pairs to
+reject), from the fit on the first set's views (their curvature its prior); the threshold stays the one chosen
+on the fit set's views. The first look-alikes file is the first dump's catalog's, the second the second's.
+
+    python3 benchmarks/crossval_recognition.py r1_s1+s3.jsonl r2_s1+s3.jsonl --prior verifier_prior.npz
+
+writes the shipped verifier's prior (lookalikes.Prior: its weights and the curvature of its fit over both
+files' pairs) for installation/recognition/verifier_prior.npz, after the shipped verifier is refitted.
 
     python3 benchmarks/crossval_recognition.py --curve fit.jsonl report.jsonl [--unused a,b]
 
@@ -66,6 +71,7 @@ from pathlib import Path
 import numpy as np
 
 from installation.recognition import Candidate, KeypointCheck, RecognizerSettings
+from installation.recognition.lookalikes import Lookalikes, Prior, adapted, decided
 from installation.recognition.verify import FEATURES, Verifier, every_pair, finite, fit
 
 VIEW_KEYS = ("kind", "truth", "got", "method", "confidence", "candidates", "textured")  # bench_recognition._record
@@ -153,8 +159,7 @@ def _named(first: str, second: str) -> tuple[str, str]:
 def decidable(rec: dict) -> bool:
     """A view whose first pair the verifier scored (not keypoints or grain; not a view with no outline
     or whose best work is grainy: confidence 0)."""
-    return rec["method"] not in ("keypoints", "grain") and bool(rec["candidates"]) and not (
-        rec["method"] == "none" and rec["confidence"] == 0.0)
+    return decided(rec["method"], rec["confidence"], rec["candidates"])
 
 
 def measured(rec: dict) -> np.ndarray:
@@ -208,13 +213,17 @@ def score(records: list[dict], v: Verifier, given: Believed | None = None) -> di
             "kinds": {k: by[k]["right"] / max(sum(by[k].values()), 1) for k in sorted(pos)}}
 
 
+def pairs(records: list[dict]) -> np.ndarray:
+    """Every pair's measurements, of the views the verifier decides."""
+    return np.concatenate([measured(r) for r in records if decidable(r)])
+
+
 def fitted(records: list[dict], unused: tuple = ()) -> tuple[np.ndarray, float]:
     """The logistic weights fitted on every pair of the views the verifier decides (the right work: 1;
     any other work, or any work where none is in view: 0); the `unused` measurements (FEATURES names)
-    keep a weight of 0. Look-alike records (bench_recognition.py --dump-lookalikes) have no truth: every
-    pair of theirs is a 0."""
+    keep a weight of 0."""
     rows = [r for r in records if decidable(r)]
-    x = np.concatenate([measured(r) for r in rows])
+    x = pairs(rows)
     y = np.float64([c.work == r["truth"] for r in rows for c in r["candidates"]])
     used = np.float64([name not in unused for name in FEATURES])
     weights, bias = fit(x * used, y)
@@ -223,6 +232,21 @@ def fitted(records: list[dict], unused: tuple = ()) -> tuple[np.ndarray, float]:
 
 FP_LEVELS = (0.0, 0.007, 0.014, 0.02, 0.04)
 THRESHOLDS = np.round(np.arange(0.30, 0.99, 0.01), 2)  # the verifier thresholds tried
+
+
+def write_prior(out: str, sets: list[list[dict]]) -> int:
+    """The shipped verifier's lookalikes.Prior over the sets' pairs, written to `out` (exit 2: not writable)."""
+    shipped = RecognizerSettings().verifier
+    rows = np.concatenate([pairs(records) for records in sets])
+    prior = Prior.of(shipped, rows)
+    try:
+        with open(out, "wb") as f:
+            prior.save(f)
+    except OSError as e:
+        print(f"--prior {out}: cannot be written ({e.strerror or e}); give a writable path", file=sys.stderr)
+        return 2
+    print(f"prior of {shipped} over {len(rows)} pairs written to {out}")
+    return 0
 
 
 def curve(fit_on: list[dict], report: list[dict], unused: tuple = ()) -> str:
@@ -256,13 +280,13 @@ class AtScale:
 
 def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = (),
          scale: tuple[AtScale, ...] = (), alike: tuple = ()) -> Verifier | None:
-    """Fit the logistic weights (fitted; on `records` and the `alike` look-alike records, their pairs all
-    negatives), then the threshold with the most right answers within the limits (on `records`, and on each
-    `scale` set within its own). Where several thresholds do equally well (an
-    easy set's negatives all score low), the middle one: the set cannot tell them apart, and the lowest
+    """Fit the logistic weights (fitted, on `records`), then the threshold with the most right answers within
+    the limits (on `records`, and on each `scale` set within its own). Where several thresholds do equally well
+    (an easy set's negatives all score low), the middle one: the set cannot tell them apart, and the lowest
     lets through what another renderer's negatives score just above it (fitted on renderer 1, the lowest
-    gave 4.7 % false positives on renderer 2, the middle 2.7 %)."""
-    weights, bias = fitted(list(records) + list(alike), unused)
+    gave 4.7 % false positives on renderer 2, the middle 2.7 %). Then, given `alike` (a catalog's look-alike
+    records), refitted on them as a kiosk refits the shipped verifier (learnt), the threshold kept."""
+    weights, bias = fitted(records, unused)
     rounded = Verifier(tuple(np.round(weights, 3).tolist()), round(bias, 3))  # as it would be printed and shipped
     given, at_scale = believed(records, rounded), [believed(a.records, rounded) for a in scale]
     scored = []
@@ -275,7 +299,17 @@ def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = (
         return None
     best = max(key for key, _ in scored)
     tied = [v for key, v in scored if key == best]
-    return tied[len(tied) // 2]
+    chosen = tied[len(tied) // 2]
+    used = np.float64([name not in unused for name in FEATURES])  # an unused measurement stays unused
+    return learnt(chosen, pairs(records) * used, alike) if alike else chosen
+
+
+def learnt(v: Verifier, rows: np.ndarray, alike: tuple) -> Verifier:
+    """v, fitted on `rows`, refitted on a catalog's look-alike records as a kiosk refits the shipped verifier
+    (lookalikes.adapted: the fit's curvature at v its prior; each record one catalog work)."""
+    found = [measured(r) for r in alike if decidable(r)]
+    return adapted(v, Prior.of(v, rows), Lookalikes(np.concatenate(found) if found else np.zeros((0, len(FEATURES))),
+                                                    len(alike), len(found)))
 
 
 def line(name: str, s: dict) -> str:
@@ -414,6 +448,9 @@ def main() -> int:
     p.add_argument("--lookalikes", nargs=2, default=None, metavar=("FIRST_LOOKALIKES", "SECOND_LOOKALIKES"),
                    help="bench_recognition.py --dump-lookalikes files of the first and the second dump's catalogs: each "
                         "direction's fit adds the look-alikes of the catalog it is reported on")
+    p.add_argument("--prior", default=None, metavar="OUT",
+                   help="write the shipped verifier's prior (its weights and the curvature of its fit over both "
+                        "files' pairs) to OUT: installation/recognition/verifier_prior.npz, after a refit is shipped")
     p.add_argument("--curve", action="store_true",
                    help="fit on FIRST, and print top-1 on SECOND at each false-positive level (compare networks)")
     args = p.parse_args()
@@ -433,6 +470,12 @@ def main() -> int:
     mode = "--visits" if args.visits else "--keypoints" if args.keypoints else None
     given = [name for name, on in (("--curve", args.curve), ("--unused", unused)) if on]
     given += [flag for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)) if on]
+    if args.prior and (given or args.curve):
+        print(f"--prior with {', '.join(given or ['--curve'])}: the prior is the shipped verifier's over both files; "
+              "leave them out", file=sys.stderr)
+        return 2
+    if args.prior:
+        given.append("--prior")
     for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)):
         if args.curve and on:
             print(f"{flag} with --curve: a curve sweeps the threshold on the reported set; leave one out", file=sys.stderr)
@@ -460,6 +503,8 @@ def main() -> int:
     if args.keypoints:
         crossval_keypoints(sets)
         return 0
+    if args.prior:
+        return write_prior(args.prior, list(sets.values()))
     fit_sets = list(sets)[:1] if args.curve else list(sets)
     for name in fit_sets:
         if not any(decidable(r) for r in sets[name]):

@@ -2,11 +2,14 @@
 catalog.yaml (title, artist, year, per-artwork generation settings). Recognition features are
 computed once and cached beside the catalog in .art2mus-index/, one file per artwork, rebuilt
 only for images whose size or modification time changed. A broken image is reported by name and
-the others are still indexed."""
+the others are still indexed. The catalog's recogniser (recognizer_for) learns which of its works pass
+for another (recognition/lookalikes.py), cached there too as one file for the whole catalog."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
@@ -19,11 +22,14 @@ from engines.errors import Art2MusError
 from engines.options import GenerationOptions
 from engines.preprocess import read_bgr
 from installation.config import read_yaml
-from installation.recognition import FEATURE_VERSION, ArtworkFeatures, compute_features
+from installation.recognition import FEATURE_VERSION, ArtworkFeatures, Recognizer, RecognizerSettings, compute_features
+from installation.recognition import lookalikes
+from installation.recognition.embedding import Embedder
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 INDEX_DIR = ".art2mus-index"
+LOOKALIKES_FILE = "lookalikes.npz"
 
 
 class GenerationOverrides(BaseModel):
@@ -163,3 +169,85 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
     log.info("catalog %s: %d artworks (%d indexed now, %d from cache), %d errors", folder, len(cat.artworks),
              cat.rebuilt, len(cat.artworks) - cat.rebuilt, len(cat.errors))
     return cat
+
+
+def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str:
+    """What the catalog's look-alikes depend on: each indexed image (id, size, modification time), the
+    recognition code, network and prior (an update changes what a frame's pairs measure) and the settings."""
+    h = hashlib.sha256(repr(settings).encode())
+    code = Path(lookalikes.__file__).parent
+    for path in sorted(p for p in code.iterdir() if p.suffix in (".py", ".onnx", ".npz")):
+        h.update(path.name.encode() + path.read_bytes())
+    for wid in catalog.features:
+        st = catalog.artworks[wid].path.stat()
+        h.update(f"{wid}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+def _cached_lookalikes(path: Path, key: str) -> lookalikes.Lookalikes | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key:
+                return None
+            rows = np.float64(z["rows"])
+            if rows.ndim != 2 or rows.shape[1] != len(lookalikes.FEATURES) or not np.isfinite(rows).all():
+                return None
+            return lookalikes.Lookalikes(rows, int(z["works"]), int(z["frames"]))
+    except (OSError, ValueError, KeyError):
+        return None  # missing or damaged: learnt again
+
+
+def _store_lookalikes(path: Path, key: str, found: lookalikes.Lookalikes) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    try:
+        np.savez(tmp, key=key, rows=found.rows, works=found.works, frames=found.frames)
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("catalog: the look-alike cache %s cannot be written (%s); the catalog's look-alikes are learnt "
+                    "again each time it is loaded", path, exc.strerror or exc)
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def _images(catalog: Catalog):
+    """(id, image) of each indexed work, read when wanted (an image unreadable now is left out, logged)."""
+    for wid in catalog.features:
+        try:
+            yield wid, read_bgr(catalog.artworks[wid].path, cv2.IMREAD_COLOR)
+        except Art2MusError as exc:
+            log.error("catalog: %s; its look-alikes are not learnt", exc)
+
+
+def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None, embedder: Embedder | None = None,
+                   learn: bool = True) -> Recognizer:
+    """The catalog's recogniser, as the camera builds it: its verifier refitted on the catalog's own
+    look-alikes (recognition/lookalikes.py; `learn=False`: the shipped verifier, a benchmark's comparison).
+    The look-alikes are cached in the index and learnt again when an image, the recognition code or the
+    settings change (about 0.1 s a work). Art2MusError when the shipped prior cannot be used."""
+    settings = settings or RecognizerSettings()
+    recognizer = Recognizer(catalog.features, settings, embedder)
+    if not learn:
+        return recognizer
+    try:
+        prior = lookalikes.Prior.load(settings.verifier)
+    except ValueError as exc:
+        raise Art2MusError(str(exc)) from None
+    index = catalog.folder / INDEX_DIR
+    path = index / LOOKALIKES_FILE
+    key = _lookalikes_key(catalog, settings) if embedder is None else None  # another network: not cached
+    found = _cached_lookalikes(path, key) if key and index.is_dir() else None
+    cached = found is not None
+    if found is None:
+        log.info("recognition: learning the catalog's look-alikes (%d works, about %.0f s; cached after)",
+                 len(catalog.features), 0.1 * len(catalog.features))
+        start = time.perf_counter()
+        found = lookalikes.lookalikes(recognizer, _images(catalog))
+        log.info("recognition: look-alikes learnt in %.1f s", time.perf_counter() - start)
+        if key and index.is_dir():
+            _store_lookalikes(path, key, found)
+    recognizer.learn(found, prior)
+    log.info("recognition: verifier refitted on the catalog's look-alikes (%s)%s", found.summary(),
+             " from the cache" if cached else "")
+    return recognizer

@@ -23,12 +23,11 @@ import zmq
 
 from engines.errors import Art2MusError
 from installation import messages
-from installation.catalog import Catalog, load_catalog
+from installation.catalog import Catalog, load_catalog, recognizer_for
 from installation.config import CameraConfig, IpcConfig
 from installation.camera.debounce import Debouncer, VisitEvidence
 from installation.camera.sources import make_source
 from installation.process import ProcessRuntime
-from installation.recognition import Recognizer
 from installation.recognition.track import Tracker
 
 log = logging.getLogger(__name__)
@@ -47,13 +46,14 @@ class CameraStatus:
     last_seen: str | None = None
     reconnects: int = 0
     source: str = ""
+    lookalikes: dict | None = None  # the catalog's look-alikes the verifier was refitted on (catalog.recognizer_for)
     times: deque = field(default_factory=lambda: deque(maxlen=50))
 
     def to_json(self) -> dict:
         return {"frames": self.frames, "fps": round(self.fps, 2), "recognitions": self.recognitions,
                 "recognition_ms": round(self.recognition_ms, 2), "confirmed": self.confirmed, "still": self.still,
                 "glare_off": self.glare_off, "artwork": self.artwork, "last_seen": self.last_seen,
-                "reconnects": self.reconnects, "source": self.source}
+                "reconnects": self.reconnects, "source": self.source, "lookalikes": self.lookalikes}
 
 
 class FrameWatchdog:
@@ -82,11 +82,12 @@ class CameraProcess:
                  runtime: ProcessRuntime | None = None):
         self.cfg, self.ipc = cfg, ipc
         self.catalog = catalog
-        self.tracker = Tracker(Recognizer(catalog.features), cfg.search_every)
+        recognizer = recognizer_for(catalog)
+        self.tracker = Tracker(recognizer, cfg.search_every)
         self.source = source or make_source(cfg, catalog)
         self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds,
                                    VisitEvidence() if cfg.visit_evidence else None)
-        self.status = CameraStatus(source=cfg.source)
+        self.status = CameraStatus(source=cfg.source, lookalikes=recognizer.learnt.summary() if recognizer.learnt else None)
         self.runtime = runtime or ProcessRuntime("camera", cfg.republish_seconds)
         self.stop = self.runtime.stop
         self.state = "starting"

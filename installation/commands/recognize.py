@@ -19,11 +19,10 @@ def run(cfg: Config, args) -> int:
 
     from engines.errors import Art2MusError
     from engines.preprocess import read_bgr
-    from installation.catalog import load_catalog
-    from installation.recognition import Recognizer
+    from installation.catalog import load_catalog, recognizer_for
 
     catalog = load_catalog(args.catalog)
-    recognizer = Recognizer(catalog.features)
+    recognizer = recognizer_for(catalog)
     for image in args.images:
         try:
             frame = read_bgr(image, cv2.IMREAD_COLOR)

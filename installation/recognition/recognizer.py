@@ -68,6 +68,7 @@ from installation.recognition.keypoints import (GUIDE_FROM, GUIDE_SPREAD, VOTE_D
 from installation.recognition.light import (ColourLayouts, WorkStructure, _align, _main_axis, edge_agreement,
                                             explained, rank_agreement)
 from installation.recognition.quads import find_quads, rectify
+from installation.recognition.lookalikes import Lookalikes, Prior, adapted
 from installation.recognition.spectrum import agreement, directions
 from installation.recognition.verify import Candidate, Verifier, finite
 
@@ -309,6 +310,13 @@ class Recognizer:
         self.grain_line, self.grain = self._grains()
         self.embedder = (embedder or Embedder()) if self.s.embedded and self.ids else None
         self.vectors = self.embedder.embed(thumbs) if self.embedder else None
+        self.learnt: Lookalikes | None = None  # the catalog's look-alikes the verifier was refitted on (learn)
+
+    def learn(self, found: Lookalikes, prior: Prior) -> None:
+        """Refits the low-texture decision on the catalog's look-alikes (lookalikes.py), from the verifier's
+        own fit (`prior`: made for its weights); its threshold stays."""
+        self.s = replace(self.s, verifier=adapted(self.s.verifier, prior, found))
+        self.learnt = found
 
     def _grains(self) -> tuple[dict[int, int], dict[int, Grain]]:
         """Each grainy work's line (its cells found alike that recognise it), and the works recognised by

@@ -38,6 +38,7 @@ from installation.messages import finite_float
 FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
             "textured_explained", "similar", "similar_margin", "no_similar", "textured_texture",
             "textured_texture_margin", "glare")
+RIDGE = 0.1  # the fit's pull of each weight towards 0 (fit; lookalikes.Prior)
 MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
 
 
@@ -133,7 +134,7 @@ class Verifier:
         return k, float(p[k])
 
 
-def fit(x: np.ndarray, y: np.ndarray, ridge: float = 0.1, steps: int = 50) -> tuple[np.ndarray, float]:
+def fit(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, steps: int = 50) -> tuple[np.ndarray, float]:
     """Logistic regression by Newton's method (IRLS) with a little ridge: (weights, bias)."""
     a = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(a.shape[1])

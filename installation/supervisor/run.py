@@ -278,7 +278,7 @@ class Supervisor:
             "generator": {k: gen.get(k) for k in ("artwork", "rtf", "last_rtf", "last_clip_s", "clips_generated",
                                                    "clips_cancelled", "clips_from_cache", "stage_ms", "error")},
             "camera": {k: cam.get(k) for k in ("fps", "recognition_ms", "confirmed", "still", "glare_off", "source",
-                                                 "reconnects", "last_seen")},
+                                                 "reconnects", "last_seen", "lookalikes")},
             "errors": {n: c.error for n, c in kids.items() if c.error and (c.failed or c.state != "running")},
         }
 

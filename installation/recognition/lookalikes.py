@@ -1,0 +1,166 @@
+"""What a kiosk learns of its own catalog: which of its works pass for another.
+
+The shipped verifier (verify.py) was fitted on two renderers' views and their catalogs. A museum's
+catalog holds near-twins of its own (a painter's series, one layout in other colours) that no shipped
+fit has seen, and an unknown work of the same kind is then taken for one of them: fitted on renderer 2
+and reported on renderer 1, 18 of 21 false positives were unknown works taken for a catalog gradient.
+So each catalog image is hung on a plain wall (`frame`) and recognised; every other work compared there
+is a look-alike, a pair the verifier must reject, and the verifier is refitted on them.
+
+The refit starts from the shipped fit and needs none of its rows: the shipped weights and the curvature
+of their fit (the `Prior`, verifier_prior.npz, made by benchmarks/crossval_recognition.py --prior) stand
+in for the 59,000 measured pairs (a Laplace approximation: fitted on renderer 2 and reported on
+renderer 1 it gives the answers of a refit on all the rows). A catalog without look-alikes keeps the
+shipped verifier exactly, and its threshold always: the look-alikes are what the threshold lets through.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import cv2
+import numpy as np
+
+from installation.recognition.verify import FEATURES, RIDGE, Verifier, every_pair
+
+if TYPE_CHECKING:
+    from installation.recognition.recognizer import Recognition, Recognizer
+
+PRIOR = Path(__file__).with_name("verifier_prior.npz")
+SPAN = 0.6  # a look-alike frame: the catalog image's limiting side over the frame's ...
+WALL = 170  # ... on a plain mid-grey wall ...
+FRAME_HW = (480, 640)  # ... at the camera's working size
+# The look-alikes of this many works count in full; a larger catalog's count as this many works' worth.
+# At 500 works (renderer 1, seed 1) all of them in full cost 2.2 points of top-1 for 0.5 of false
+# positives; at 100 works' worth 0.5 for 0.3.
+FULL_WEIGHT_WORKS = 100
+
+
+def frame(image: np.ndarray, size: tuple[int, int] = FRAME_HW) -> np.ndarray:
+    """A catalog image hung straight on a plain wall, nothing else in view."""
+    h, w = image.shape[:2]
+    fh, fw = size
+    scale = min(SPAN * fw / w, SPAN * fh / h)
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    out = np.full((fh, fw, 3), WALL, np.uint8)
+    y0, x0 = (fh - small.shape[0]) // 2, (fw - small.shape[1]) // 2
+    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    return out
+
+
+def others(recognizer: Recognizer, work: str, image: np.ndarray) -> Recognition:
+    """`work`'s catalog image recognised on a plain wall, its own pairs and keypoint checks left out: what is
+    left are the catalog's other works as they compared there (a benchmark dumps it, a kiosk learns from it)."""
+    r = recognizer.recognize(frame(image))
+    return dataclasses.replace(r, candidates=[c for c in r.candidates or [] if c.work != work],
+                               checks=[c for c in r.checks or [] if c.work != work])
+
+
+def decided(method: str, confidence: float, candidates: list) -> bool:
+    """Whether the verifier scored the recognition's first pair: not a keypoint or grain answer, not a
+    frame with no outline or whose best work is grainy (confidence 0). A look-alike frame matched by its
+    own keypoints teaches nothing."""
+    return method not in ("keypoints", "grain") and bool(candidates) and not (method == "none" and confidence == 0.0)
+
+
+@dataclass(frozen=True)
+class Lookalikes:
+    """A catalog's look-alike pairs, measured as the verifier measures a pair (verify.every_pair)."""
+    rows: np.ndarray  # (pairs, len(FEATURES))
+    works: int  # the catalog's works
+    frames: int  # works whose frame gave pairs the verifier scored
+
+    @property
+    def weight(self) -> float:
+        """What each pair counts in the refit (FULL_WEIGHT_WORKS)."""
+        return min(1.0, FULL_WEIGHT_WORKS / max(self.works, 1))
+
+    def summary(self) -> dict:
+        """For the camera's status and the log."""
+        return {"works": self.works, "frames": self.frames, "pairs": len(self.rows), "weight": round(self.weight, 3)}
+
+
+def rows_of(r: Recognition, textured: list[bool]) -> np.ndarray:
+    """The measured rows of a look-alike recognition (`others`), none where the verifier did not decide."""
+    if not decided(r.method, r.confidence, r.candidates or []):
+        return np.zeros((0, len(FEATURES)))
+    return every_pair(list(r.candidates), textured)
+
+
+def lookalikes(recognizer: Recognizer, images: Iterable[tuple[str, np.ndarray]]) -> Lookalikes:
+    """Each (work id, catalog image)'s look-alikes. About 0.1 s a work on one core."""
+    at = {work: k for k, work in enumerate(recognizer.ids)}
+    found, works = [], 0
+    for work, image in images:
+        works += 1
+        r = others(recognizer, work, image)
+        found.append(rows_of(r, [bool(recognizer.textured[at[c.work]]) for c in r.candidates]))
+    rows = np.concatenate(found) if found else np.zeros((0, len(FEATURES)))
+    return Lookalikes(rows, works, sum(len(x) > 0 for x in found))
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A fitted verifier's weights (bias last) and the curvature of its fit there (the Hessian of the
+    ridge-penalised log-loss over its rows): how far each direction of weights may move for how much loss."""
+    weights: np.ndarray  # (len(FEATURES) + 1,)
+    precision: np.ndarray  # (len(FEATURES) + 1, len(FEATURES) + 1)
+
+    @classmethod
+    def of(cls, v: Verifier, rows: np.ndarray) -> Prior:
+        """At v's weights, over the rows it was fitted on (verify.fit's ridge)."""
+        w = np.float64([*v.weights, v.bias])
+        a = np.hstack([rows, np.ones((len(rows), 1))])
+        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        penalty = RIDGE * np.eye(len(w))
+        penalty[-1, -1] = 0.0
+        return cls(w, (a * (p * (1 - p))[:, None]).T @ a + penalty)
+
+    @classmethod
+    def load(cls, v: Verifier, path: Path = PRIOR) -> Prior:
+        """The shipped prior; ValueError naming the file and the fix when it is missing, damaged or was
+        made for other weights than v's (a refitted verifier shipped without its prior)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                prior = cls(np.float64(z["weights"]), np.float64(z["precision"]))
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"verifier prior {path}: unreadable ({type(e).__name__}); reinstall art2mus (pip install .), "
+                             "or make it: benchmarks/crossval_recognition.py --prior") from None
+        n = len(FEATURES) + 1
+        if prior.weights.shape != (n,) or prior.precision.shape != (n, n) or not np.isfinite(prior.precision).all():
+            raise ValueError(f"verifier prior {path}: not {n} weights and a {n} x {n} precision; make it again: "
+                             "benchmarks/crossval_recognition.py --prior")
+        if not np.allclose(prior.weights, [*v.weights, v.bias], atol=1e-9):
+            raise ValueError(f"verifier prior {path}: made for other weights than the verifier's; make it again "
+                             "for these: benchmarks/crossval_recognition.py --prior")
+        return prior
+
+    def save(self, path) -> None:
+        """To a path or a file opened for writing."""
+        np.savez(path, weights=self.weights, precision=self.precision)
+
+
+def adapted(v: Verifier, prior: Prior, found: Lookalikes, steps: int = 50) -> Verifier:
+    """v refitted with the look-alikes as rejected pairs (each counting found.weight), the shipped fit kept as
+    `prior`: Newton's method on 1/2 (w - w0)' H0 (w - w0) + weight * log-loss(look-alikes). The threshold stays."""
+    if not len(found.rows):
+        return v
+    a = np.hstack([found.rows, np.ones((len(found.rows), 1))])
+    w0, h0, c = prior.weights, prior.precision, found.weight
+    # A measurement the shipped fit never saw vary (only its ridge holds it: the network's absence where it
+    # is always loaded) keeps its weight: a few look-alikes must not give it one.
+    free = np.flatnonzero(np.diag(h0) > 2 * RIDGE)
+    w = w0.copy()
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        grad = h0 @ (w - w0) + c * (a.T @ p)
+        hess = h0 + c * (a * (p * (1 - p))[:, None]).T @ a
+        step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
+        w[free] -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return dataclasses.replace(v, weights=tuple(float(x) for x in w[:-1]), bias=float(w[-1]))
+
