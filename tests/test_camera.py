@@ -170,6 +170,8 @@ def test_video_file_gives_debounced_events_and_no_frame_leaves_the_process(tmp_p
     assert max(b["still"] for b in beats) >= 50  # of the ~100 recognitions
     # Works found on a second look, the frame's glare taken off, are counted among the recognitions.
     assert all(0 <= b["glare_off"] <= b["recognitions"] for b in beats), beats[-1]
+    # The verifier was refitted on this catalog's look-alikes (catalog.recognizer_for), and the status says on what.
+    assert beats[-1]["lookalikes"]["works"] == len(BUSY) and beats[-1]["lookalikes"]["weight"] == 1.0, beats[-1]
     # Frames never leave the process: only single-frame JSON messages of a few hundred bytes, no files.
     assert set(nframes) == {1} and max(sizes) < 4096
     # ONNX Runtime (the recognition network) leaves its session id, a 51-byte text file ".ses", in TMPDIR.

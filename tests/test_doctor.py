@@ -52,7 +52,7 @@ def doctor(config: Path, *flags) -> tuple[subprocess.CompletedProcess, dict, dic
 
 
 def test_healthy_box_passes_and_reports_the_real_time_factor(tmp_path, tiny_bundle):
-    config, _ = write_config(tmp_path, tiny_bundle)
+    config, data = write_config(tmp_path, tiny_bundle)
     r, report, checks = doctor(config)
     assert r.returncode == 0, r.stdout + r.stderr
     assert report["ok"] is True
@@ -64,6 +64,9 @@ def test_healthy_box_passes_and_reports_the_real_time_factor(tmp_path, tiny_bund
     assert str(config) in checks["config"]["detail"]
     assert checks["bundle"]["result"] == "OK" and "fingerprint" in checks["bundle"]["detail"]
     assert re.search(r"\d+ frames in [\d.]+ s \([\d.]+ fps\), 640x480", checks["camera"]["detail"])
+    # The camera's recogniser was built, its catalog's look-alikes learnt and cached for the camera's start.
+    assert re.search(r"2 artworks, verifier refitted on \d+ look-alike pairs of [012] works", checks["camera"]["detail"])
+    assert (Path(data["catalog"]["folder"]) / ".art2mus-index" / "lookalikes.npz").is_file()
     rtf = re.search(r"rtf (\d+\.\d+)", checks["generation"]["detail"])
     assert rtf and float(rtf.group(1)) > 0, checks["generation"]
     for stage in ("encoder", "projector", "unet", "vocoder"):

@@ -271,7 +271,7 @@ def sample_frames(source, seconds: float = CAMERA_SECONDS, grace: float = CAMERA
 
 def check_camera(cfg: Config) -> Check:
     from installation.camera.sources import make_source
-    from installation.catalog import load_catalog
+    from installation.catalog import load_catalog, recognizer_for
 
     try:
         catalog = load_catalog(cfg.catalog.folder)
@@ -281,6 +281,10 @@ def check_camera(cfg: Config) -> Check:
     if not catalog.artworks:
         return Check("camera", Result.FAIL, f"catalog folder {cfg.catalog.folder!r} has no artwork images",
                      "put the artworks' images (jpg, png, ...) in it; each file's stem is the artwork id")
+    try:  # the camera's recogniser, its catalog's look-alikes learnt (and cached: the camera then starts at once)
+        learnt = recognizer_for(catalog).learnt
+    except Art2MusError as exc:
+        return Check("camera", Result.FAIL, f"recognition: {exc}", "reinstall art2mus (pip install .)")
     source_fix = ("check camera.source (a device index such as 0, /dev/videoN, a video file or a GStreamer pipeline); "
                   "is the camera plugged in, and not held by a running kiosk (`art2mus status`)?")
     source = make_source(cfg.camera, catalog)
@@ -303,7 +307,8 @@ def check_camera(cfg: Config) -> Check:
     fps = sample.frames / sample.seconds
     w, h = sample.size
     detail = (f"{what}: {sample.frames} frames in {sample.seconds:.1f} s ({fps:.1f} fps), {w}x{h}; "
-              f"catalog {catalog.folder}: {len(catalog.artworks)} artworks")
+              f"catalog {catalog.folder}: {len(catalog.artworks)} artworks, verifier refitted on {len(learnt.rows)} "
+              f"look-alike pairs of {learnt.frames} works")
     if catalog.errors:
         return Check("camera", Result.WARN, f"{detail}; {len(catalog.errors)} unusable image(s): {catalog.errors[0]}",
                      "replace or remove the images named (the others are recognised)")
