@@ -8,6 +8,7 @@ grain       the fine detail of a textured work
 keypoints   the catalog's keypoint index, homographies, guided matching
 embedding   a small network (ONNX, trained by export/recognition_embedding.py) describing a rectified picture
 verify      the low-texture decision: a logistic score learnt across the two view renderers
+lookalikes  which catalog works pass for another: the verifier refitted on them from its shipped fit (the kiosk's)
 recognizer  RecognizerSettings, Recognition, Recognizer: the decision (and confirming a held work on its place)
 track       Tracker: recognise, then confirm the work held on its place in the next frames (the camera's way)
 """

@@ -116,7 +116,8 @@ class Verifier:
     fixed before the seed-2 views were scored. Until session 15 every benchmark seed drew the same works not in
     the catalog, so seed 2's false positives were counted on the very works the fit had seen. Without the
     network (RecognizerSettings.embedded 0) its terms are 0 and nothing else is refitted: fewer works are
-    accepted."""
+    accepted. A kiosk refits these weights on its own catalog's look-alikes (lookalikes.py; the curvature of this
+    fit, verifier_prior.npz, made with crossval_recognition.py --prior: make it again whenever these change)."""
     weights: tuple = (1.251, 5.027, 2.928, 2.812, 0.897, -0.674, 1.379, 0.0, 1.85, -3.024, 7.998, 3.406, 0.0, 2.089,
                       5.671, 5.448)
     bias: float = -10.515
