@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 INDEX_DIR = ".art2mus-index"
 LOOKALIKES_FILE = "lookalikes.npz"
+PROGRESS_SECONDS = 10.0  # the look-alikes learnt so far are saved this often (a camera stopped mid-way resumes)
 
 
 class GenerationOverrides(BaseModel):
@@ -184,23 +185,27 @@ def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str:
     return h.hexdigest()
 
 
-def _cached_lookalikes(path: Path, key: str) -> lookalikes.Lookalikes | None:
+def _cached_lookalikes(path: Path, key: str, works: int) -> list[np.ndarray]:
+    """Each work's look-alike rows learnt so far for `key`, in catalog order (all of them, or those learnt
+    before the camera was stopped); none when the file is missing, damaged or for another key."""
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z["key"]) != key:
-                return None
-            rows = np.float64(z["rows"])
-            if rows.ndim != 2 or rows.shape[1] != len(lookalikes.FEATURES) or not np.isfinite(rows).all():
-                return None
-            return lookalikes.Lookalikes(rows, int(z["works"]), int(z["frames"]))
-    except (OSError, ValueError, KeyError):
-        return None  # missing or damaged: learnt again
+                return []
+            rows, counts = np.asarray(z["rows"]), np.asarray(z["counts"])
+    except (OSError, ValueError, KeyError, EOFError):
+        return []  # learnt again
+    if (rows.dtype.kind != "f" or rows.ndim != 2 or rows.shape[1] != len(lookalikes.FEATURES)
+            or not np.isfinite(rows).all() or counts.dtype.kind not in "iu" or counts.ndim != 1
+            or len(counts) > works or (counts < 0).any() or counts.sum() != len(rows)):
+        return []
+    return np.split(np.float64(rows), np.cumsum(counts)[:-1]) if len(counts) else []
 
 
-def _store_lookalikes(path: Path, key: str, found: lookalikes.Lookalikes) -> None:
+def _store_lookalikes(path: Path, key: str, per_work: list[np.ndarray]) -> None:
     tmp = path.with_name(f".{path.stem}.tmp.npz")
     try:
-        np.savez(tmp, key=key, rows=found.rows, works=found.works, frames=found.frames)
+        np.savez(tmp, key=key, rows=np.concatenate(per_work), counts=np.int64([len(x) for x in per_work]))
         tmp.replace(path)
     except OSError as exc:
         log.warning("catalog: the look-alike cache %s cannot be written (%s); the catalog's look-alikes are learnt "
@@ -211,13 +216,39 @@ def _store_lookalikes(path: Path, key: str, found: lookalikes.Lookalikes) -> Non
             pass
 
 
-def _images(catalog: Catalog):
-    """(id, image) of each indexed work, read when wanted (an image unreadable now is left out, logged)."""
-    for wid in catalog.features:
-        try:
-            yield wid, read_bgr(catalog.artworks[wid].path, cv2.IMREAD_COLOR)
-        except Art2MusError as exc:
-            log.error("catalog: %s; its look-alikes are not learnt", exc)
+def _image(catalog: Catalog, wid: str) -> np.ndarray | None:
+    try:
+        return read_bgr(catalog.artworks[wid].path, cv2.IMREAD_COLOR)
+    except Art2MusError as exc:  # indexed, then replaced by something unreadable
+        log.error("catalog: %s; its look-alikes are not learnt", exc)
+        return None
+
+
+def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: str | None) -> list[np.ndarray]:
+    """Each work's look-alike rows, from the cache where it has them; what is learnt is saved every
+    PROGRESS_SECONDS, so that a camera stopped mid-way (a supervisor's start timeout) resumes."""
+    ids = list(catalog.features)
+    if not ids:
+        return []
+    done = _cached_lookalikes(path, key, len(ids)) if path and key else []
+    if len(done) == len(ids):
+        log.info("recognition: the catalog's look-alikes from the cache %s", path)
+        return done
+    log.info("recognition: learning the catalog's look-alikes (%d of %d works to go, about %.0f s; cached after)",
+             len(ids) - len(done), len(ids), 0.1 * (len(ids) - len(done)))
+    start = saved = time.monotonic()
+    for wid in ids[len(done):]:
+        image = _image(catalog, wid)
+        done.append(np.zeros((0, len(lookalikes.FEATURES))) if image is None else
+                    lookalikes.work_rows(recognizer, wid, image))
+        if path and key and time.monotonic() - saved >= PROGRESS_SECONDS and len(done) < len(ids):
+            _store_lookalikes(path, key, done)
+            saved = time.monotonic()
+            log.info("recognition: look-alikes of %d of %d works learnt", len(done), len(ids))
+    if path and key:
+        _store_lookalikes(path, key, done)
+    log.info("recognition: look-alikes learnt in %.1f s", time.monotonic() - start)
+    return done
 
 
 def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None, embedder: Embedder | None = None,
@@ -235,19 +266,10 @@ def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None,
     except ValueError as exc:
         raise Art2MusError(str(exc)) from None
     index = catalog.folder / INDEX_DIR
-    path = index / LOOKALIKES_FILE
     key = _lookalikes_key(catalog, settings) if embedder is None else None  # another network: not cached
-    found = _cached_lookalikes(path, key) if key and index.is_dir() else None
-    cached = found is not None
-    if found is None:
-        log.info("recognition: learning the catalog's look-alikes (%d works, about %.0f s; cached after)",
-                 len(catalog.features), 0.1 * len(catalog.features))
-        start = time.perf_counter()
-        found = lookalikes.lookalikes(recognizer, _images(catalog))
-        log.info("recognition: look-alikes learnt in %.1f s", time.perf_counter() - start)
-        if key and index.is_dir():
-            _store_lookalikes(path, key, found)
+    path = index / LOOKALIKES_FILE if index.is_dir() else None
+    per_work = _learnt(catalog, recognizer, path, key)
+    found = lookalikes.Lookalikes.of(per_work)
     recognizer.learn(found, prior)
-    log.info("recognition: verifier refitted on the catalog's look-alikes (%s)%s", found.summary(),
-             " from the cache" if cached else "")
+    log.info("recognition: verifier refitted on the catalog's look-alikes (%s)", found.summary())
     return recognizer

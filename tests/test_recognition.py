@@ -1288,8 +1288,8 @@ def test_look_alikes_lower_what_they_score_and_nothing_else_without_them():
 
 def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tmp_path, caplog):
     """catalog.recognizer_for on a folder of renderer 1's works: the verifier refitted on the catalog's look-alikes
-    (some works compared with others on a plain wall), its threshold kept; cached in the index and read back;
-    learnt again when an image changes or the cache is damaged; `learn=False` is the shipped verifier; settings
+    (some works compared with others on a plain wall), its threshold kept; cached in the index and read back, or
+    resumed where a stopped camera left it; learnt again when an image changes or the cache is damaged; `learn=False` is the shipped verifier; settings
     whose verifier has no prior: one line naming the prior (the camera exits on it)."""
     import logging
 
@@ -1311,6 +1311,15 @@ def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tm
     again = recognizer_for(load_catalog(tmp_path))
     assert any("from the cache" in r.message for r in caplog.records)
     assert again.s.verifier == first.s.verifier and np.array_equal(again.learnt.rows, first.learnt.rows)
+    # A camera stopped while learning (the supervisor's start timeout) saved what it had learnt: the next resumes.
+    cache = tmp_path / INDEX_DIR / LOOKALIKES_FILE
+    with np.load(cache) as z:
+        key, counts, rows = z["key"], z["counts"], z["rows"]
+    np.savez(cache, key=key, counts=counts[:4], rows=rows[:counts[:4].sum()])
+    caplog.clear()
+    resumed = recognizer_for(load_catalog(tmp_path))
+    assert any("6 of 10 works to go" in r.message for r in caplog.records), caplog.text
+    assert resumed.s.verifier == first.s.verifier and np.array_equal(resumed.learnt.rows, first.learnt.rows)
     # An image replaced (a new modification time) or a damaged cache: learnt again, not trusted.
     stat = (tmp_path / "work-0003.png").stat()
     os.utime(tmp_path / "work-0003.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10 ** 9))
