@@ -65,6 +65,7 @@ import collections
 import dataclasses
 import itertools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -72,12 +73,11 @@ import numpy as np
 
 from installation.recognition import Candidate, KeypointCheck, RecognizerSettings
 from installation.recognition.lookalikes import Lookalikes, Prior, adapted, decided
-from installation.recognition.verify import FEATURES, Verifier, every_pair, finite, fit
+from installation.recognition.verify import FEATURES, MAX_MEASURED, Verifier, every_pair, finite, fit
 
 VIEW_KEYS = ("kind", "truth", "got", "method", "confidence", "candidates", "textured")  # bench_recognition._record
 VISIT_KEYS = ("truth", "frames")  # bench_recognition._visits
 METHODS = ("keypoints", "grain", "global", "none")  # Recognition.method
-MAX_MEASURED = 1000.0  # no pair's measurement comes near it; one far beyond would overflow the fit
 
 
 def read_dump(path: str) -> list[dict]:
@@ -235,14 +235,18 @@ THRESHOLDS = np.round(np.arange(0.30, 0.99, 0.01), 2)  # the verifier thresholds
 
 
 def write_prior(out: str, sets: list[list[dict]]) -> int:
-    """The shipped verifier's lookalikes.Prior over the sets' pairs, written to `out` (exit 2: not writable)."""
+    """The shipped verifier's lookalikes.Prior over the sets' pairs, written to `out` (a temporary file then
+    renamed: a failed write leaves the old one whole; exit 2: not writable)."""
     shipped = RecognizerSettings().verifier
     rows = np.concatenate([pairs(records) for records in sets])
     prior = Prior.of(shipped, rows)
+    tmp = Path(out).with_name(f".{Path(out).name}.{os.getpid()}.tmp")
     try:
-        with open(out, "wb") as f:
+        with open(tmp, "wb") as f:
             prior.save(f)
+        tmp.replace(out)
     except OSError as e:
+        tmp.unlink(missing_ok=True)
         print(f"--prior {out}: cannot be written ({e.strerror or e}); give a writable path", file=sys.stderr)
         return 2
     print(f"prior of {shipped} over {len(rows)} pairs written to {out}")
@@ -470,12 +474,15 @@ def main() -> int:
     mode = "--visits" if args.visits else "--keypoints" if args.keypoints else None
     given = [name for name, on in (("--curve", args.curve), ("--unused", unused)) if on]
     given += [flag for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)) if on]
-    if args.prior and (given or args.curve):
+    if args.prior is not None and (given or args.curve):
         print(f"--prior with {', '.join(given or ['--curve'])}: the prior is the shipped verifier's over both files; "
               "leave them out", file=sys.stderr)
         return 2
-    if args.prior:
+    if args.prior is not None:
         given.append("--prior")
+        if Path(args.prior).resolve() in (Path(args.first).resolve(), Path(args.second).resolve()):
+            print(f"--prior {args.prior}: one of the dumps it is made from; give another path", file=sys.stderr)
+            return 2
     for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)):
         if args.curve and on:
             print(f"{flag} with --curve: a curve sweeps the threshold on the reported set; leave one out", file=sys.stderr)
@@ -503,14 +510,14 @@ def main() -> int:
     if args.keypoints:
         crossval_keypoints(sets)
         return 0
-    if args.prior:
-        return write_prior(args.prior, list(sets.values()))
     fit_sets = list(sets)[:1] if args.curve else list(sets)
     for name in fit_sets:
         if not any(decidable(r) for r in sets[name]):
             print(f"{name}: no view the verifier decided (all keypoints, grain or no outline); nothing to fit on",
                   file=sys.stderr)
             return 2
+    if args.prior is not None:
+        return write_prior(args.prior, list(sets.values()))
     if args.curve:
         print(f"fitted on {args.first}, on {args.second}: {curve(*sets.values(), unused)}")
         return 0

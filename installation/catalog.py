@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from installation.config import read_yaml
 from installation.recognition import FEATURE_VERSION, ArtworkFeatures, Recognizer, RecognizerSettings, compute_features
 from installation.recognition import lookalikes
 from installation.recognition.embedding import Embedder
+from installation.recognition.features import read_npz
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
@@ -96,20 +98,20 @@ def _cached(index: Path, art: Artwork) -> ArtworkFeatures | None:
     if not path.is_file():
         return None
     st = art.path.stat()
+    z = read_npz(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if (int(z["version"]) != FEATURE_VERSION or int(z["size"]) != st.st_size
-                    or int(z["mtime_ns"]) != st.st_mtime_ns):
-                return None
-            return ArtworkFeatures.from_arrays(z)
-    except (OSError, ValueError, KeyError):
+        if z is None or (int(z["version"]) != FEATURE_VERSION or int(z["size"]) != st.st_size
+                         or int(z["mtime_ns"]) != st.st_mtime_ns):
+            return None
+        return ArtworkFeatures.from_arrays(z)
+    except (ValueError, KeyError, TypeError):
         return None  # a damaged cache file is just rebuilt
 
 
 def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> bool:
     """Caches one work's features; False when the index cannot be written (logged once by the caller)."""
     st = art.path.stat()
-    tmp = index / f".{art.id}.tmp.npz"
+    tmp = index / f".{art.id}.{os.getpid()}.tmp.npz"  # the camera and doctor may index at once
     try:
         np.savez(tmp, version=FEATURE_VERSION, size=st.st_size, mtime_ns=st.st_mtime_ns, **feats.arrays())
         tmp.replace(index / f"{art.id}.npz")
@@ -172,7 +174,7 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
     return cat
 
 
-def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str:
+def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str | None:
     """What the catalog's look-alikes depend on: each indexed image (id, size, modification time), the
     recognition code, network and prior (an update changes what a frame's pairs measure) and the settings."""
     h = hashlib.sha256(repr(settings).encode())
@@ -180,7 +182,10 @@ def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str:
     for path in sorted(p for p in code.iterdir() if p.suffix in (".py", ".onnx", ".npz")):
         h.update(path.name.encode() + path.read_bytes())
     for wid in catalog.features:
-        st = catalog.artworks[wid].path.stat()
+        try:
+            st = catalog.artworks[wid].path.stat()
+        except OSError:  # removed since it was indexed: learnt without a cache (and logged when read)
+            return None
         h.update(f"{wid}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return h.hexdigest()
 
@@ -188,22 +193,19 @@ def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str:
 def _cached_lookalikes(path: Path, key: str, works: int) -> list[np.ndarray]:
     """Each work's look-alike rows learnt so far for `key`, in catalog order (all of them, or those learnt
     before the camera was stopped); none when the file is missing, damaged or for another key."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["key"]) != key:
-                return []
-            rows, counts = np.asarray(z["rows"]), np.asarray(z["counts"])
-    except (OSError, ValueError, KeyError, EOFError):
-        return []  # learnt again
+    z = read_npz(path)
+    if z is None or set(z) != {"key", "rows", "counts"} or z["key"].shape != () or str(z["key"]) != key:
+        return []  # missing, damaged or another catalog's: learnt again
+    rows, counts = z["rows"], z["counts"]
     if (rows.dtype.kind != "f" or rows.ndim != 2 or rows.shape[1] != len(lookalikes.FEATURES)
-            or not np.isfinite(rows).all() or counts.dtype.kind not in "iu" or counts.ndim != 1
-            or len(counts) > works or (counts < 0).any() or counts.sum() != len(rows)):
+            or not (np.abs(rows) <= lookalikes.MAX_MEASURED).all() or counts.dtype.kind not in "iu"
+            or counts.ndim != 1 or len(counts) > works or (counts < 0).any() or counts.sum() != len(rows)):
         return []
     return np.split(np.float64(rows), np.cumsum(counts)[:-1]) if len(counts) else []
 
 
 def _store_lookalikes(path: Path, key: str, per_work: list[np.ndarray]) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # the camera and doctor may write at once
     try:
         np.savez(tmp, key=key, rows=np.concatenate(per_work), counts=np.int64([len(x) for x in per_work]))
         tmp.replace(path)
@@ -270,6 +272,11 @@ def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None,
     path = index / LOOKALIKES_FILE if index.is_dir() else None
     per_work = _learnt(catalog, recognizer, path, key)
     found = lookalikes.Lookalikes.of(per_work)
-    recognizer.learn(found, prior)
+    try:
+        recognizer.learn(found, prior)
+    except ValueError as exc:  # a measurement no pair makes: a bug, not the catalog's
+        raise Art2MusError(f"recognition: the catalog's look-alikes cannot refit the verifier ({exc}); "
+                           "report it, and start with `art2mus camera` after deleting "
+                           f"{catalog.folder / INDEX_DIR / LOOKALIKES_FILE}") from None
     log.info("recognition: verifier refitted on the catalog's look-alikes (%s)", found.summary())
     return recognizer

@@ -1253,12 +1253,25 @@ def test_the_damaged_prior_is_refused_by_name(tmp_path):
     from installation.recognition.lookalikes import Prior
     from installation.recognition.verify import Verifier
 
+    from installation.recognition.lookalikes import PRIOR
+
     (tmp_path / "p.npz").write_bytes(b"not a prior")
-    with pytest.raises(ValueError, match=r"p.npz: unreadable .*reinstall art2mus"):
-        Prior.load(Verifier(), tmp_path / "p.npz")
-    np.savez(tmp_path / "q.npz", weights=np.zeros(3), precision=np.eye(3))
-    with pytest.raises(ValueError, match=r"q.npz: not 17 weights"):
-        Prior.load(Verifier(), tmp_path / "q.npz")
+    shipped = PRIOR.read_bytes()
+    flipped = bytearray(shipped)
+    flipped[len(shipped) // 2] ^= 0x10  # one bit of the precision's bytes: its CRC no longer holds
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    (tmp_path / "cut.npz").write_bytes(shipped[:len(shipped) // 3])
+    np.save(tmp_path / "lone.npy", np.eye(17))
+    (tmp_path / "lone.npy").rename(tmp_path / "lone.npz")
+    for name in ("p.npz", "flipped.npz", "cut.npz", "lone.npz", "absent.npz"):
+        with pytest.raises(ValueError, match=rf"{name}: missing or unreadable; reinstall art2mus"):
+            Prior.load(Verifier(), tmp_path / name)
+    w = np.float64([*Verifier().weights, Verifier().bias])
+    for name, weights, precision in (("short.npz", np.zeros(3), np.eye(3)), ("flat.npz", w, np.zeros((17, 17))),
+                                     ("skew.npz", w, np.triu(np.ones((17, 17))))):
+        np.savez(tmp_path / name, weights=weights, precision=precision)
+        with pytest.raises(ValueError, match=rf"{name}: not 17 weights and a 17 x 17 symmetric positive definite"):
+            Prior.load(Verifier(), tmp_path / name)
 
 
 def test_look_alikes_lower_what_they_score_and_nothing_else_without_them():
@@ -1323,14 +1336,57 @@ def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tm
     # An image replaced (a new modification time) or a damaged cache: learnt again, not trusted.
     stat = (tmp_path / "work-0003.png").stat()
     os.utime(tmp_path / "work-0003.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10 ** 9))
-    for change in ("image", "damaged"):
+    for change in ("image", "damaged", "bit", "lone array"):
         if change == "damaged":
             (tmp_path / INDEX_DIR / LOOKALIKES_FILE).write_bytes(b"\x00" * 64)
+        if change == "bit":  # one flipped bit of a cached array: its CRC fails when read, and it is learnt again
+            damaged = bytearray(cache.read_bytes())
+            damaged[len(damaged) // 2] ^= 0x10
+            cache.write_bytes(bytes(damaged))
+        if change == "lone array":
+            with open(cache, "wb") as f:
+                np.save(f, np.zeros((3, 16)))
         caplog.clear()
         relearnt = recognizer_for(load_catalog(tmp_path))
         assert not any("from the cache" in r.message for r in caplog.records), change
         assert relearnt.s.verifier == first.s.verifier, change
     assert recognizer_for(load_catalog(tmp_path), learn=False).s.verifier == Verifier()
+    # A work's feature cache with a flipped bit is indexed again, as a damaged look-alike cache is learnt again.
+    features = tmp_path / INDEX_DIR / "work-0005.npz"
+    damaged = bytearray(features.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x10
+    features.write_bytes(bytes(damaged))
+    assert load_catalog(tmp_path).rebuilt == 1
     other = dataclasses.replace(RecognizerSettings(), verifier=Verifier(bias=-9.0))
     with pytest.raises(Art2MusError, match=r"verifier_prior.npz: made for other weights"):
         recognizer_for(load_catalog(tmp_path), other)
+
+
+def test_crossval_writes_the_shipped_verifiers_prior_and_refuses_to_overwrite_its_dumps(tmp_path):
+    """crossval_recognition.py A B --prior OUT: the shipped verifier's prior over both files' pairs, which
+    lookalikes.Prior.load takes for the shipped verifier; OUT one of the dumps, dumps with no view the verifier
+    decided, or a combination with another mode: one line, exit 2, nothing written or overwritten."""
+    from installation.recognition.lookalikes import Prior
+    from installation.recognition.verify import Verifier
+
+    _dump(tmp_path / "a.jsonl", 0, noise=0.2)
+    _dump(tmp_path / "b.jsonl", 1, noise=0.2)
+    script = str(REPO / "benchmarks" / "crossval_recognition.py")
+    run = lambda *args: subprocess.run([sys.executable, script, *map(str, args)], capture_output=True, text=True,
+                                       cwd=REPO)
+    done = run(tmp_path / "a.jsonl", tmp_path / "b.jsonl", "--prior", tmp_path / "prior.npz")
+    assert done.returncode == 0 and "over 240 pairs written" in done.stdout, done.stdout + done.stderr
+    assert Prior.load(Verifier(), tmp_path / "prior.npz").precision.shape == (17, 17)
+    before = (tmp_path / "b.jsonl").read_bytes()
+    onto = run(tmp_path / "a.jsonl", tmp_path / "b.jsonl", "--prior", tmp_path / "b.jsonl")
+    assert onto.returncode == 2 and "one of the dumps it is made from" in onto.stderr, onto.stderr
+    assert (tmp_path / "b.jsonl").read_bytes() == before
+    rows = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()]
+    (tmp_path / "kp.jsonl").write_text("".join(json.dumps({**r, "method": "keypoints"}) + "\n" for r in rows))
+    none = run(tmp_path / "kp.jsonl", tmp_path / "b.jsonl", "--prior", tmp_path / "none.npz")
+    assert none.returncode == 2 and "no view the verifier decided" in none.stderr, none.stderr
+    mixed = run(tmp_path / "a.jsonl", tmp_path / "b.jsonl", "--prior", tmp_path / "mixed.npz", "--curve")
+    assert mixed.returncode == 2 and "--prior with --curve" in mixed.stderr, mixed.stderr
+    for refused in (onto, none, mixed):
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert not (tmp_path / "none.npz").exists() and not (tmp_path / "mixed.npz").exists()

@@ -5,7 +5,10 @@ and cached beside the catalog (FEATURE_VERSION).
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,6 +21,23 @@ WORK_SIDE = 400  # catalog images are described at this longest side
 THUMB = 64  # side of the square thumbnails aligned to a low-texture view (at 48 a grid's thin lines fade to grey)
 GRAIN = 128  # side of the square a work's fine detail (its grain) is compared at
 FRAME_WIDTH = 640  # frames are recognised at this width (the benchmark's, and the camera's default)
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray] | None:
+    """A cached file's arrays, every one read (a damaged entry fails its check here, not later), or None where
+    the path is not a regular file (a FIFO would block), not an .npz, or damaged in any way: a cache is rebuilt,
+    a shipped file named by its caller."""
+    if not Path(path).is_file():
+        return None
+    try:
+        with open(path, "rb") as f:
+            z = np.load(f, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy under the name
+                return None
+            with z:
+                return {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, zlib.error):
+        return None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from installation.recognition.verify import FEATURES, RIDGE, Verifier, every_pair
+from installation.recognition.features import read_npz
+from installation.recognition.verify import FEATURES, MAX_MEASURED, RIDGE, Verifier, every_pair
 
 if TYPE_CHECKING:
     from installation.recognition.recognizer import Recognition, Recognizer
@@ -53,9 +54,12 @@ def frame(image: np.ndarray, size: tuple[int, int] = FRAME_HW) -> np.ndarray:
 
 def others(recognizer: Recognizer, work: str, image: np.ndarray) -> Recognition:
     """`work`'s catalog image recognised on a plain wall, its own pairs and keypoint checks left out: what is
-    left are the catalog's other works as they compared there (a benchmark dumps it, a kiosk learns from it)."""
+    left are the catalog's other works as they compared there (a benchmark dumps it, a kiosk learns from it).
+    Another work that explains the frame as much as the work's own best pair does is left out too: it is the
+    same picture (an image under two ids, a stereo pair), which nothing can teach the verifier to reject."""
     r = recognizer.recognize(frame(image))
-    return dataclasses.replace(r, candidates=[c for c in r.candidates or [] if c.work != work],
+    own = max((c.value for c in r.candidates or [] if c.work == work), default=np.inf)
+    return dataclasses.replace(r, candidates=[c for c in r.candidates or [] if c.work != work and c.value < own],
                                checks=[c for c in r.checks or [] if c.work != work])
 
 
@@ -124,16 +128,18 @@ class Prior:
     def load(cls, v: Verifier, path: Path = PRIOR) -> Prior:
         """The shipped prior; ValueError naming the file and the fix when it is missing, damaged or was
         made for other weights than v's (a refitted verifier shipped without its prior)."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                prior = cls(np.float64(z["weights"]), np.float64(z["precision"]))
-        except (OSError, ValueError, KeyError) as e:
-            raise ValueError(f"verifier prior {path}: unreadable ({type(e).__name__}); reinstall art2mus (pip install .), "
-                             "or make it: benchmarks/crossval_recognition.py --prior") from None
+        z = read_npz(path)
         n = len(FEATURES) + 1
-        if prior.weights.shape != (n,) or prior.precision.shape != (n, n) or not np.isfinite(prior.precision).all():
-            raise ValueError(f"verifier prior {path}: not {n} weights and a {n} x {n} precision; make it again: "
-                             "benchmarks/crossval_recognition.py --prior")
+        if z is None or "weights" not in z or "precision" not in z:
+            raise ValueError(f"verifier prior {path}: missing or unreadable; reinstall art2mus (pip install .), "
+                             "or make it: benchmarks/crossval_recognition.py --prior")
+        weights, precision = z["weights"], z["precision"]
+        if (weights.dtype.kind != "f" or precision.dtype.kind != "f" or weights.shape != (n,)
+                or precision.shape != (n, n) or not np.isfinite(precision).all()
+                or not np.allclose(precision, precision.T) or np.linalg.eigvalsh(precision).min() <= 0):
+            raise ValueError(f"verifier prior {path}: not {n} weights and a {n} x {n} symmetric positive definite "
+                             "precision; make it again: benchmarks/crossval_recognition.py --prior")
+        prior = cls(np.float64(weights), np.float64(precision))
         if not np.allclose(prior.weights, [*v.weights, v.bias], atol=1e-9):
             raise ValueError(f"verifier prior {path}: made for other weights than the verifier's; make it again "
                              "for these: benchmarks/crossval_recognition.py --prior")
@@ -149,12 +155,16 @@ def adapted(v: Verifier, prior: Prior, found: Lookalikes, steps: int = 50) -> Ve
     `prior`: Newton's method on 1/2 (w - w0)' H0 (w - w0) + weight * log-loss(look-alikes). The threshold stays."""
     if not len(found.rows):
         return v
+    if not (np.abs(found.rows) <= MAX_MEASURED).all():  # NaN fails too
+        raise ValueError(f"look-alike measurements beyond +-{MAX_MEASURED:g} or not numbers: not a pair's")
     a = np.hstack([found.rows, np.ones((len(found.rows), 1))])
     w0, h0, c = prior.weights, prior.precision, found.weight
     # A measurement the shipped fit never saw vary (only its ridge holds it: the network's absence where it
     # is always loaded) keeps its weight: a few look-alikes must not give it one.
     free = np.flatnonzero(np.diag(h0) > 2 * RIDGE)
     w = w0.copy()
+    if not len(free):
+        return v
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-(a @ w)))
         grad = h0 @ (w - w0) + c * (a.T @ p)

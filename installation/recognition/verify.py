@@ -38,6 +38,7 @@ from installation.messages import finite_float
 FEATURES = ("value", "margin", "margin_capped", "explained", "edges", "no_edges", "ranks", "no_ranks", "textured",
             "textured_explained", "similar", "similar_margin", "no_similar", "textured_texture",
             "textured_texture_margin", "glare")
+MAX_MEASURED = 1000.0  # no pair's measurement comes near it (fractions, agreements, margins: a few units)
 RIDGE = 0.1  # the fit's pull of each weight towards 0 (fit; lookalikes.Prior)
 MARGIN_CAP = 0.3  # beyond this a margin says no more (one huge margin must not carry a poor match)
 
