@@ -240,11 +240,12 @@ def write_prior(out: str, sets: list[list[dict]]) -> int:
     shipped = RecognizerSettings().verifier
     rows = np.concatenate([pairs(records) for records in sets])
     prior = Prior.of(shipped, rows)
-    tmp = Path(out).with_name(f".{Path(out).name}.{os.getpid()}.tmp")
+    target = Path(out).resolve()  # a link's target is written, the link kept
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
             prior.save(f)
-        tmp.replace(out)
+        tmp.replace(target)
     except OSError as e:
         tmp.unlink(missing_ok=True)
         print(f"--prior {out}: cannot be written ({e.strerror or e}); give a writable path", file=sys.stderr)
@@ -480,8 +481,14 @@ def main() -> int:
         return 2
     if args.prior is not None:
         given.append("--prior")
-        if Path(args.prior).resolve() in (Path(args.first).resolve(), Path(args.second).resolve()):
+        out = Path(args.prior)
+        if out.resolve() in (Path(args.first).resolve(), Path(args.second).resolve()):
             print(f"--prior {args.prior}: one of the dumps it is made from; give another path", file=sys.stderr)
+            return 2
+        if not out.name or args.prior.endswith(os.sep) or out.resolve().is_dir() or (
+                out.exists() and not out.resolve().is_file()):
+            print(f"--prior {args.prior!r}: not a file to write (a folder, a device, a pipe); give a path such as "
+                  "installation/recognition/verifier_prior.npz", file=sys.stderr)
             return 2
     for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)):
         if args.curve and on:

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 INDEX_DIR = ".art2mus-index"
 LOOKALIKES_FILE = "lookalikes.npz"
+MAX_PAIRS = 1000  # a look-alike frame compares a few places with a few works each: dozens of pairs
+STALE_SECONDS = 600.0  # a temporary cache file this old was left by a writer that was killed (a start timeout)
 PROGRESS_SECONDS = 10.0  # the look-alikes learnt so far are saved this often (a camera stopped mid-way resumes)
 
 
@@ -126,6 +128,19 @@ def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> bool:
         return False
 
 
+def _remove_stale(index: Path) -> None:
+    """Removes the temporary files (ours: `.NAME.PID.tmp.npz`) that a writer killed mid-save left in the index,
+    once no writer can still be at them."""
+    now = time.time()
+    for tmp in index.glob(".*.*.tmp.npz"):
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and now - tmp.stat().st_mtime > STALE_SECONDS:
+                tmp.unlink()
+                log.info("catalog: removed %s, left by a writer that was stopped", tmp)
+        except OSError:
+            pass  # another process removed it, or the index is read-only: harmless
+
+
 def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
     """`index=False`: the images and catalog.yaml only, no recognition features (the generator)."""
     folder = Path(folder)
@@ -142,6 +157,8 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
             index_dir.mkdir(exist_ok=True)
     except OSError:
         index_dir = None  # a read-only catalog still works, it is just indexed every time
+    if index_dir:
+        _remove_stale(index_dir)
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
         art = Artwork(path.stem, path, info.get(path.stem, ArtworkInfo()))
         if art.id in cat.artworks:
@@ -199,7 +216,8 @@ def _cached_lookalikes(path: Path, key: str, works: int) -> list[np.ndarray]:
     rows, counts = z["rows"], z["counts"]
     if (rows.dtype.kind != "f" or rows.ndim != 2 or rows.shape[1] != len(lookalikes.FEATURES)
             or not (np.abs(rows) <= lookalikes.MAX_MEASURED).all() or counts.dtype.kind not in "iu"
-            or counts.ndim != 1 or len(counts) > works or (counts < 0).any() or counts.sum() != len(rows)):
+            or counts.ndim != 1 or len(counts) > works or (counts < 0).any() or (counts > MAX_PAIRS).any()
+            or counts.sum() != len(rows)):
         return []
     return np.split(np.float64(rows), np.cumsum(counts)[:-1]) if len(counts) else []
 

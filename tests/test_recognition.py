@@ -1268,7 +1268,8 @@ def test_the_damaged_prior_is_refused_by_name(tmp_path):
             Prior.load(Verifier(), tmp_path / name)
     w = np.float64([*Verifier().weights, Verifier().bias])
     for name, weights, precision in (("short.npz", np.zeros(3), np.eye(3)), ("flat.npz", w, np.zeros((17, 17))),
-                                     ("skew.npz", w, np.triu(np.ones((17, 17))))):
+                                     ("skew.npz", w, np.triu(np.ones((17, 17)))),
+                                     ("half.npz", w, np.float16(Prior.load(Verifier()).precision))):
         np.savez(tmp_path / name, weights=weights, precision=precision)
         with pytest.raises(ValueError, match=rf"{name}: not 17 weights and a 17 x 17 symmetric positive definite"):
             Prior.load(Verifier(), tmp_path / name)
@@ -1302,7 +1303,8 @@ def test_look_alikes_lower_what_they_score_and_nothing_else_without_them():
 def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tmp_path, caplog):
     """catalog.recognizer_for on a folder of renderer 1's works: the verifier refitted on the catalog's look-alikes
     (some works compared with others on a plain wall), its threshold kept; cached in the index and read back, or
-    resumed where a stopped camera left it; learnt again when an image changes or the cache is damaged; `learn=False` is the shipped verifier; settings
+    resumed where a stopped camera left it; learnt again when an image changes or the cache is damaged (a work's
+    features too); a killed writer's temporary files removed; `learn=False` is the shipped verifier; settings
     whose verifier has no prior: one line naming the prior (the camera exits on it)."""
     import logging
 
@@ -1357,6 +1359,18 @@ def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tm
     damaged[len(damaged) // 2] ^= 0x10
     features.write_bytes(bytes(damaged))
     assert load_catalog(tmp_path).rebuilt == 1
+    # ... as is one whose version, size and time are right but whose arrays compute_features never makes.
+    with np.load(features) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez(features, **{**arrays, "glob": arrays["glob"][:3]})
+    assert load_catalog(tmp_path).rebuilt == 1 and load_catalog(tmp_path).rebuilt == 0
+    # A temporary file a killed writer left is removed once no writer can be at it; a fresh one is kept.
+    old, fresh = tmp_path / INDEX_DIR / ".lookalikes.4242.tmp.npz", tmp_path / INDEX_DIR / ".work-0001.4343.tmp.npz"
+    old.write_bytes(b"cut short")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (old.stat().st_atime - 3600, old.stat().st_mtime - 3600))
+    load_catalog(tmp_path)
+    assert not old.exists() and fresh.exists()
     other = dataclasses.replace(RecognizerSettings(), verifier=Verifier(bias=-9.0))
     with pytest.raises(Art2MusError, match=r"verifier_prior.npz: made for other weights"):
         recognizer_for(load_catalog(tmp_path), other)
@@ -1364,8 +1378,8 @@ def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tm
 
 def test_crossval_writes_the_shipped_verifiers_prior_and_refuses_to_overwrite_its_dumps(tmp_path):
     """crossval_recognition.py A B --prior OUT: the shipped verifier's prior over both files' pairs, which
-    lookalikes.Prior.load takes for the shipped verifier; OUT one of the dumps, dumps with no view the verifier
-    decided, or a combination with another mode: one line, exit 2, nothing written or overwritten."""
+    lookalikes.Prior.load takes for the shipped verifier; OUT one of the dumps, a pipe, a folder, dumps with no view
+    the verifier decided, or a combination with another mode: one line, exit 2, nothing written or overwritten."""
     from installation.recognition.lookalikes import Prior
     from installation.recognition.verify import Verifier
 
@@ -1385,8 +1399,36 @@ def test_crossval_writes_the_shipped_verifiers_prior_and_refuses_to_overwrite_it
     (tmp_path / "kp.jsonl").write_text("".join(json.dumps({**r, "method": "keypoints"}) + "\n" for r in rows))
     none = run(tmp_path / "kp.jsonl", tmp_path / "b.jsonl", "--prior", tmp_path / "none.npz")
     assert none.returncode == 2 and "no view the verifier decided" in none.stderr, none.stderr
+    os.mkfifo(tmp_path / "pipe")  # written by rename, a pipe (or a device) would be replaced by a file
+    for odd in (tmp_path / "pipe", tmp_path, f"{tmp_path / 'folder'}/", ""):
+        refused = run(tmp_path / "a.jsonl", tmp_path / "b.jsonl", "--prior", odd)
+        assert refused.returncode == 2 and "not a file to write" in refused.stderr, refused.stderr
+    assert (tmp_path / "pipe").is_fifo() and not (tmp_path / "folder").exists()
     mixed = run(tmp_path / "a.jsonl", tmp_path / "b.jsonl", "--prior", tmp_path / "mixed.npz", "--curve")
     assert mixed.returncode == 2 and "--prior with --curve" in mixed.stderr, mixed.stderr
     for refused in (onto, none, mixed):
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert not (tmp_path / "none.npz").exists() and not (tmp_path / "mixed.npz").exists()
+
+
+def test_a_copy_of_a_work_under_another_id_is_not_taught_as_its_lookalike(tmp_path):
+    """lookalikes.others: a catalog image saved again as JPEG under another id explains the work's frame as much
+    as the work itself; it is left out of the look-alikes (nothing can teach the verifier to reject a copy), so the
+    refit does not lower the work's own frame. The other works compared there stay."""
+    from installation.catalog import recognizer_for
+    from installation.recognition import lookalikes
+
+    bench = benchmark_module("bench_recognition")
+    ren = bench.Renderer(1, 0.5)
+    for k in range(8):
+        cv2.imwrite(str(tmp_path / f"work-{k:04d}.png"), ren.catalog_image(ren.art(k), k))
+    image = cv2.imread(str(tmp_path / "work-0001.png"))
+    cv2.imwrite(str(tmp_path / "twin-0001.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    recognizer = recognizer_for(load_catalog(tmp_path), learn=False)
+    whole = recognizer.recognize(lookalikes.frame(image))
+    twin = [c for c in whole.candidates if c.work == "twin-0001"]
+    own = max(c.value for c in whole.candidates if c.work == "work-0001")
+    assert twin and abs(twin[0].value - own) < lookalikes.DUPLICATE_GAP, whole.candidates  # a copy: as good
+    left = lookalikes.others(recognizer, "work-0001", image)
+    assert "twin-0001" not in {c.work for c in left.candidates}
+    assert {c.work for c in left.candidates} == {c.work for c in whole.candidates} - {"work-0001", "twin-0001"}

@@ -36,8 +36,8 @@ def read_npz(path: Path) -> dict[str, np.ndarray] | None:
                 return None
             with z:
                 return {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, zlib.error):
-        return None
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, zlib.error, MemoryError):
+        return None  # MemoryError: an array header claiming more than there is (nothing was read yet)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,15 @@ class ArtworkFeatures:
 
     @staticmethod
     def from_arrays(z) -> ArtworkFeatures:
-        return ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"], z["square"])
+        """Read back (a cache file's arrays); ValueError for arrays compute_features never makes."""
+        f = ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"], z["square"])
+        k = len(f.keypoints)
+        made = ((f.glob, (576,), "f"), (f.keypoints, (k, 2), "f"), (f.descriptors, (k, 32), "u"),
+                (f.size, (2,), "iuf"), (f.thumb, (THUMB, THUMB, 3), "u"), (f.square, (GRAIN, GRAIN, 3), "u"))
+        if not all(a.shape == shape and a.dtype.kind in kinds for a, shape, kinds in made) or \
+                not (np.isfinite(f.glob).all() and np.isfinite(f.keypoints).all() and (f.size > 0).all()):
+            raise ValueError("not the arrays compute_features makes")
+        return f
 
 
 HOG_NOISE = 8.0  # Sobel magnitude (Lab L units) below which a gradient is sensor noise or glare haze
