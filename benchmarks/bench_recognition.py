@@ -300,7 +300,8 @@ def main() -> int:
     works = catalog_works(ren, args.works, photos)
     settings = settings_from(args.set)
     embedder = Embedder(Path(args.embedding)) if args.embedding and settings.embedded else None
-    built = catalog_recognizer(ren, [(wid, art) for wid, _, art in works], settings, embedder, not args.no_lookalikes)
+    built = catalog_recognizer(ren, [(wid, art) for wid, _, art in works], settings, embedder,
+                               learn=not args.no_lookalikes)
     recognizer = built.recognizer
     results = collections.defaultdict(collections.Counter)
     times, errors, dumped = [], [], []
@@ -340,7 +341,8 @@ def main() -> int:
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
     print(f"renderer {args.renderer}: catalog {len(works)} works ({len(photos)} photographs), indexed in "
           f"{built.index_s:.1f} s, recogniser built in {built.built_s:.1f} s ({len(recognizer.grain_line)} grainy works)")
-    print(f"verifier: {'refitted on the catalog look-alikes ' + str(recognizer.learnt.summary()) if recognizer.learnt else 'shipped (--no-lookalikes)'}")
+    learnt = recognizer.learnt
+    print(f"verifier: {f'refitted on the catalog look-alikes {learnt.summary()}' if learnt else 'shipped (--no-lookalikes)'}")
     for name in sorted(results):
         c = results[name]
         if name in kinds:

@@ -23,8 +23,8 @@ from engines.errors import Art2MusError
 from engines.options import GenerationOptions
 from engines.preprocess import read_bgr
 from installation.config import read_yaml
-from installation.recognition import FEATURE_VERSION, ArtworkFeatures, Recognizer, RecognizerSettings, compute_features
-from installation.recognition import lookalikes
+from installation.recognition import (FEATURE_VERSION, ArtworkFeatures, Recognizer, RecognizerSettings,
+                                      compute_features, lookalikes)
 from installation.recognition.embedding import Embedder
 from installation.recognition.features import read_npz
 
@@ -292,9 +292,8 @@ def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None,
     found = lookalikes.Lookalikes.of(per_work)
     try:
         recognizer.learn(found, prior)
-    except ValueError as exc:  # a measurement no pair makes: a bug, not the catalog's
-        raise Art2MusError(f"recognition: the catalog's look-alikes cannot refit the verifier ({exc}); "
-                           "report it, and start with `art2mus camera` after deleting "
-                           f"{catalog.folder / INDEX_DIR / LOOKALIKES_FILE}") from None
+    except ValueError as exc:  # a measurement no pair makes: a fault in the recogniser, not in the catalog
+        raise Art2MusError(f"recognition: the catalog's look-alikes cannot refit the verifier ({exc}); a fault in "
+                           "art2mus: report it with the camera's log") from None
     log.info("recognition: verifier refitted on the catalog's look-alikes (%s)", found.summary())
     return recognizer

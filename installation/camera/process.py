@@ -87,7 +87,8 @@ class CameraProcess:
         self.source = source or make_source(cfg, catalog)
         self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds,
                                    VisitEvidence() if cfg.visit_evidence else None)
-        self.status = CameraStatus(source=cfg.source, lookalikes=recognizer.learnt.summary() if recognizer.learnt else None)
+        learnt = recognizer.learnt.summary() if recognizer.learnt else None
+        self.status = CameraStatus(source=cfg.source, lookalikes=learnt)
         self.runtime = runtime or ProcessRuntime("camera", cfg.republish_seconds)
         self.stop = self.runtime.stop
         self.state = "starting"
