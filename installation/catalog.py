@@ -110,22 +110,28 @@ def _cached(index: Path, art: Artwork) -> ArtworkFeatures | None:
         return None  # a damaged cache file is just rebuilt
 
 
-def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> bool:
-    """Caches one work's features; False when the index cannot be written (logged once by the caller)."""
-    st = art.path.stat()
-    tmp = index / f".{art.id}.{os.getpid()}.tmp.npz"  # the camera and doctor may index at once
+def _write_npz(path: Path, then: str, **arrays) -> bool:
+    """Writes a cache file whole or not at all (a temporary file of this process's, then renamed: the camera and
+    doctor may write at once); False, logged with what happens `then`, when it cannot be written."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     try:
-        np.savez(tmp, version=FEATURE_VERSION, size=st.st_size, mtime_ns=st.st_mtime_ns, **feats.arrays())
-        tmp.replace(index / f"{art.id}.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
         return True
     except OSError as exc:
-        log.warning("catalog: the feature cache %s cannot be written (%s); the catalog is indexed in memory "
-                    "each time it is loaded", index, exc.strerror or exc)
+        log.warning("catalog: the cache %s cannot be written (%s); %s", path, exc.strerror or exc, then)
         try:
             tmp.unlink()
         except OSError:
             pass
         return False
+
+
+def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> bool:
+    """Caches one work's features; False when the index cannot be written (logged)."""
+    st = art.path.stat()
+    return _write_npz(index / f"{art.id}.npz", "the catalog is indexed in memory each time it is loaded",
+                      version=FEATURE_VERSION, size=st.st_size, mtime_ns=st.st_mtime_ns, **feats.arrays())
 
 
 def _remove_stale(index: Path) -> None:
@@ -223,17 +229,8 @@ def _cached_lookalikes(path: Path, key: str, works: int) -> list[np.ndarray]:
 
 
 def _store_lookalikes(path: Path, key: str, per_work: list[np.ndarray]) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # the camera and doctor may write at once
-    try:
-        np.savez(tmp, key=key, rows=np.concatenate(per_work), counts=np.int64([len(x) for x in per_work]))
-        tmp.replace(path)
-    except OSError as exc:
-        log.warning("catalog: the look-alike cache %s cannot be written (%s); the catalog's look-alikes are learnt "
-                    "again each time it is loaded", path, exc.strerror or exc)
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+    _write_npz(path, "the catalog's look-alikes are learnt again each time it is loaded", key=key,
+               rows=np.concatenate(per_work), counts=np.int64([len(x) for x in per_work]))
 
 
 def _image(catalog: Catalog, wid: str) -> np.ndarray | None:

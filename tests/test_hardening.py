@@ -281,17 +281,20 @@ def test_read_only_catalog_with_a_stale_index(tmp_path):
             p.chmod(0o755)
 
 
-def test_read_only_index_is_used_in_memory_even_for_root(tmp_path, monkeypatch):
-    """Root ignores permissions; the fault (a cache that cannot be written) is caused by a full
-    index path instead: a file where the index's temp file must go."""
+def test_read_only_index_is_used_in_memory_even_for_root(tmp_path, caplog):
+    """Root ignores permissions; the fault (a cache that cannot be written) is caused by a folder where the
+    work's cache file must go instead: the catalog works from memory, the fault is logged, no temp file is left,
+    and the folder (not ours) is kept."""
     catalog = tmp_path / "catalog"
     catalog.mkdir()
     cv2.imwrite(str(catalog / "work-0.png"), artwork(0))
     index = catalog / ".art2mus-index"
     index.mkdir()
-    (index / ".work-0.tmp.npz").mkdir()  # np.savez cannot write its temp file here
+    (index / "work-0.npz").mkdir()  # the temp file cannot be renamed onto it
     cat = load_catalog(catalog)
-    assert list(cat.artworks) == ["work-0"]
+    assert list(cat.artworks) == ["work-0"] and cat.rebuilt == 1
+    assert "cannot be written" in caplog.text and "indexed in memory" in caplog.text, caplog.text
+    assert (index / "work-0.npz").is_dir() and not list(index.glob(".*.tmp.npz"))
 
 
 @pytest.mark.parametrize("out", ["/proc/clip.wav", "/dev/full", "{file}/under/clip.wav", "{image}", "x.mp3"])
