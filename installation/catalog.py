@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Callable, Literal, Optional
 
 import cv2
 import numpy as np
@@ -241,9 +241,11 @@ def _image(catalog: Catalog, wid: str) -> np.ndarray | None:
         return None
 
 
-def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: str | None) -> list[np.ndarray]:
+def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: str | None,
+            progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
     """Each work's look-alike rows, from the cache where it has them; what is learnt is saved every
-    PROGRESS_SECONDS, so that a camera stopped mid-way (a supervisor's start timeout) resumes."""
+    PROGRESS_SECONDS and when `progress` (called after each work with the works done and all) raises, so that a
+    camera stopped mid-way resumes."""
     ids = list(catalog.features)
     if not ids:
         return []
@@ -254,26 +256,31 @@ def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: st
     log.info("recognition: learning the catalog's look-alikes (%d of %d works to go, about %.0f s; cached after)",
              len(ids) - len(done), len(ids), 0.1 * (len(ids) - len(done)))
     start = saved = time.monotonic()
-    for wid in ids[len(done):]:
-        image = _image(catalog, wid)
-        done.append(np.zeros((0, len(lookalikes.FEATURES))) if image is None else
-                    lookalikes.work_rows(recognizer, wid, image))
-        if path and key and time.monotonic() - saved >= PROGRESS_SECONDS and len(done) < len(ids):
-            _store_lookalikes(path, key, done)
-            saved = time.monotonic()
-            log.info("recognition: look-alikes of %d of %d works learnt", len(done), len(ids))
-    if path and key:
-        _store_lookalikes(path, key, done)
+    try:
+        for wid in ids[len(done):]:
+            image = _image(catalog, wid)
+            done.append(np.zeros((0, len(lookalikes.FEATURES))) if image is None else
+                        lookalikes.work_rows(recognizer, wid, image))
+            if path and key and time.monotonic() - saved >= PROGRESS_SECONDS and len(done) < len(ids):
+                _store_lookalikes(path, key, done)
+                saved = time.monotonic()
+                log.info("recognition: look-alikes of %d of %d works learnt", len(done), len(ids))
+            if progress:
+                progress(len(done), len(ids))
+    finally:
+        if path and key and done:
+            _store_lookalikes(path, key, done)  # all of them, or what a camera asked to stop had learnt
     log.info("recognition: look-alikes learnt in %.1f s", time.monotonic() - start)
     return done
 
 
 def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None, embedder: Embedder | None = None,
-                   learn: bool = True) -> Recognizer:
+                   learn: bool = True, progress: Callable[[int, int], None] | None = None) -> Recognizer:
     """The catalog's recogniser, as the camera builds it: its verifier refitted on the catalog's own
     look-alikes (recognition/lookalikes.py; `learn=False`: the shipped verifier, a benchmark's comparison).
     The look-alikes are cached in the index and learnt again when an image, the recognition code or the
-    settings change (about 0.1 s a work). Art2MusError when the shipped prior cannot be used."""
+    settings change (about 0.1 s a work; `progress(done, works)` after each, which may raise to stop).
+    Art2MusError when the shipped prior cannot be used."""
     settings = settings or RecognizerSettings()
     recognizer = Recognizer(catalog.features, settings, embedder)
     if not learn:
@@ -285,7 +292,7 @@ def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None,
     index = catalog.folder / INDEX_DIR
     key = _lookalikes_key(catalog, settings) if embedder is None else None  # another network: not cached
     path = index / LOOKALIKES_FILE if index.is_dir() else None
-    per_work = _learnt(catalog, recognizer, path, key)
+    per_work = _learnt(catalog, recognizer, path, key, progress)
     found = lookalikes.Lookalikes.of(per_work)
     try:
         recognizer.learn(found, prior)

@@ -2,6 +2,7 @@
 walk, a source that is missing and one that freezes; frames never leave the process."""
 
 import os
+import re
 import socket as pysocket
 import subprocess
 import sys
@@ -288,6 +289,7 @@ def test_camera_process_gives_its_debouncer_the_visits_evidence_when_configured(
     a sure frame's confidence reach the debouncer) or, switched off, bare ids (k of n alone)."""
     catalog = load_catalog(catalog_dir)
     proc = CameraProcess(CameraConfig(visit_evidence=on), IpcConfig(), catalog, source=object())
+    proc.prepare()  # run() does it: the recogniser, its catalog's look-alikes learnt
     for k in range(3):
         proc._recognize(view(artwork(BUSY[1]), 40 + k), now=0.2 * k)
     if on:
@@ -297,3 +299,38 @@ def test_camera_process_gives_its_debouncer_the_visits_evidence_when_configured(
     else:
         assert proc.debouncer.evidence is None and not proc.debouncer.visit
     assert list(proc.debouncer.window) == ["work-6"] * 3
+
+
+def test_camera_heartbeats_while_it_learns_its_catalog_and_stops_when_asked(tmp_path):
+    """A first start learns the catalog's look-alikes (a minute for 500 works) before any frame: the camera
+    heartbeats "loading" meanwhile, with how far it is (the supervisor's start timeout counts from the last
+    heartbeat), and asked to stop then it stops at the next work, exit 0, what it learnt kept for the next start."""
+    import numpy as np
+
+    from helpers import benchmark_module
+    from installation.catalog import INDEX_DIR, LOOKALIKES_FILE
+
+    ren = benchmark_module("bench_recognition").Renderer(1, 0.5)
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    works = 40
+    for k in range(works):
+        cv2.imwrite(str(folder / f"work-{k:04d}.png"), ren.catalog_image(ren.art(k), k))
+    catalog = load_catalog(folder)
+    endpoint = f"tcp://127.0.0.1:{_port()}"
+    proc = CameraProcess(CameraConfig(source="synthetic"), IpcConfig(artwork_events=endpoint), catalog)
+    ended = []
+    thread = threading.Thread(target=lambda: ended.append(proc.run()), daemon=True)
+    thread.start()
+    try:
+        loading = lambda got: any(m.kind == "heartbeat" and m.data["state"] == "loading" for m in got)
+        msgs, _, _ = _collect(endpoint, 30, until=loading)
+    finally:
+        proc.stop.set()
+        thread.join(timeout=20)
+    assert not thread.is_alive() and ended == [0]
+    beat = next(m.data for m in msgs if m.kind == "heartbeat" and m.data["state"] == "loading")
+    assert re.fullmatch(rf"\d+ of {works} works learnt", beat["status"]["lookalikes"]), beat
+    assert proc.tracker is None  # stopped before it recognised anything
+    with np.load(folder / INDEX_DIR / LOOKALIKES_FILE) as z:
+        assert 0 < len(z["counts"]) < works, len(z["counts"])

@@ -77,18 +77,20 @@ class FrameWatchdog:
         self.last_new, self.last_hash = time.monotonic(), None
 
 
+class _Stopped(Exception):
+    """The camera was asked to stop while it prepared its recogniser."""
+
+
 class CameraProcess:
     def __init__(self, cfg: CameraConfig, ipc: IpcConfig, catalog: Catalog, source=None,
                  runtime: ProcessRuntime | None = None):
         self.cfg, self.ipc = cfg, ipc
         self.catalog = catalog
-        recognizer = recognizer_for(catalog)
-        self.tracker = Tracker(recognizer, cfg.search_every)
+        self.tracker: Tracker | None = None  # prepare()
         self.source = source or make_source(cfg, catalog)
         self.debouncer = Debouncer(cfg.enter_k, cfg.enter_n, cfg.leave_seconds, cfg.min_dwell_seconds,
                                    VisitEvidence() if cfg.visit_evidence else None)
-        learnt = recognizer.learnt.summary() if recognizer.learnt else None
-        self.status = CameraStatus(source=cfg.source, lookalikes=learnt)
+        self.status = CameraStatus(source=cfg.source)
         self.runtime = runtime or ProcessRuntime("camera", cfg.republish_seconds)
         self.stop = self.runtime.stop
         self.state = "starting"
@@ -143,11 +145,28 @@ class CameraProcess:
                     self._publish_state()
                     self.stop.wait(min(0.2, self.cfg.republish_seconds))
 
+    def prepare(self) -> None:
+        """Builds the recogniser, its catalog's look-alikes learnt (catalog.recognizer_for: a minute for 500 works
+        the first time), heartbeating "loading" meanwhile so that the supervisor does not take a long first start
+        for a hung one; a stop asked for meanwhile ends it (_Stopped), what was learnt kept. run() calls it."""
+        def progress(done: int, works: int) -> None:
+            if self.stop.is_set():
+                raise _Stopped
+            self.runtime.beat("loading", {"lookalikes": f"{done} of {works} works learnt", "source": self.cfg.source})
+
+        recognizer = recognizer_for(self.catalog, progress=progress)
+        self.tracker = Tracker(recognizer, self.cfg.search_every)
+        self.status.lookalikes = recognizer.learnt.summary() if recognizer.learnt else None
+
     def run(self) -> int:
         self.pub = messages.socket(self.runtime.ctx, zmq.PUB, self.ipc.artwork_events, bind=True)
         self.runtime.use_publisher(self.pub)
         try:
+            self.prepare()
             return self._loop()
+        except _Stopped:
+            log.info("camera: stopped while learning the catalog's look-alikes (what was learnt is kept)")
+            return 0
         finally:
             self.source.close()
             self.runtime.close()
