@@ -429,10 +429,10 @@ def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
 
 
 def lookalikes(recognizer: Recognizer, ren: Renderer, works: list) -> list[dict]:
-    """Each catalog work's look-alikes: its catalog image on a plain wall (lookalike_frame) recognised, and the
-    pairs of every other work compared there kept (a dump record with no truth: each pair a negative). What a
-    kiosk could learn of its own catalog without a camera: which of its works pass for another
-    (crossval_recognition.py --lookalikes adds them to the verifier's fit)."""
+    """Each catalog work's look-alikes (installation/recognition/lookalikes.py: `others`, its catalog image on a
+    plain wall, `frame`, recognised and the pairs of every other work compared there kept) as dump records with
+    no truth, each pair one to reject: what the kiosk learns of its catalog (crossval_recognition.py --lookalikes
+    refits on them as it does)."""
     out = []
     for k, (wid, _, art) in enumerate(works):
         others = lookalike.others(recognizer, wid, ren.catalog_image(art, k))

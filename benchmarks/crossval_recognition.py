@@ -475,8 +475,8 @@ def main() -> int:
     mode = "--visits" if args.visits else "--keypoints" if args.keypoints else None
     given = [name for name, on in (("--curve", args.curve), ("--unused", unused)) if on]
     given += [flag for flag, on in (("--at-scale", args.at_scale), ("--lookalikes", args.lookalikes)) if on]
-    if args.prior is not None and (given or args.curve):
-        print(f"--prior with {', '.join(given or ['--curve'])}: the prior is the shipped verifier's over both files; "
+    if args.prior is not None and given:
+        print(f"--prior with {', '.join(given)}: the prior is the shipped verifier's over both files; "
               "leave them out", file=sys.stderr)
         return 2
     if args.prior is not None:

@@ -74,6 +74,9 @@ class Catalog:
     features: dict[str, ArtworkFeatures] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     rebuilt: int = 0
+    # Each indexed image's size and modification time when it was indexed (what its features are of): the
+    # look-alikes' cache key, so that an image replaced after indexing is learnt again on the next start.
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _read_info(folder: Path) -> dict[str, ArtworkInfo]:
@@ -174,7 +177,11 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
         if not index:
             cat.artworks[art.id] = art
             continue
-        feats = _cached(index_dir, art) if index_dir else None
+        try:
+            st = path.stat()
+        except OSError:
+            st = None  # gone since the folder was listed: read_bgr below says so
+        feats = _cached(index_dir, art) if index_dir and st else None
         if feats is None:
             try:
                 image = read_bgr(path, cv2.IMREAD_COLOR)
@@ -187,6 +194,8 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
                 index_dir = None  # not writable after all (a read-only catalog): indexed in memory from now on
         cat.artworks[art.id] = art
         cat.features[art.id] = feats
+        if st:
+            cat.stamps[art.id] = (st.st_size, st.st_mtime_ns)
     for e in cat.errors:
         log.error("catalog: %s", e)
     unknown = sorted(set(info) - set(cat.artworks))
@@ -198,18 +207,18 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
 
 
 def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str | None:
-    """What the catalog's look-alikes depend on: each indexed image (id, size, modification time), the
-    recognition code, network and prior (an update changes what a frame's pairs measure) and the settings."""
+    """What the catalog's look-alikes depend on: each indexed image (id, size and modification time when it was
+    indexed), the recognition code, network and prior (an update changes what a frame's pairs measure) and the
+    settings."""
     h = hashlib.sha256(repr(settings).encode())
     code = Path(lookalikes.__file__).parent
     for path in sorted(p for p in code.iterdir() if p.suffix in (".py", ".onnx", ".npz")):
         h.update(path.name.encode() + path.read_bytes())
     for wid in catalog.features:
-        try:
-            st = catalog.artworks[wid].path.stat()
-        except OSError:  # removed since it was indexed: learnt without a cache (and logged when read)
+        if wid not in catalog.stamps:  # its image could not be looked at when indexed: learnt without a cache
             return None
-        h.update(f"{wid}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        size, mtime_ns = catalog.stamps[wid]
+        h.update(f"{wid}\0{size}\0{mtime_ns}\0".encode())
     return h.hexdigest()
 
 
@@ -228,9 +237,9 @@ def _cached_lookalikes(path: Path, key: str, works: int) -> list[np.ndarray]:
     return np.split(np.float64(rows), np.cumsum(counts)[:-1]) if len(counts) else []
 
 
-def _store_lookalikes(path: Path, key: str, per_work: list[np.ndarray]) -> None:
-    _write_npz(path, "the catalog's look-alikes are learnt again each time it is loaded", key=key,
-               rows=np.concatenate(per_work), counts=np.int64([len(x) for x in per_work]))
+def _store_lookalikes(path: Path, key: str, per_work: list[np.ndarray]) -> bool:
+    return _write_npz(path, "the catalog's look-alikes are learnt again each time it is loaded", key=key,
+                      rows=np.concatenate(per_work), counts=np.int64([len(x) for x in per_work]))
 
 
 def _image(catalog: Catalog, wid: str) -> np.ndarray | None:
@@ -262,7 +271,8 @@ def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: st
             done.append(np.zeros((0, len(lookalikes.FEATURES))) if image is None else
                         lookalikes.work_rows(recognizer, wid, image))
             if path and key and time.monotonic() - saved >= PROGRESS_SECONDS and len(done) < len(ids):
-                _store_lookalikes(path, key, done)
+                if not _store_lookalikes(path, key, done):
+                    path = None  # not writable (logged once): learnt in memory
                 saved = time.monotonic()
                 log.info("recognition: look-alikes of %d of %d works learnt", len(done), len(ids))
             if progress:
@@ -294,10 +304,6 @@ def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None,
     path = index / LOOKALIKES_FILE if index.is_dir() else None
     per_work = _learnt(catalog, recognizer, path, key, progress)
     found = lookalikes.Lookalikes.of(per_work)
-    try:
-        recognizer.learn(found, prior)
-    except ValueError as exc:  # a measurement no pair makes: a fault in the recogniser, not in the catalog
-        raise Art2MusError(f"recognition: the catalog's look-alikes cannot refit the verifier ({exc}); a fault in "
-                           "art2mus: report it with the camera's log") from None
+    recognizer.learn(found, prior)
     log.info("recognition: verifier refitted on the catalog's look-alikes (%s)", found.summary())
     return recognizer

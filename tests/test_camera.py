@@ -2,7 +2,6 @@
 walk, a source that is missing and one that freezes; frames never leave the process."""
 
 import os
-import re
 import socket as pysocket
 import subprocess
 import sys
@@ -164,10 +163,11 @@ def test_video_file_gives_debounced_events_and_no_frame_leaves_the_process(tmp_p
     # ... and when the video ends nobody can be seen any more: "no artwork", so the audio stops playing work-6.
     assert changes == ["work-0", None, "work-6", None], changes
     assert any(m.kind == "artwork" and not m.data["change"] for m in msgs)  # re-publishes say change: false
-    assert any(m.kind == "heartbeat" and m.data["status"]["fps"] > 5 for m in msgs)
+    # Heartbeats while the catalog's look-alikes are learnt say "loading" and how far; then the frames' status.
+    beats = [m.data["status"] for m in msgs if m.kind == "heartbeat" and m.data["state"] != "loading"]
+    assert any(b["fps"] > 5 for b in beats)
     # A second of one scene (the video repeats its frame): searched once, then given that answer while the scene
     # stays still - the work's and the empty wall's alike (a held work's confirmations: tests/test_track.py).
-    beats = [m.data["status"] for m in msgs if m.kind == "heartbeat"]
     assert max(b["still"] for b in beats) >= 50  # of the ~100 recognitions
     # Works found on a second look, the frame's glare taken off, are counted among the recognitions.
     assert all(0 <= b["glare_off"] <= b["recognitions"] for b in beats), beats[-1]
@@ -318,7 +318,9 @@ def test_camera_heartbeats_while_it_learns_its_catalog_and_stops_when_asked(tmp_
         cv2.imwrite(str(folder / f"work-{k:04d}.png"), ren.catalog_image(ren.art(k), k))
     catalog = load_catalog(folder)
     endpoint = f"tcp://127.0.0.1:{_port()}"
-    proc = CameraProcess(CameraConfig(source="synthetic"), IpcConfig(artwork_events=endpoint), catalog)
+    # A heartbeat every 0.1 s: several while 40 works are learnt on any machine.
+    proc = CameraProcess(CameraConfig(source="synthetic", republish_seconds=0.1), IpcConfig(artwork_events=endpoint),
+                         catalog)
     ended = []
     thread = threading.Thread(target=lambda: ended.append(proc.run()), daemon=True)
     thread.start()
@@ -330,7 +332,7 @@ def test_camera_heartbeats_while_it_learns_its_catalog_and_stops_when_asked(tmp_
         thread.join(timeout=20)
     assert not thread.is_alive() and ended == [0]
     beat = next(m.data for m in msgs if m.kind == "heartbeat" and m.data["state"] == "loading")
-    assert re.fullmatch(rf"\d+ of {works} works learnt", beat["status"]["lookalikes"]), beat
+    assert beat["status"]["lookalikes"]["works"] == works and 0 < beat["status"]["lookalikes"]["learnt"] < works, beat
     assert proc.tracker is None  # stopped before it recognised anything
     with np.load(folder / INDEX_DIR / LOOKALIKES_FILE) as z:
         assert 0 < len(z["counts"]) < works, len(z["counts"])

@@ -1246,14 +1246,14 @@ def test_the_shipped_prior_is_the_shipped_verifiers_and_a_wrong_one_is_named():
     assert np.linalg.eigvalsh(prior.precision).min() > 0
     with pytest.raises(ValueError, match=r"verifier_prior.npz: made for other weights.*--prior"):
         Prior.load(Verifier(bias=-9.0))
-    assert PRIOR.is_file()
+    assert prior.weights[-1] == Verifier().bias and PRIOR.name == "verifier_prior.npz"
 
 
 def test_the_damaged_prior_is_refused_by_name(tmp_path):
-    from installation.recognition.lookalikes import Prior
+    """A prior damaged in any way a file can be (garbage, a flipped bit, cut, a lone array, the zip's encrypted
+    flag, missing), or arrays that are not a verifier's curvature: one ValueError naming the file and the fix."""
+    from installation.recognition.lookalikes import PRIOR, Prior
     from installation.recognition.verify import Verifier
-
-    from installation.recognition.lookalikes import PRIOR
 
     (tmp_path / "p.npz").write_bytes(b"not a prior")
     shipped = PRIOR.read_bytes()
@@ -1263,7 +1263,10 @@ def test_the_damaged_prior_is_refused_by_name(tmp_path):
     (tmp_path / "cut.npz").write_bytes(shipped[:len(shipped) // 3])
     np.save(tmp_path / "lone.npy", np.eye(17))
     (tmp_path / "lone.npy").rename(tmp_path / "lone.npz")
-    for name in ("p.npz", "flipped.npz", "cut.npz", "lone.npz", "absent.npz"):
+    locked = bytearray(shipped)
+    locked[shipped.find(b"PK\x01\x02") + 8] |= 0x01  # the central directory's "encrypted" flag: a RuntimeError
+    (tmp_path / "locked.npz").write_bytes(bytes(locked))
+    for name in ("p.npz", "flipped.npz", "cut.npz", "lone.npz", "locked.npz", "absent.npz"):
         with pytest.raises(ValueError, match=rf"{name}: missing or unreadable; reinstall art2mus"):
             Prior.load(Verifier(), tmp_path / name)
     w = np.float64([*Verifier().weights, Verifier().bias])
@@ -1294,6 +1297,14 @@ def test_look_alikes_lower_what_they_score_and_nothing_else_without_them():
     assert refit.threshold == shipped.threshold and refit.weights != shipped.weights
     assert refit.probability(rows).mean() < shipped.probability(rows).mean() - 0.05
     assert refit.weights[FEATURES.index("no_similar")] == 0.0 and refit.weights[FEATURES.index("no_ranks")] == 0.0
+    # Many pairs the shipped verifier is sure of (a series of near-twins): the refit settles (a full Newton step
+    # would swing back and forth between the shipped weights and ones far off) and rejects them.
+    sure = np.zeros(len(FEATURES))
+    sure[[FEATURES.index(f) for f in ("value", "margin", "margin_capped", "explained", "edges", "ranks", "similar",
+                                      "similar_margin", "glare")]] = [0.9, 0.3, 0.3, 0.98, 0.95, 0.95, 0.97, 0.4, 0.1]
+    series = sure + rng.normal(0, 0.03, (200, len(FEATURES))) * (sure != 0)
+    assert shipped.probability(series).mean() > 0.99
+    assert adapted(shipped, prior, Lookalikes(series, 100, 100)).probability(series).mean() < shipped.threshold
     # A large catalog's look-alikes count as FULL_WEIGHT_WORKS works' worth: they move the weights less per pair.
     assert Lookalikes(rows, 5 * FULL_WEIGHT_WORKS, 20).weight == pytest.approx(0.2)
     bigger = adapted(shipped, prior, Lookalikes(rows, 5 * FULL_WEIGHT_WORKS, 20))
@@ -1353,6 +1364,10 @@ def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tm
         assert not any("from the cache" in r.message for r in caplog.records), change
         assert relearnt.s.verifier == first.s.verifier, change
     assert recognizer_for(load_catalog(tmp_path), learn=False).s.verifier == Verifier()
+    # Other settings compare other pairs: learnt again, not taken from the cache.
+    caplog.clear()
+    recognizer_for(load_catalog(tmp_path), RecognizerSettings(places=3))
+    assert any("10 of 10 works to go" in r.message for r in caplog.records), caplog.text
     # A work's feature cache with a flipped bit is indexed again, as a damaged look-alike cache is learnt again.
     features = tmp_path / INDEX_DIR / "work-0005.npz"
     damaged = bytearray(features.read_bytes())

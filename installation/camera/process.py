@@ -152,7 +152,7 @@ class CameraProcess:
         def progress(done: int, works: int) -> None:
             if self.stop.is_set():
                 raise _Stopped
-            self.runtime.beat("loading", {"lookalikes": f"{done} of {works} works learnt", "source": self.cfg.source})
+            self.runtime.beat("loading", {"lookalikes": {"learnt": done, "works": works}, "source": self.cfg.source})
 
         recognizer = recognizer_for(self.catalog, progress=progress)
         self.tracker = Tracker(recognizer, self.cfg.search_every)

@@ -17,6 +17,7 @@ shipped verifier exactly, and its threshold always: the look-alikes are what the
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ from installation.recognition.verify import FEATURES, MAX_MEASURED, RIDGE, Verif
 if TYPE_CHECKING:
     from installation.recognition.recognizer import Recognition, Recognizer
 
+log = logging.getLogger(__name__)
 PRIOR = Path(__file__).with_name("verifier_prior.npz")
 SPAN = 0.6  # a look-alike frame: the catalog image's limiting side over the frame's ...
 WALL = 170  # ... on a plain mid-grey wall ...
@@ -110,7 +112,12 @@ def work_rows(recognizer: Recognizer, work: str, image: np.ndarray) -> np.ndarra
     """One catalog work's look-alikes (its image on a plain wall: `others`) as the verifier measures them.
     About 0.05-0.1 s on one core."""
     r = others(recognizer, work, image)
-    return rows_of(r, [bool(recognizer.textured[recognizer.ids.index(c.work)]) for c in r.candidates])
+    rows = rows_of(r, [bool(recognizer.textured[recognizer.ids.index(c.work)]) for c in r.candidates])
+    kept = (np.abs(rows) <= MAX_MEASURED).all(axis=1)  # NaN fails too
+    if not kept.all():  # a fault in a measurement: never seen; the frame's other pairs still teach
+        log.error("recognition: %d look-alike pairs of %s measured beyond +-%g or not a number; left out",
+                  int((~kept).sum()), work, MAX_MEASURED)
+    return rows[kept]
 
 
 @dataclass(frozen=True)
@@ -156,9 +163,11 @@ class Prior:
         np.savez(path, weights=self.weights, precision=self.precision)
 
 
-def adapted(v: Verifier, prior: Prior, found: Lookalikes, steps: int = 50) -> Verifier:
+def adapted(v: Verifier, prior: Prior, found: Lookalikes, steps: int = 100) -> Verifier:
     """v refitted with the look-alikes as rejected pairs (each counting found.weight), the shipped fit kept as
-    `prior`: Newton's method on 1/2 (w - w0)' H0 (w - w0) + weight * log-loss(look-alikes). The threshold stays."""
+    `prior`: Newton's method on the convex 1/2 (w - w0)' H0 (w - w0) + weight * log-loss(look-alikes), each step
+    halved until it lowers it (many pairs the shipped verifier is sure of would make full steps swing back and
+    forth for ever). The threshold stays."""
     if not len(found.rows):
         return v
     if not (np.abs(found.rows) <= MAX_MEASURED).all():  # NaN fails too
@@ -168,16 +177,24 @@ def adapted(v: Verifier, prior: Prior, found: Lookalikes, steps: int = 50) -> Ve
     # A measurement the shipped fit never saw vary (only its ridge holds it: the network's absence where it
     # is always loaded) keeps its weight: a few look-alikes must not give it one.
     free = np.flatnonzero(np.diag(h0) > 2 * RIDGE)
-    w = w0.copy()
     if not len(free):
         return v
+    loss = lambda w: 0.5 * (w - w0) @ h0 @ (w - w0) + c * np.logaddexp(0.0, a @ w).sum()
+    w = w0.copy()
     for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(a @ w)))
+        p = 0.5 * (1.0 + np.tanh(0.5 * (a @ w)))  # the logistic, without exp's overflow
         grad = h0 @ (w - w0) + c * (a.T @ p)
         hess = h0 + c * (a * (p * (1 - p))[:, None]).T @ a
-        step = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
-        w[free] -= step
+        step = np.zeros_like(w)
+        step[free] = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
         if np.abs(step).max() < 1e-8:
             break
+        t, before = 1.0, loss(w)
+        while loss(w - t * step) > before and t > 1e-6:
+            t *= 0.5
+        w = w - t * step
+    else:
+        log.warning("recognition: the look-alike refit stopped after %d steps before it settled; its weights are "
+                    "better than the shipped ones for these look-alikes, not the best", steps)
     return dataclasses.replace(v, weights=tuple(float(x) for x in w[:-1]), bias=float(w[-1]))
 

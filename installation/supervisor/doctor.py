@@ -307,8 +307,9 @@ def check_camera(cfg: Config) -> Check:
     fps = sample.frames / sample.seconds
     w, h = sample.size
     detail = (f"{what}: {sample.frames} frames in {sample.seconds:.1f} s ({fps:.1f} fps), {w}x{h}; "
-              f"catalog {catalog.folder}: {len(catalog.artworks)} artworks, verifier refitted on {len(learnt.rows)} "
-              f"look-alike pairs of {learnt.frames} works")
+              f"catalog {catalog.folder}: {len(catalog.artworks)} artworks, " +
+              (f"verifier refitted on {len(learnt.rows)} look-alike pairs of {learnt.frames} works" if len(learnt.rows)
+               else "no look-alikes (the verifier as shipped)"))
     if catalog.errors:
         return Check("camera", Result.WARN, f"{detail}; {len(catalog.errors)} unusable image(s): {catalog.errors[0]}",
                      "replace or remove the images named (the others are recognised)")
