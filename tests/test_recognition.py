@@ -1239,7 +1239,7 @@ def test_the_shipped_prior_is_the_shipped_verifiers_and_a_wrong_one_is_named():
     curvature; a prior for other weights (a refitted verifier shipped without its own) or a damaged file: a
     ValueError naming the file and how to make it again."""
     from installation.recognition.lookalikes import Prior
-    from installation.recognition.verify import Verifier
+    from installation.recognition.verify import FEATURES, RIDGE, Verifier
 
     prior = Prior.load(Verifier())
     assert np.allclose(prior.precision, prior.precision.T)
@@ -1248,8 +1248,6 @@ def test_the_shipped_prior_is_the_shipped_verifiers_and_a_wrong_one_is_named():
         Prior.load(Verifier(bias=-9.0))
     # The fit saw every measurement vary but the network's and the ranks' absence (the network is always loaded,
     # a work always has ranks): only the ridge holds those two, which the refit therefore keeps (lookalikes.adapted).
-    from installation.recognition.verify import FEATURES, RIDGE
-
     held = [f for f, d in zip(FEATURES, np.diag(prior.precision)) if d <= 2 * RIDGE]
     assert held == ["no_ranks", "no_similar"], held
 
