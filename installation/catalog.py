@@ -222,24 +222,26 @@ def _lookalikes_key(catalog: Catalog, settings: RecognizerSettings) -> str | Non
     return h.hexdigest()
 
 
-def _cached_lookalikes(path: Path, key: str, works: int) -> list[np.ndarray]:
-    """Each work's look-alike rows learnt so far for `key`, in catalog order (all of them, or those learnt
-    before the camera was stopped); none when the file is missing, damaged or for another key."""
+def _cached_lookalikes(path: Path, key: str, works: int) -> list[lookalikes.WorkLookalikes]:
+    """What each work's look-alike frame taught, learnt so far for `key`, in catalog order (all of them, or those
+    learnt before the camera was stopped); none when the file is missing, damaged or for another key."""
     z = read_npz(path)
-    if z is None or set(z) != {"key", "rows", "counts"} or z["key"].shape != () or str(z["key"]) != key:
+    if z is None or set(z) != {"key", "rows", "counts", "copies"} or z["key"].shape != () or str(z["key"]) != key:
         return []  # missing, damaged or another catalog's: learnt again
-    rows, counts = z["rows"], z["counts"]
+    rows, counts, copies = z["rows"], z["counts"], z["copies"]
     if (rows.dtype.kind != "f" or rows.ndim != 2 or rows.shape[1] != len(lookalikes.FEATURES)
             or not (np.abs(rows) <= lookalikes.MAX_MEASURED).all() or counts.dtype.kind not in "iu"
             or counts.ndim != 1 or len(counts) > works or (counts < 0).any() or (counts > MAX_PAIRS).any()
-            or counts.sum() != len(rows)):
+            or counts.sum() != len(rows) or copies.dtype.kind != "U" or copies.shape != counts.shape):
         return []
-    return np.split(np.float64(rows), np.cumsum(counts)[:-1]) if len(counts) else []
+    per_work = np.split(np.float64(rows), np.cumsum(counts)[:-1]) if len(counts) else []
+    return [lookalikes.WorkLookalikes(r, tuple(c.split("\t")) if c else ()) for r, c in zip(per_work, copies)]
 
 
-def _store_lookalikes(path: Path, key: str, per_work: list[np.ndarray]) -> bool:
+def _store_lookalikes(path: Path, key: str, per_work: list[lookalikes.WorkLookalikes]) -> bool:
     return _write_npz(path, "the catalog's look-alikes are learnt again each time it is loaded", key=key,
-                      rows=np.concatenate(per_work), counts=np.int64([len(x) for x in per_work]))
+                      rows=np.concatenate([w.rows for w in per_work]), counts=np.int64([len(w.rows) for w in per_work]),
+                      copies=np.array(["\t".join(w.copies) for w in per_work], dtype=str))
 
 
 def _image(catalog: Catalog, wid: str) -> np.ndarray | None:
@@ -251,8 +253,8 @@ def _image(catalog: Catalog, wid: str) -> np.ndarray | None:
 
 
 def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: str | None,
-            progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
-    """Each work's look-alike rows, from the cache where it has them; what is learnt is saved every
+            progress: Callable[[int, int], None] | None = None) -> list[lookalikes.WorkLookalikes]:
+    """What each work's look-alike frame taught, from the cache where it has it; what is learnt is saved every
     PROGRESS_SECONDS and when `progress` (called after each work with the works done and all) raises, so that a
     camera stopped mid-way resumes."""
     ids = list(catalog.features)
@@ -268,8 +270,8 @@ def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: st
     try:
         for wid in ids[len(done):]:
             image = _image(catalog, wid)
-            done.append(np.zeros((0, len(lookalikes.FEATURES))) if image is None else
-                        lookalikes.work_rows(recognizer, wid, image))
+            done.append(lookalikes.WorkLookalikes(np.zeros((0, len(lookalikes.FEATURES)))) if image is None else
+                        lookalikes.work_lookalikes(recognizer, wid, image))
             if path and key and time.monotonic() - saved >= PROGRESS_SECONDS and len(done) < len(ids):
                 if not _store_lookalikes(path, key, done):
                     path = None  # not writable (logged once): learnt in memory
@@ -303,7 +305,11 @@ def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None,
     key = _lookalikes_key(catalog, settings) if embedder is None else None  # another network: not cached
     path = index / LOOKALIKES_FILE if index.is_dir() else None
     per_work = _learnt(catalog, recognizer, path, key, progress)
-    found = lookalikes.Lookalikes.of(per_work)
+    found = lookalikes.Lookalikes.of(per_work, list(catalog.features))
     recognizer.learn(found, prior)
+    if found.copies:
+        log.warning("recognition: %d pairs of catalog images show the same picture, which the camera cannot tell "
+                    "apart (the one it names is either): %s; keep one image of each pair", len(found.copies),
+                    ", ".join(f"{a} = {b}" for a, b in found.copies))
     log.info("recognition: verifier refitted on the catalog's look-alikes (%s)", found.summary())
     return recognizer

@@ -1343,8 +1343,8 @@ def test_a_catalog_learns_its_lookalikes_once_and_again_when_an_image_changes(tm
     # A camera stopped while learning (the supervisor's start timeout) saved what it had learnt: the next resumes.
     cache = tmp_path / INDEX_DIR / LOOKALIKES_FILE
     with np.load(cache) as z:
-        key, counts, rows = z["key"], z["counts"], z["rows"]
-    np.savez(cache, key=key, counts=counts[:4], rows=rows[:counts[:4].sum()])
+        key, counts, rows, copies = z["key"], z["counts"], z["rows"], z["copies"]
+    np.savez(cache, key=key, counts=counts[:4], rows=rows[:counts[:4].sum()], copies=copies[:4])
     caplog.clear()
     resumed = recognizer_for(load_catalog(tmp_path))
     assert any("6 of 10 works to go" in r.message for r in caplog.records), caplog.text
@@ -1429,10 +1429,12 @@ def test_crossval_writes_the_shipped_verifiers_prior_and_refuses_to_overwrite_it
     assert not (tmp_path / "none.npz").exists() and not (tmp_path / "mixed.npz").exists()
 
 
-def test_a_copy_of_a_work_under_another_id_is_not_taught_as_its_lookalike(tmp_path):
+def test_a_copy_of_a_work_under_another_id_is_not_taught_as_its_lookalike(tmp_path, caplog):
     """lookalikes.others: a catalog image saved again as JPEG under another id explains the work's frame as much
     as the work itself; it is left out of the look-alikes (nothing can teach the verifier to reject a copy), so the
-    refit does not lower the work's own frame. The other works compared there stay."""
+    refit does not lower the work's own frame. The other works compared there stay. The pair is named."""
+    import logging
+
     from installation.catalog import recognizer_for
     from installation.recognition import lookalikes
 
@@ -1450,3 +1452,18 @@ def test_a_copy_of_a_work_under_another_id_is_not_taught_as_its_lookalike(tmp_pa
     left = lookalikes.others(recognizer, "work-0001", image)
     assert "twin-0001" not in {c.work for c in left.candidates}
     assert {c.work for c in left.candidates} == {c.work for c in whole.candidates} - {"work-0001", "twin-0001"}
+    # The kiosk names the pair (the camera cannot tell them apart: a technician keeps one), in its log, its status
+    # and doctor, and from the cache too.
+    caplog.set_level(logging.INFO, logger="installation.catalog")
+    for _ in range(2):
+        caplog.clear()
+        learnt = recognizer_for(load_catalog(tmp_path)).learnt
+        assert learnt.copies == (("twin-0001", "work-0001"),) and learnt.summary()["copies"] == [["twin-0001",
+                                                                                                  "work-0001"]]
+        assert "1 pairs of catalog images show the same picture" in caplog.text and "twin-0001 = work-0001" in caplog.text
+    from installation.config import Config
+    from installation.supervisor.doctor import check_camera
+
+    check = check_camera(Config.model_validate({"catalog": {"folder": str(tmp_path)}, "camera": {"source": "synthetic"}}))
+    assert check.result.name == "WARN" and "twin-0001 = work-0001" in check.detail, check
+    assert "keep one image of each pair" in check.fix

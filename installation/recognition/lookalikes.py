@@ -20,7 +20,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -63,12 +63,25 @@ def others(recognizer: Recognizer, work: str, image: np.ndarray) -> Recognition:
     left are the catalog's other works as they compared there (a benchmark dumps it, a kiosk learns from it).
     Another work that explains the frame within DUPLICATE_GAP of the work's own best pair is left out too: it is
     the same picture (an image under two ids, re-encoded, a stereo pair), which nothing can teach the verifier to
-    reject."""
-    r = recognizer.recognize(frame(image))
-    own = max((c.value for c in r.candidates or [] if c.work == work), default=np.inf)
+    reject (`copies` names them)."""
+    return _without_own(recognizer.recognize(frame(image)), work)
+
+
+def _own_best(r: Recognition, work: str) -> float:
+    return max((c.value for c in r.candidates or [] if c.work == work), default=np.inf)
+
+
+def _without_own(r: Recognition, work: str) -> Recognition:
+    own = _own_best(r, work)
     return dataclasses.replace(r, candidates=[c for c in r.candidates or []
                                               if c.work != work and c.value < own - DUPLICATE_GAP],
                                checks=[c for c in r.checks or [] if c.work != work])
+
+
+def copies(r: Recognition, work: str) -> tuple[str, ...]:
+    """The other works a look-alike frame of `work` shows as much as `work` itself (see `others`)."""
+    own = _own_best(r, work)
+    return tuple(sorted({c.work for c in r.candidates or [] if c.work != work and c.value >= own - DUPLICATE_GAP}))
 
 
 def decided(method: str, confidence: float, candidates: list) -> bool:
@@ -78,18 +91,26 @@ def decided(method: str, confidence: float, candidates: list) -> bool:
     return method not in ("keypoints", "grain") and bool(candidates) and not (method == "none" and confidence == 0.0)
 
 
+class WorkLookalikes(NamedTuple):
+    """What one catalog work's look-alike frame taught (work_lookalikes)."""
+    rows: np.ndarray  # its look-alike pairs, as the verifier measures a pair (verify.every_pair)
+    copies: tuple[str, ...] = ()  # the works it shows as much as itself (`copies`)
+
+
 @dataclass(frozen=True)
 class Lookalikes:
     """A catalog's look-alike pairs, measured as the verifier measures a pair (verify.every_pair)."""
     rows: np.ndarray  # (pairs, len(FEATURES))
     works: int  # the catalog's works
     frames: int  # works whose frame gave pairs the verifier scored
+    copies: tuple[tuple[str, str], ...] = ()  # (work, another work whose image shows the same picture)
 
     @classmethod
-    def of(cls, per_work: list[np.ndarray]) -> Lookalikes:
-        """From each work's rows (work_rows), in catalog order."""
-        rows = np.concatenate(per_work) if per_work else np.zeros((0, len(FEATURES)))
-        return cls(rows, len(per_work), sum(len(x) > 0 for x in per_work))
+    def of(cls, per_work: list[WorkLookalikes], ids: list[str]) -> Lookalikes:
+        """From each work's (work_lookalikes), in catalog order (`ids`)."""
+        rows = np.concatenate([w.rows for w in per_work]) if per_work else np.zeros((0, len(FEATURES)))
+        pairs = {tuple(sorted((work, c))) for work, w in zip(ids, per_work) for c in w.copies}
+        return cls(rows, len(per_work), sum(len(w.rows) > 0 for w in per_work), tuple(sorted(pairs)))
 
     @property
     def weight(self) -> float:
@@ -98,7 +119,8 @@ class Lookalikes:
 
     def summary(self) -> dict:
         """For the camera's status and the log."""
-        return {"works": self.works, "frames": self.frames, "pairs": len(self.rows), "weight": round(self.weight, 3)}
+        return {"works": self.works, "frames": self.frames, "pairs": len(self.rows), "weight": round(self.weight, 3),
+                "copies": [list(c) for c in self.copies]}
 
 
 def rows_of(r: Recognition, textured: list[bool]) -> np.ndarray:
@@ -108,16 +130,17 @@ def rows_of(r: Recognition, textured: list[bool]) -> np.ndarray:
     return every_pair(list(r.candidates), textured)
 
 
-def work_rows(recognizer: Recognizer, work: str, image: np.ndarray) -> np.ndarray:
-    """One catalog work's look-alikes (its image on a plain wall: `others`) as the verifier measures them.
-    About 0.05-0.1 s on one core."""
-    r = others(recognizer, work, image)
-    rows = rows_of(r, [bool(recognizer.textured[recognizer.ids.index(c.work)]) for c in r.candidates])
+def work_lookalikes(recognizer: Recognizer, work: str, image: np.ndarray) -> WorkLookalikes:
+    """One catalog work's look-alikes (its image on a plain wall: `others`) as the verifier measures them, and
+    its copies. About 0.05 s on one core."""
+    r = recognizer.recognize(frame(image))
+    left = _without_own(r, work)
+    rows = rows_of(left, [bool(recognizer.textured[recognizer.ids.index(c.work)]) for c in left.candidates])
     kept = (np.abs(rows) <= MAX_MEASURED).all(axis=1)  # NaN fails too
     if not kept.all():  # a fault in a measurement: never seen; the frame's other pairs still teach
         log.error("recognition: %d look-alike pairs of %s measured beyond +-%g or not a number; left out",
                   int((~kept).sum()), work, MAX_MEASURED)
-    return rows[kept]
+    return WorkLookalikes(rows[kept], copies(r, work))
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,10 @@ def check_camera(cfg: Config) -> Check:
     if catalog.errors:
         return Check("camera", Result.WARN, f"{detail}; {len(catalog.errors)} unusable image(s): {catalog.errors[0]}",
                      "replace or remove the images named (the others are recognised)")
+    if learnt.copies:
+        return Check("camera", Result.WARN, f"{detail}; {len(learnt.copies)} pair(s) of images show the same picture, "
+                     f"which the camera cannot tell apart: {', '.join(f'{a} = {b}' for a, b in learnt.copies)}",
+                     "keep one image of each pair in the catalog folder")
     if fps < cfg.camera.recognition_hz:
         return Check("camera", Result.WARN, f"{detail}; slower than camera.recognition_hz="
                      f"{cfg.camera.recognition_hz:g}",
