@@ -213,9 +213,10 @@ def score(records: list[dict], v: Verifier, given: Believed | None = None) -> di
             "kinds": {k: by[k]["right"] / max(sum(by[k].values()), 1) for k in sorted(pos)}}
 
 
-def pairs(records: list[dict]) -> np.ndarray:
-    """Every pair's measurements, of the views the verifier decides."""
-    return np.concatenate([measured(r) for r in records if decidable(r)])
+def pairs(records: list[dict] | tuple) -> np.ndarray:
+    """Every pair's measurements, of the views the verifier decides (none: no rows)."""
+    rows = [measured(r) for r in records if decidable(r)]
+    return np.concatenate(rows) if rows else np.zeros((0, len(FEATURES)))
 
 
 def fitted(records: list[dict], unused: tuple = ()) -> tuple[np.ndarray, float]:
@@ -312,9 +313,7 @@ def tune(records: list[dict], max_wrong: float, max_fp: float, unused: tuple = (
 def learnt(v: Verifier, rows: np.ndarray, alike: tuple) -> Verifier:
     """v, fitted on `rows`, refitted on a catalog's look-alike records as a kiosk refits the shipped verifier
     (lookalikes.adapted: the fit's curvature at v its prior; each record one catalog work)."""
-    found = [measured(r) for r in alike if decidable(r)]
-    return adapted(v, Prior.of(v, rows), Lookalikes(np.concatenate(found) if found else np.zeros((0, len(FEATURES))),
-                                                    len(alike), len(found)))
+    return adapted(v, Prior.of(v, rows), Lookalikes(pairs(alike), len(alike), sum(decidable(r) for r in alike)))
 
 
 def line(name: str, s: dict) -> str:

@@ -98,11 +98,11 @@ def _read_info(folder: Path) -> dict[str, ArtworkInfo]:
     return info
 
 
-def _cached(index: Path, art: Artwork) -> ArtworkFeatures | None:
+def _cached(index: Path, art: Artwork, st: os.stat_result) -> ArtworkFeatures | None:
+    """The work's cached features, if they are of its image as it is now (`st`: its stat)."""
     path = index / f"{art.id}.npz"
     if not path.is_file():
         return None
-    st = art.path.stat()
     z = read_npz(path)
     try:
         if z is None or (int(z["version"]) != FEATURE_VERSION or int(z["size"]) != st.st_size
@@ -130,9 +130,9 @@ def _write_npz(path: Path, then: str, **arrays) -> bool:
         return False
 
 
-def _store(index: Path, art: Artwork, feats: ArtworkFeatures) -> bool:
-    """Caches one work's features; False when the index cannot be written (logged)."""
-    st = art.path.stat()
+def _store(index: Path, art: Artwork, feats: ArtworkFeatures, st: os.stat_result) -> bool:
+    """Caches one work's features, of its image as `st` (its stat before it was read) found it; False when the
+    index cannot be written (logged)."""
     return _write_npz(index / f"{art.id}.npz", "the catalog is indexed in memory each time it is loaded",
                       version=FEATURE_VERSION, size=st.st_size, mtime_ns=st.st_mtime_ns, **feats.arrays())
 
@@ -181,7 +181,7 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
             st = path.stat()
         except OSError:
             st = None  # gone since the folder was listed: read_bgr below says so
-        feats = _cached(index_dir, art) if index_dir and st else None
+        feats = _cached(index_dir, art, st) if index_dir and st else None
         if feats is None:
             try:
                 image = read_bgr(path, cv2.IMREAD_COLOR)
@@ -190,7 +190,7 @@ def load_catalog(folder: str | Path, index: bool = True) -> Catalog:
                 continue
             feats = compute_features(image)
             cat.rebuilt += 1
-            if index_dir and not _store(index_dir, art, feats):
+            if index_dir and st and not _store(index_dir, art, feats, st):
                 index_dir = None  # not writable after all (a read-only catalog): indexed in memory from now on
         cat.artworks[art.id] = art
         cat.features[art.id] = feats
@@ -265,7 +265,7 @@ def _learnt(catalog: Catalog, recognizer: Recognizer, path: Path | None, key: st
         log.info("recognition: the catalog's look-alikes from the cache %s", path)
         return done
     log.info("recognition: learning the catalog's look-alikes (%d of %d works to go, about %.0f s; cached after)",
-             len(ids) - len(done), len(ids), 0.1 * (len(ids) - len(done)))
+             len(ids) - len(done), len(ids), 0.05 * (len(ids) - len(done)))
     start = saved = time.monotonic()
     try:
         for wid in ids[len(done):]:
@@ -291,7 +291,7 @@ def recognizer_for(catalog: Catalog, settings: RecognizerSettings | None = None,
     """The catalog's recogniser, as the camera builds it: its verifier refitted on the catalog's own
     look-alikes (recognition/lookalikes.py; `learn=False`: the shipped verifier, a benchmark's comparison).
     The look-alikes are cached in the index and learnt again when an image, the recognition code or the
-    settings change (about 0.1 s a work; `progress(done, works)` after each, which may raise to stop).
+    settings change (about 0.05 s a work; `progress(done, works)` after each, which may raise to stop).
     Art2MusError when the shipped prior cannot be used."""
     settings = settings or RecognizerSettings()
     recognizer = Recognizer(catalog.features, settings, embedder)

@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from installation.recognition.features import read_npz
-from installation.recognition.verify import FEATURES, MAX_MEASURED, RIDGE, Verifier, every_pair
+from installation.recognition.verify import (FEATURES, MAX_MEASURED, RIDGE, Verifier, curvature, every_pair,
+                                            ridge_penalty, with_bias)
 
 if TYPE_CHECKING:
     from installation.recognition.recognizer import Recognition, Recognizer
@@ -154,11 +155,8 @@ class Prior:
     def of(cls, v: Verifier, rows: np.ndarray) -> Prior:
         """At v's weights, over the rows it was fitted on (verify.fit's ridge)."""
         w = np.float64([*v.weights, v.bias])
-        a = np.hstack([rows, np.ones((len(rows), 1))])
-        p = 1.0 / (1.0 + np.exp(-(a @ w)))
-        penalty = RIDGE * np.eye(len(w))
-        penalty[-1, -1] = 0.0
-        return cls(w, (a * (p * (1 - p))[:, None]).T @ a + penalty)
+        a = with_bias(rows)
+        return cls(w, curvature(a, 1.0 / (1.0 + np.exp(-(a @ w)))) + ridge_penalty(len(w)))
 
     @classmethod
     def load(cls, v: Verifier, path: Path = PRIOR) -> Prior:
@@ -195,7 +193,7 @@ def adapted(v: Verifier, prior: Prior, found: Lookalikes, steps: int = 100) -> V
         return v
     if not (np.abs(found.rows) <= MAX_MEASURED).all():  # NaN fails too
         raise ValueError(f"look-alike measurements beyond +-{MAX_MEASURED:g} or not numbers: not a pair's")
-    a = np.hstack([found.rows, np.ones((len(found.rows), 1))])
+    a = with_bias(found.rows)
     w0, h0, c = prior.weights, prior.precision, found.weight
     # A measurement the shipped fit never saw vary (only its ridge holds it: the network's absence where it
     # is always loaded) keeps its weight: a few look-alikes must not give it one.
@@ -207,7 +205,7 @@ def adapted(v: Verifier, prior: Prior, found: Lookalikes, steps: int = 100) -> V
     for _ in range(steps):
         p = 0.5 * (1.0 + np.tanh(0.5 * (a @ w)))  # the logistic, without exp's overflow
         grad = h0 @ (w - w0) + c * (a.T @ p)
-        hess = h0 + c * (a * (p * (1 - p))[:, None]).T @ a
+        hess = h0 + c * curvature(a, p)
         step = np.zeros_like(w)
         step[free] = np.linalg.solve(hess[np.ix_(free, free)], grad[free])
         if np.abs(step).max() < 1e-8:

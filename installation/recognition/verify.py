@@ -136,16 +136,32 @@ class Verifier:
         return k, float(p[k])
 
 
+def with_bias(x: np.ndarray) -> np.ndarray:
+    """Measurement rows with a column of ones last: the bias's (weights with the bias last multiply them)."""
+    return np.hstack([x, np.ones((len(x), 1))])
+
+
+def ridge_penalty(n: int, ridge: float = RIDGE) -> np.ndarray:
+    """The ridge's curvature for n weights, the bias last: the bias is not pulled towards 0."""
+    penalty = ridge * np.eye(n)
+    penalty[-1, -1] = 0.0
+    return penalty
+
+
+def curvature(a: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The log-loss's Hessian over rows `a` (with_bias) whose probabilities are p."""
+    return (a * (p * (1 - p))[:, None]).T @ a
+
+
 def fit(x: np.ndarray, y: np.ndarray, ridge: float = RIDGE, steps: int = 50) -> tuple[np.ndarray, float]:
     """Logistic regression by Newton's method (IRLS) with a little ridge: (weights, bias)."""
-    a = np.hstack([x, np.ones((len(x), 1))])
+    a = with_bias(x)
     w = np.zeros(a.shape[1])
-    penalty = ridge * np.eye(a.shape[1])
-    penalty[-1, -1] = 0.0  # the bias is not pulled towards 0
+    penalty = ridge_penalty(a.shape[1], ridge)
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-(a @ w)))
         grad = a.T @ (p - y) + penalty @ w
-        hess = (a * (p * (1 - p))[:, None]).T @ a + penalty + 1e-9 * np.eye(a.shape[1])
+        hess = curvature(a, p) + penalty + 1e-9 * np.eye(a.shape[1])
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
