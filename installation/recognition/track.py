@@ -13,17 +13,21 @@ taken for a catalog one at one moment's light) would otherwise be repeated by ev
 after it, where a search says none, until the debouncer entered it. A keypoint match is held at once:
 its confirmation is the search's own keypoint check of that work.
 
-Before either, a frame that shows the scene of the last frame searched or confirmed (an empty wall, a
-work on its wall with nobody in front, a visitor standing still) gets that frame's answer, checked by
-nothing: most of a kiosk's day is such frames, and a search costs ~100 ms of a core, a confirmation
-1-25. The scene is the same when next to none of a small grey copy of the frame changed (Scene): a
-visitor walking in, a light switched on, a work hung or taken down change far more of it than a
-camera's noise does.
+Before either, a frame that shows the scene of a frame searched or confirmed a moment ago (an empty
+wall, a work on its wall with nobody in front, a visitor standing still) gets that frame's answer,
+checked by nothing: most of a kiosk's day is such frames, and a search costs ~100 ms of a core, a
+confirmation 1-25. The scene is the same when next to none of a small grey copy of the frame changed
+(Scene): a visitor walking in, a light switched on, a work hung or taken down change far more of it
+than a camera's noise does. Not only the last frame's scene is kept but the last SCENES_KEPT: a
+visitor who steps in front of the work and out again brings back the scene of the frames before
+(searched for again until then), and an earlier scene is taken only with the answer the tracker now
+holds (the held work, or none where none is held), so a scene never brings back a work since replaced.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 
 import cv2
@@ -34,14 +38,15 @@ from installation.recognition.recognizer import Held, Recognition, Recognizer
 
 @dataclass
 class TrackCounts:
-    """How the frames were decided: still (the scene of the last frame checked), confirmed where the work
+    """How the frames were decided: still (the scene of a frame checked a moment ago), confirmed where the work
     was held, searched (after a failed confirmation, or a changed scene with nothing held)."""
     confirmed: int = 0
     searched: int = 0  # every search, the periodic ones (Tracker.search_every) included
     rechecked: int = 0  # searches of a frame after one search alone accepted its work by the low-texture
     # decision or its grain (before it is held)
     failed: int = 0  # confirmations that did not hold (each followed by a search)
-    still: int = 0  # frames of the scene the last frame searched or confirmed showed, given its answer
+    still: int = 0  # frames of a scene a frame searched or confirmed showed (Tracker.scenes), given its answer
+    recalled: int = 0  # of them, frames of an earlier scene than the last one checked (a visitor gone again)
     glare_off: int = 0  # searches whose work was found on the second look, the frame's glare taken off
 
 
@@ -49,6 +54,7 @@ SEARCH_EVERY = 10  # confirmations (or still frames) in a row after which a fram
 STILL_SIZE = (80, 60)  # the grey copy that tells a scene's change: a cell is 8x8 px of a 640x480 frame
 STILL_LEVEL = 10.0  # grey levels a cell must change by to count (a camera's noise averaged over a cell: ~1)
 STILL_SHARE = 0.005  # share of the cells that may change in a still scene: 24 cells, less than a 40x40 px patch
+SCENES_KEPT = 5  # scenes checked (searched or confirmed) a still frame may show: the last second at 5 Hz
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def cells_of(frame_bgr: np.ndarray) -> np.ndarray | None:
 
 
 class Tracker:
-    """Recognizer.recognize with a still scene given the answer of the last frame checked in it, and the
+    """Recognizer.recognize with a still scene given the answer of a recent frame checked in it, and the
     work last accepted (by keypoints, or by two searches in a row) confirmed first (see the module's
     docstring). After `search_every` confirmations or still frames in a row (0: no confirmation and no
     still frame at all) the frame is searched all the same, and its answer replaces the held one: a
@@ -90,7 +96,7 @@ class Tracker:
         self.search_every = search_every
         self.held: Held | None = None
         self.trusted = False  # the held work may be confirmed: accepted by keypoints, or by two searches in a row
-        self.scene: Scene | None = None  # the last frame searched or confirmed, and its answer
+        self.scenes: deque[Scene] = deque(maxlen=SCENES_KEPT)  # the last frames searched or confirmed (last last)
         self.in_a_row = 0  # confirmations or still frames since the last search
         self.counts = TrackCounts()
 
@@ -101,10 +107,12 @@ class Tracker:
         due = self.in_a_row >= self.search_every or rechecking
         cells = cells_of(frame_bgr) if self.search_every else None  # None: never still (and kept as no scene)
         hw = frame_bgr.shape[:2]
-        if cells is not None and self.scene is not None and not due and self.scene.shows(cells, hw):
+        scene = self._still_in(cells, hw) if cells is not None and not due else None
+        if scene is not None:
             self.counts.still += 1
+            self.counts.recalled += scene is not self.scenes[-1]
             self.in_a_row += 1
-            return replace(self.scene.answer, seconds=time.perf_counter() - start, still=True)
+            return replace(scene.answer, seconds=time.perf_counter() - start, still=True)
         if self.held is not None and not due:
             try:
                 r = self.recognizer.confirm(frame_bgr, self.held)
@@ -116,7 +124,7 @@ class Tracker:
                 self.in_a_row += 1
                 # The held place stays the search's (a rough few-inlier quad must not drift it); the scene is
                 # this frame's, checked.
-                self.scene = Scene(cells, hw, r) if cells is not None else None
+                self._checked(cells, hw, r)
                 return replace(r, seconds=time.perf_counter() - start)
             self.counts.failed += 1
         r = self.recognizer.recognize(frame_bgr)
@@ -128,9 +136,24 @@ class Tracker:
         before = self.held.artwork_id if self.held is not None else None
         self.trusted = r.artwork_id is not None and (r.method == "keypoints" or r.artwork_id == before)
         self.held = r.held if r.artwork_id is not None else None
-        self.scene = Scene(cells, hw, r) if cells is not None else None
+        self._checked(cells, hw, r)
         return replace(r, seconds=time.perf_counter() - start)
+
+    def _still_in(self, cells: np.ndarray, hw: tuple) -> Scene | None:
+        """The kept scene the frame shows, the latest first, among those whose answer names what is held now
+        (an earlier scene's work may have been replaced since; the last scene's always names it)."""
+        holding = self.held.artwork_id if self.held is not None else None
+        return next((s for s in reversed(self.scenes) if s.answer.artwork_id == holding and s.shows(cells, hw)), None)
+
+    def _checked(self, cells: np.ndarray | None, hw: tuple, r: Recognition) -> None:
+        """A frame searched or confirmed: its scene kept (a frame without cells, not a BGR frame, ends the
+        kept scenes: what follows it is not known to be the same)."""
+        if cells is None:
+            self.scenes.clear()
+        else:
+            self.scenes.append(Scene(cells, hw, r))
 
     def forget(self) -> None:
         """Nothing held and no scene known: the next frame is searched (a new source, a reconnected camera)."""
-        self.held, self.scene, self.in_a_row, self.trusted = None, None, 0, False
+        self.held, self.in_a_row, self.trusted = None, 0, False
+        self.scenes.clear()
