@@ -134,19 +134,25 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core, shapes: np.ndarray
     ys = (y0 + (np.arange(sh) + 0.5) * (y1 - y0) / sh).astype(np.float32)
     xx, yy = np.meshgrid(xs, ys)
     gx, gy = _gradients(np.ascontiguousarray(window.transpose(2, 0, 1)))
-    seen = np.concatenate([gx[:, keep], gy[:, keep]], 1).T  # (P, 3): the frame's gradients
+    # Channels before pixels ((3, P), (shapes, 3, P)): numpy reduces a long last axis fast, a middle one slowly.
+    seen = np.concatenate([gx[:, keep], gy[:, keep]], 1)  # (3, P): the frame's gradients
     radius = shapes[:, 0, None, None] * core.radius
     bumps = _bump(xx, yy, core.x, core.y, radius, shapes[:, 1, None, None])  # (shapes, h, w)
     bx, by = _gradients(bumps)
-    shape = np.concatenate([bx[:, keep], by[:, keep]], 1)[..., None]  # (shapes, P, 1): each bump's gradients
+    shape = np.concatenate([bx[:, keep], by[:, keep]], 1)[:, None, :]  # (shapes, 1, P): each bump's gradients
     weight = np.ones((len(shapes),) + seen.shape, np.float32)
+    weighed, residual = np.empty_like(weight), np.empty_like(weight)  # reused: no new arrays a reweighting
     for _ in range(REWEIGHTS):
-        amplitude = np.clip((weight * seen * shape).sum(1) / ((weight * shape * shape).sum(1) + 1e-9), 0, MAX_ADDED)
-        residual = np.abs(seen[None] - amplitude[:, None] * shape)
-        weight = 1 / np.maximum(residual, 0.3)
+        np.multiply(weight, shape, out=weighed)
+        amplitude = np.clip((weighed * seen).sum(2) / ((weighed * shape).sum(2) + 1e-9), 0, MAX_ADDED)
+        np.multiply(amplitude[:, :, None], shape, out=residual)
+        np.subtract(seen[None], residual, out=residual)
+        np.abs(residual, out=residual)
+        np.maximum(residual, 0.3, out=weight)
+        np.reciprocal(weight, out=weight)
     cost = residual.sum((1, 2))
     best = int(np.argmin(cost))
-    predicted = amplitude[best][None] * shape[best]  # (P, 3)
+    predicted = amplitude[best][:, None] * shape[best]  # (3, P)
     # Where the bump's gradient is met by the frame's (within AGREE of it): throughout a real skirt; only
     # along its border for a white shape's hard edge, whose gradients also point into a bright centre.
     meets = np.abs(seen - predicted) <= AGREE * np.abs(predicted)
