@@ -422,7 +422,7 @@ def _record(kind: str, truth: str | None, r, recognizer: Recognizer) -> dict:
     """What crossval_recognition.py needs to decide a view again under other global thresholds
     (with, for each candidate, whether it is a textured work: those must explain more)."""
     cands = [list(c) for c in r.candidates or []]  # verify.Candidate's fields in order (Candidate.of reads them)
-    textured = [bool(recognizer.textured[recognizer.ids.index(c.work)]) for c in r.candidates or []]
+    textured = recognizer.textured_of(r.candidates or [])
     return {"kind": kind, "truth": truth, "got": r.artwork_id, "method": r.method, "confidence": r.confidence,
             "candidates": cands, "textured": textured, "checks": [list(c) for c in r.checks or []],
             "glare_off": r.glare_off}  # the second look's candidates: the first look's are not kept

@@ -136,7 +136,7 @@ def work_lookalikes(recognizer: Recognizer, work: str, image: np.ndarray) -> Wor
     its copies. About 0.05 s on one core."""
     r = recognizer.recognize(frame(image))
     left = _without_own(r, work)
-    rows = rows_of(left, [bool(recognizer.textured[recognizer.ids.index(c.work)]) for c in left.candidates])
+    rows = rows_of(left, recognizer.textured_of(left.candidates))
     kept = (np.abs(rows) <= MAX_MEASURED).all(axis=1)  # NaN fails too
     if not kept.all():  # a fault in a measurement: never seen; the frame's other pairs still teach
         log.error("recognition: %d look-alike pairs of %s measured beyond +-%g or not a number; left out",

@@ -312,6 +312,11 @@ class Recognizer:
         self.vectors = self.embedder.embed(thumbs) if self.embedder else None
         self.learnt: Lookalikes | None = None  # the catalog's look-alikes the verifier was refitted on (learn)
 
+    def textured_of(self, candidates) -> list[bool]:
+        """Whether each candidate's work (Candidate.work: an id of this catalog) is textured: the verifier asks
+        more of a textured work whose keypoints failed (a benchmark's dump, a look-alike's rows)."""
+        return [bool(self.textured[self.ids.index(c.work)]) for c in candidates]
+
     def learn(self, found: Lookalikes, prior: Prior) -> None:
         """Refits the low-texture decision on the catalog's look-alikes (lookalikes.py), from the verifier's
         own fit (`prior`: made for its weights); its threshold stays."""
