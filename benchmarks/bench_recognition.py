@@ -40,7 +40,7 @@ tries the held work on scenes where it is not (each view a new scene): confirmat
 
 a kiosk's quiet hours: 50 moments each of 5 scenes with nobody in front (an empty wall, a work not in the
 catalog, a catalog work), through a Tracker: how many frames were searched, confirmed or still (the
-scene of the last frame searched or confirmed, given its answer unchecked), what they cost, and any work
+scene of a frame searched or confirmed a moment ago, given its answer unchecked), what they cost, and any work
 named on a scene without one.
 
     --set name=value   overrides a RecognizerSettings field (tuning: set on one renderer, report on the other)
@@ -529,7 +529,7 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
     half an empty wall or a work not in the catalog) seen for two moments (so that a low-texture work
     accepted on both is held too: Tracker), through one Tracker, so the work held from the scene before is
     tried first on each new scene's first moment at its old place. A confirmation accepted on another scene
-    is a wrong work unless the scene happens to show the same work again; a new scene taken for the last
+    is a wrong work unless the scene happens to show the same work again; a new scene taken for a recent
     frame's still scene (given its answer unchecked) is a frame unseen."""
     tracker = Tracker(recognizer)
     c = collections.Counter()
@@ -547,7 +547,7 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
         tracker.recognize(ren.view(art, args.seed * 100_000 + 60_000 + k, moment=1))  # the scene's next moment
     return (f"strangers ({args.strangers} views, each a new scene): the held work tried on {c['tried']}, confirmed "
             f"wrongly on {c['confirmed WRONG']}, rightly (the same work again) on {c['confirmed right']}; "
-            f"taken for the last frame's still scene (unchecked) {c['still']}")
+            f"taken for a recent frame's still scene (unchecked) {c['still']}")
 
 
 IDLE_SCENES = 5  # scenes of each kind in --idle

@@ -85,7 +85,7 @@ class CameraConfig(Section):
     # frames among borderline ones; a kiosk in hard light would otherwise wait for k of n forever)
     visit_evidence: bool = True
     # Recognise, then confirm: the work found is checked on its place in the next recognitions (1-25 ms, not
-    # a search of ~100 ms), and a still scene keeps the answer of the last frame checked (~0.2 ms); after
+    # a search of ~100 ms), and a still scene keeps the answer of a frame checked in it (~0.2 ms); after
     # search_every such recognitions in a row the frame is searched anyway; 0: every frame searched.
     search_every: int = Field(10, ge=0)
     leave_seconds: float = Field(3.0, gt=0)  # leave after this long without it

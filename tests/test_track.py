@@ -276,6 +276,7 @@ def test_a_still_scene_keeps_the_answer_of_a_frame_checked_a_moment_ago(recogniz
     assert [a.still for a in answers] == [False, True, True, True, False, True]
     assert (tracker.counts.searched, tracker.counts.still) == (2, 4)
     assert all(a.seconds < answers[0].seconds for a in answers[1:4])  # no search: a small grey copy compared
+    assert len(tracker.scenes) == 1  # the periodic search's scene in place of the first (the same wall, answer)
     walked_in = tracker.recognize(view_with_truth(None, 850, ViewSettings(occlusion=1.0), moment=7)[0])
     assert not walked_in.still and tracker.counts.searched == 3
     # The visitor left: the scene of the frames before the visitor again (kept: Tracker.scenes), not a search.
@@ -301,7 +302,9 @@ def test_a_still_scene_keeps_the_answer_of_a_frame_checked_a_moment_ago(recogniz
     searched = tracker.counts.searched
     back = tracker.recognize(on_wall)
     assert back.artwork_id == "work-6" and not back.still and tracker.counts.searched == searched + 1
-    tracker.recognize(frame)
+    emptied = tracker.recognize(frame)  # taken down again: the empty wall's scene names none, work-6 is held
+    assert emptied.artwork_id is None and not emptied.still and tracker.counts.searched == searched + 2
+    assert tracker.recognize(frame).still
     tracker.forget()  # a reconnected camera: the scene known before is not this source's
     assert not tracker.recognize(frame).still
     # A small change (a 16x16 px patch: a few cells) leaves the scene still; a 64x64 px one (a face stepping in at the
@@ -310,9 +313,11 @@ def test_a_still_scene_keeps_the_answer_of_a_frame_checked_a_moment_ago(recogniz
         changed = frame.copy()
         changed[200:200 + side, 300:300 + side] = cv2.add(changed[200:200 + side, 300:300 + side], 25)
         assert tracker.recognize(changed).still is still, side
-    # The same picture at another size (another camera mode, a new source): searched.
+    # The same picture at another size (another camera mode, a new source): searched; and back at the first size,
+    # searched again (a new size ends the scenes kept: what follows is not known to be what they saw).
     tracker.recognize(frame)
     assert not tracker.recognize(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA)).still
+    assert not tracker.recognize(frame).still and tracker.recognize(frame).still
     # Frames the search answers none without looking (empty, not 8-bit BGR) are searched every time, as alone.
     for odd in (np.zeros((0, 0, 3), np.uint8), np.zeros((8, 640, 1), np.uint8), frame.astype(np.float32),
                 cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA)):

@@ -1,7 +1,7 @@
 """The camera process: frames in, debounced artwork events out over ZeroMQ.
 
 Frames come from a Source (sources.py); recognition runs at `recognition_hz`, the work last
-recognised confirmed on its place, and a still scene given the answer of the last frame checked, before
+recognised confirmed on its place, and a still scene given the answer of a frame checked a moment ago, before
 a frame is searched (recognition/track.py); the Debouncer (debounce.py) turns recognitions into entering and
 leaving artworks. Events are published on every change and re-published about once a second for late
 joiners, with heartbeats carrying the status (frame rate, recognition time, current artwork). A
@@ -40,7 +40,7 @@ class CameraStatus:
     recognitions: int = 0
     recognition_ms: float = 0.0
     confirmed: int = 0  # recognitions that confirmed the work held on its place (no search)
-    still: int = 0  # recognitions of a still scene, given the last checked frame's answer (no search, no confirmation)
+    still: int = 0  # recognitions of a still scene, given a frame's answer checked in it (no search, no confirmation)
     glare_off: int = 0  # searches that found their work on a second look, the frame's glare spots taken off
     artwork: str | None = None
     last_seen: str | None = None

@@ -140,7 +140,7 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core, shapes: np.ndarray
     bumps = _bump(xx, yy, core.x, core.y, radius, shapes[:, 1, None, None])  # (shapes, h, w)
     bx, by = _gradients(bumps)
     shape = np.concatenate([bx[:, keep], by[:, keep]], 1)[:, None, :]  # (shapes, 1, P): each bump's gradients
-    weight = np.ones((len(shapes),) + seen.shape, np.float32)
+    weight = np.ones((len(shapes),) + seen.shape, np.result_type(seen, shape))  # float64 where the bumps are
     weighed, residual = np.empty_like(weight), np.empty_like(weight)  # reused: no new arrays a reweighting
     for _ in range(REWEIGHTS):
         np.multiply(weight, shape, out=weighed)

@@ -280,7 +280,7 @@ class Recognition:
     candidates: list[Candidate] | None = None  # the low-texture decision's compared pairs, the believed first
     checks: list[KeypointCheck] | None = None  # the keypoint matches a search weighed (its answer's among them)
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
-    still: bool = False  # the scene of the last frame searched or confirmed: that frame's answer, unchecked (Tracker)
+    still: bool = False  # the scene of a frame searched or confirmed a moment ago: its answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
     glare_off: bool = False  # found on a second look, the frame's glare spots taken off (Recognizer.recognize)
 

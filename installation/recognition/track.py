@@ -54,7 +54,7 @@ SEARCH_EVERY = 10  # confirmations (or still frames) in a row after which a fram
 STILL_SIZE = (80, 60)  # the grey copy that tells a scene's change: a cell is 8x8 px of a 640x480 frame
 STILL_LEVEL = 10.0  # grey levels a cell must change by to count (a camera's noise averaged over a cell: ~1)
 STILL_SHARE = 0.005  # share of the cells that may change in a still scene: 24 cells, less than a 40x40 px patch
-SCENES_KEPT = 5  # scenes checked (searched or confirmed) a still frame may show: the last second at 5 Hz
+SCENES_KEPT = 5  # distinct scenes checked (searched or confirmed) a still frame may show, the latest kept
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,15 @@ class Tracker:
         return next((s for s in reversed(self.scenes) if s.answer.artwork_id == holding and s.shows(cells, hw)), None)
 
     def _checked(self, cells: np.ndarray | None, hw: tuple, r: Recognition) -> None:
-        """A frame searched or confirmed: its scene kept (a frame without cells, not a BGR frame, ends the
-        kept scenes: what follows it is not known to be the same)."""
-        if cells is None:
+        """A frame searched or confirmed: its scene kept, in place of any kept scene it shows with the same
+        answer (a still wall searched every search_every frames must not fill every place with itself). A frame
+        without cells (not a BGR frame) or of another size (another camera mode, a new source) ends the kept
+        scenes: what follows it is not known to be the scene they saw."""
+        if cells is None or (self.scenes and self.scenes[-1].frame_hw != hw):
             self.scenes.clear()
-        else:
-            self.scenes.append(Scene(cells, hw, r))
+        if cells is not None:
+            kept = [s for s in self.scenes if s.answer.artwork_id != r.artwork_id or not s.shows(cells, hw)]
+            self.scenes = deque(kept + [Scene(cells, hw, r)], maxlen=SCENES_KEPT)
 
     def forget(self) -> None:
         """Nothing held and no scene known: the next frame is searched (a new source, a reconnected camera)."""
