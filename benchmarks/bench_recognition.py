@@ -515,7 +515,8 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                      f"{pct(t['false'], t['negatives'])} ({t['false']}/{t['negatives']})")
     c, n = tracker.counts, len(tracked)
     lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.still} still (the scene of a frame checked a "
-                 f"moment ago; {c.recalled} of them an earlier one than the last), {c.searched} searched ({c.failed} after a failed confirmation, {c.rechecked} to accept a "
+                 f"moment ago; {c.recalled} of them an earlier one than the last), {c.searched} searched "
+                 f"({c.failed} after a failed confirmation, {c.rechecked} to accept a "
                  f"work a second time before it is held); per frame searched "
                  f"{1000 * np.mean(searched):.1f} ms, tracked "
                  f"{1000 * np.mean(tracked):.1f} ms (p95 {1000 * np.percentile(tracked, 95):.1f}) -> "
