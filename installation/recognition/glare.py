@@ -36,6 +36,7 @@ MIN_MET = 0.2  # ... over at least this share of the bump's gradient (weighed by
 REWEIGHTS = 4  # iterations of the reweighted fit
 BUMP_REACH = 2.3  # radii from its centre within which a spot is taken off (exp(-2 * 2.3^2) * 400 < 0.05)
 FILL_REACH = 0.05  # the clipped pixels filled in are those where a spot adds this share of its peak or more
+INPAINT_RADIUS = 5  # pixels around a lost one that cv2.inpaint fills it from
 
 _SHAPES = np.array([(r, s) for r in RADII for s in SQUASH], np.float32)  # (shapes, 2): radius factor, squash
 
@@ -96,11 +97,23 @@ class CoreMap:
         return MIN_CORE * self.core.size <= size <= MAX_CORE * self.core.size
 
 
+def _channels_min(image_bgr: np.ndarray) -> np.ndarray:
+    """Each pixel's least channel (OpenCV's: numpy reduces a last axis of 3 some ten times slower)."""
+    b, g, r = cv2.split(image_bgr)
+    return cv2.min(cv2.min(b, g), r)
+
+
+def _channels_max(image_bgr: np.ndarray) -> np.ndarray:
+    """Each pixel's largest channel (as _channels_min)."""
+    b, g, r = cv2.split(image_bgr)
+    return cv2.max(cv2.max(b, g), r)
+
+
 def core_map(frame_bgr: np.ndarray) -> CoreMap:
     """The clipped pixels of the frame at half size, parts of one spot split by the work's structure joined."""
     h, w = frame_bgr.shape[0] // 2, frame_bgr.shape[1] // 2
     small = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
-    core = small.min(2) >= CORE_LEVEL
+    core = _channels_min(small) >= CORE_LEVEL
     joined = cv2.dilate(core.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
     return CoreMap(core, cv2.connectedComponents(joined, connectivity=8)[1])
 
@@ -179,7 +192,7 @@ def _fitted(frame_bgr: np.ndarray, cores: list[_Core], shapes: np.ndarray = _SHA
     if not cores:
         return []
     frame = frame_bgr.astype(np.float32)
-    clipped = (frame_bgr.max(2) >= CLIPPED).astype(np.uint8)
+    clipped = (_channels_max(frame_bgr) >= CLIPPED).astype(np.uint8)
     return [_fit(frame, clipped, c, shapes) for c in cores]
 
 
@@ -199,7 +212,15 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
         bump = spot.bump(xx, yy)
         out[y0:y1, x0:x1] -= bump[..., None] * np.float32(spot.amplitude)
         reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
-    lost = ((frame_bgr.max(2) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
+    lost = ((_channels_max(frame_bgr) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
     lost = cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    return cv2.inpaint(out, lost * 255, 5, cv2.INPAINT_TELEA) if lost.any() else out
+    if not lost.any():
+        return out
+    # Filled in within the lost pixels' bounding box and a margin beyond the fill-in's reach: the same pixels as
+    # over the whole frame (cv2.inpaint reads only within its radius of a lost pixel), in a fraction of the time.
+    x, y, w, h = cv2.boundingRect(lost)
+    reach = INPAINT_RADIUS + 3
+    x0, y0, x1, y1 = max(0, x - reach), max(0, y - reach), min(out.shape[1], x + w + reach), min(out.shape[0], y + h + reach)
+    out[y0:y1, x0:x1] = cv2.inpaint(out[y0:y1, x0:x1], lost[y0:y1, x0:x1] * 255, INPAINT_RADIUS, cv2.INPAINT_TELEA)
+    return out

@@ -42,7 +42,8 @@ def directions(squares: np.ndarray) -> np.ndarray:
     orientations, less the ring's mean, so that a blur or a contrast (a ring's level) says nothing."""
     out = np.zeros((len(squares), _NBINS), np.float32)
     for k, square in enumerate(squares):
-        grey = np.log(square[RING:-RING, RING:-RING].astype(np.float32).mean(2) + 8.0)
+        inner = square[RING:-RING, RING:-RING].astype(np.float32)
+        grey = np.log((inner[..., 0] + inner[..., 1] + inner[..., 2]) / 3 + 8.0)  # the channels' mean, added (faster)
         grey = (grey - grey.mean()) * _WINDOW
         power = np.abs(np.fft.fftshift(np.fft.fft2(grey))) ** 2
         binned = np.bincount(_BIN[_IN], power.ravel()[_IN], _NBINS) / _COUNT
