@@ -196,27 +196,45 @@ def _fitted(frame_bgr: np.ndarray, cores: list[_Core], shapes: np.ndarray = _SHA
     return [_fit(frame, clipped, c, shapes) for c in cores]
 
 
+def _window(spot: Spot, h: int, w: int) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the part of an h x w frame within BUMP_REACH radii of a spot (beyond, it adds less than a
+    twentieth of a grey level)."""
+    x0, x1 = int(max(0, spot.x - BUMP_REACH * spot.radius)), int(min(w, spot.x + BUMP_REACH * spot.radius + 1))
+    tall = BUMP_REACH * spot.radius * spot.squash
+    return int(max(0, spot.y - tall)), int(min(h, spot.y + tall + 1)), x0, x1
+
+
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
-    """The frame with the spots' light subtracted and their clipped cores filled in from around them."""
+    """The frame with the spots' light subtracted and their clipped cores filled in from around them. Only the
+    spots' windows are touched (and worked on in floats, channel by channel: numpy broadcasts over a last axis of 3
+    slowly); the rest of the frame is its own pixels."""
     if not spots:
         return frame_bgr
     h, w = frame_bgr.shape[:2]
-    out = frame_bgr.astype(np.float32)
+    windows = [_window(spot, h, w) for spot in spots]
+    top, bottom = min(y0 for y0, _, _, _ in windows), max(y1 for _, y1, _, _ in windows)
+    left, right = min(x0 for _, _, x0, _ in windows), max(x1 for _, _, _, x1 in windows)
+    light = frame_bgr[top:bottom, left:right].astype(np.float32)  # the windows' box, less the spots
     reach = np.zeros((h, w), np.float32)
-    for spot in spots:
-        # Within BUMP_REACH radii: beyond, a spot adds less than a twentieth of a grey level.
-        x0, x1 = int(max(0, spot.x - BUMP_REACH * spot.radius)), int(min(w, spot.x + BUMP_REACH * spot.radius + 1))
-        tall = BUMP_REACH * spot.radius * spot.squash
-        y0, y1 = int(max(0, spot.y - tall)), int(min(h, spot.y + tall + 1))
+    for spot, (y0, y1, x0, x1) in zip(spots, windows):
         yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         bump = spot.bump(xx, yy)
-        out[y0:y1, x0:x1] -= bump[..., None] * np.float32(spot.amplitude)
+        for c, amplitude in enumerate(np.float32(spot.amplitude)):
+            light[y0 - top:y1 - top, x0 - left:x1 - left, c] -= bump * amplitude
         reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
+    out = frame_bgr.copy()
+    out[top:bottom, left:right] = np.clip(np.rint(light), 0, 255).astype(np.uint8)
     lost = ((_channels_max(frame_bgr) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
     lost = cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
-    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
     if not lost.any():
         return out
+    # Filled in within the lost pixels' bounding box and a margin beyond the fill-in's reach: the same pixels as
+    # over the whole frame (cv2.inpaint reads only within its radius of a lost pixel), in a fraction of the time.
+    x, y, bw, bh = cv2.boundingRect(lost)
+    m = INPAINT_RADIUS + 3
+    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
+    out[y0:y1, x0:x1] = cv2.inpaint(out[y0:y1, x0:x1], lost[y0:y1, x0:x1] * 255, INPAINT_RADIUS, cv2.INPAINT_TELEA)
+    return out
     # Filled in within the lost pixels' bounding box and a margin beyond the fill-in's reach: the same pixels as
     # over the whole frame (cv2.inpaint reads only within its radius of a lost pixel), in a fraction of the time.
     x, y, w, h = cv2.boundingRect(lost)
