@@ -235,10 +235,3 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
     x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
     out[y0:y1, x0:x1] = cv2.inpaint(out[y0:y1, x0:x1], lost[y0:y1, x0:x1] * 255, INPAINT_RADIUS, cv2.INPAINT_TELEA)
     return out
-    # Filled in within the lost pixels' bounding box and a margin beyond the fill-in's reach: the same pixels as
-    # over the whole frame (cv2.inpaint reads only within its radius of a lost pixel), in a fraction of the time.
-    x, y, w, h = cv2.boundingRect(lost)
-    reach = INPAINT_RADIUS + 3
-    x0, y0, x1, y1 = max(0, x - reach), max(0, y - reach), min(out.shape[1], x + w + reach), min(out.shape[0], y + h + reach)
-    out[y0:y1, x0:x1] = cv2.inpaint(out[y0:y1, x0:x1], lost[y0:y1, x0:x1] * 255, INPAINT_RADIUS, cv2.INPAINT_TELEA)
-    return out

@@ -65,6 +65,7 @@ CUT_AREA = 0.4  # least area (of the frame's) of a quad with three sides on the 
 # A candidate's least area, a fraction of the frame's: a work of aspect 0.55 whose height spans a quarter of the
 # frame's (the smallest the issue names) covers 2.6 %, 2.2 % seen 30 degrees off axis. At 3 % such a work was lost.
 SMALLEST_AREA = 0.02
+SIDE_SAMPLES = 24  # points along a side where its support (edges running along it) is looked for
 SHORTEST_SIDE = 0.08  # a candidate's shortest side and a line's least length, a fraction of the frame's height
 # Hough pieces this close (px at 320 wide, and within 3 degrees) are one line. A frame's inner and outer edge lie
 # 3-4 px apart there: at 5 px they merged and the frame's outer line, which nests the work, was lost.
@@ -474,7 +475,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     return found
 
 
-def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = 24) -> np.ndarray:
+def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = SIDE_SAMPLES) -> np.ndarray:
     """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
     edge across it, as inside a texture, does not count). A side along the frame's border counts as
     `border`: the work may go on beyond the frame, or the side may be no side at all."""
@@ -486,7 +487,7 @@ def _segment_support(edges: EdgeMap, corner: np.ndarray) -> np.ndarray:
     """_side_support (border -1) of the segment along each line from its corner with line a to its corner with
     line b ((L, M, 2) corners -> (L, M, M)): the same measurement of the same points as for a quad's side."""
     a = np.broadcast_to(corner[:, :, None], (*corner.shape[:2], corner.shape[1], 2))
-    on_edge, off = _along(edges, a, a.transpose(0, 2, 1, 3), 24)
+    on_edge, off = _along(edges, a, a.transpose(0, 2, 1, 3), SIDE_SAMPLES)
     return np.where(off > 0.8, -1.0, on_edge)
 
 
