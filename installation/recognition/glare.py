@@ -37,6 +37,7 @@ REWEIGHTS = 4  # iterations of the reweighted fit
 BUMP_REACH = 2.3  # radii from its centre within which a spot is taken off (exp(-2 * 2.3^2) * 400 < 0.05)
 FILL_REACH = 0.05  # the clipped pixels filled in are those where a spot adds this share of its peak or more
 INPAINT_RADIUS = 5  # pixels around a lost one that cv2.inpaint fills it from
+INPAINT_MARGIN = INPAINT_RADIUS + 3  # pixels around the lost ones' box that a fill-in on that box alone is given
 
 _SHAPES = np.array([(r, s) for r in RADII for s in SQUASH], np.float32)  # (shapes, 2): radius factor, squash
 
@@ -205,9 +206,9 @@ def _window(spot: Spot, h: int, w: int) -> tuple[int, int, int, int]:
 
 
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
-    """The frame with the spots' light subtracted and their clipped cores filled in from around them. Only the
-    spots' windows are touched (and worked on in floats, channel by channel: numpy broadcasts over a last axis of 3
-    slowly); the rest of the frame is its own pixels."""
+    """The frame (uint8 BGR, as every frame here) with the spots' light subtracted and their clipped cores filled
+    in from around them. Only the bounding box of the spots' windows is worked on in floats (channel by channel:
+    numpy broadcasts over a last axis of 3 slowly); the rest of the frame is copied as it is."""
     if not spots:
         return frame_bgr
     h, w = frame_bgr.shape[:2]
@@ -219,8 +220,8 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
     for spot, (y0, y1, x0, x1) in zip(spots, windows):
         yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         bump = spot.bump(xx, yy)
-        for c, amplitude in enumerate(np.float32(spot.amplitude)):
-            light[y0 - top:y1 - top, x0 - left:x1 - left, c] -= bump * amplitude
+        for c, added in enumerate(np.float32(spot.amplitude)):  # the light the spot adds in channel c, at its peak
+            light[y0 - top:y1 - top, x0 - left:x1 - left, c] -= bump * added
         reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
     out = frame_bgr.copy()
     out[top:bottom, left:right] = np.clip(np.rint(light), 0, 255).astype(np.uint8)
@@ -228,10 +229,12 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
     lost = cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     if not lost.any():
         return out
-    # Filled in within the lost pixels' bounding box and a margin beyond the fill-in's reach: the same pixels as
-    # over the whole frame (cv2.inpaint reads only within its radius of a lost pixel), in a fraction of the time.
+    # Filled in within the lost pixels' bounding box and a margin beyond what the fill-in reads: the same pixels as
+    # over the whole frame, in a fraction of the time. cv2.inpaint reads up to its radius + 1 pixels from a lost pixel
+    # (gradients there); INPAINT_MARGIN leaves two more (a margin of the radius alone changed the fill-in).
     x, y, bw, bh = cv2.boundingRect(lost)
-    m = INPAINT_RADIUS + 3
-    x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
-    out[y0:y1, x0:x1] = cv2.inpaint(out[y0:y1, x0:x1], lost[y0:y1, x0:x1] * 255, INPAINT_RADIUS, cv2.INPAINT_TELEA)
+    m = INPAINT_MARGIN
+    bx0, by0, bx1, by1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
+    out[by0:by1, bx0:bx1] = cv2.inpaint(out[by0:by1, bx0:bx1], lost[by0:by1, bx0:bx1] * 255, INPAINT_RADIUS,
+                                        cv2.INPAINT_TELEA)
     return out

@@ -36,8 +36,8 @@ def _edges(small_bgr: np.ndarray) -> EdgeMap:
         edges |= cv2.Canny(ch, lo, hi)
     # Directions from a coarse, half-size copy: a texture's own edges fade there, a picture's side stays.
     h, w = lab.shape[:2]
-    # Colour edges count like luminance ones (each channel scaled by OpenCV: numpy broadcasts over a last axis of 3
-    # slowly; the same products).
+    # Colour edges count like luminance ones (each channel scaled by OpenCV - its scalars have four places, the
+    # fourth unused here: numpy broadcasts over a last axis of 3 slowly; the same products).
     half = cv2.multiply(cv2.GaussianBlur(cv2.resize(lab, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
                                          .astype(np.float32), (0, 0), 1.5), (1.0, 2.5, 2.5, 0.0))
     gx, gy = cv2.Sobel(half, cv2.CV_32F, 1, 0), cv2.Sobel(half, cv2.CV_32F, 0, 1)  # (h/2, w/2, 3)
@@ -193,9 +193,9 @@ def refine_sides(frame_bgr: np.ndarray, quads: np.ndarray) -> list[np.ndarray]:
     # Brightness and two colour-opponent changes (linear in BGR: no colour conversion of the whole frame):
     # a pale work on a pale wall differs in hue, as in _edges.
     change = np.diff(seen, axis=1) @ _OPPONENT  # (Q*4*S, O, 3)
-    change = np.abs(change)
+    size = np.abs(change)
     # The three changes added channel by channel: numpy sums a last axis of 3 slowly (the same order, the same sums).
-    response = (change[..., 0] + change[..., 1] + change[..., 2]).reshape(*q.shape[:2], REFINE_SAMPLES, len(offsets))
+    response = (size[..., 0] + size[..., 1] + size[..., 2]).reshape(*q.shape[:2], REFINE_SAMPLES, len(offsets))
     peak = np.clip(np.argmax(response, -1), 1, len(offsets) - 2)[..., None]  # (Q, 4, S, 1)
     before, at, after = (np.take_along_axis(response, peak + k, -1)[..., 0] for k in (-1, 0, 1))
     curve = before - 2 * at + after
@@ -443,10 +443,11 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
         return []
     # Each side lies on one line between two others, and many quads share it: each such segment is measured once
     # (each way round, as the quads run), not once per quad. -1 marks a side on the frame's border.
-    across = _segment_support(edges, corner)  # (H, V, V): horizontal line h from vertical a to b
-    down = _segment_support(edges, corner.transpose(1, 0, 2))  # (V, H, H): vertical line v from horizontal a to b
-    ii, jj, kk, ll = ii[ok], jj[ok], kk[ok], ll[ok]
-    support = np.stack([across[ii, kk, ll], down[ll, ii, jj], across[jj, ll, kk], down[kk, jj, ii]], 1)  # (Q, 4)
+    on_rows = _segment_support(edges, corner)  # (H, V, V): horizontal line h from vertical line a to b
+    on_columns = _segment_support(edges, corner.transpose(1, 0, 2))  # (V, H, H): vertical v from horizontal a to b
+    top, bottom, left, right = ii[ok], jj[ok], kk[ok], ll[ok]  # each kept quad's lines
+    support = np.stack([on_rows[top, left, right], on_columns[right, top, bottom], on_rows[bottom, right, left],
+                        on_columns[left, bottom, top]], 1)  # (Q, 4): its sides in corner order
     full = np.where(support < 0, 1.0, support)
     good = (full.min(1) >= 0.3) & (full.mean(1) >= 0.6)
     # Three sides on the frame's border: a work cut by the frame that closely is large; a smaller such
