@@ -443,8 +443,8 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
         return []
     # Each side lies on one line between two others, and many quads share it: each such segment is measured once
     # (each way round, as the quads run), not once per quad. -1 marks a side on the frame's border.
-    on_rows = _segment_support(edges, corner)  # (H, V, V): horizontal line h from vertical line a to b
-    on_columns = _segment_support(edges, corner.transpose(1, 0, 2))  # (V, H, H): vertical v from horizontal a to b
+    on_rows = _between(edges, corner)  # (H, V, V): horizontal line h from vertical line a to b
+    on_columns = _between(edges, corner.transpose(1, 0, 2))  # (V, H, H): vertical v from horizontal a to b
     top, bottom, left, right = ii[ok], jj[ok], kk[ok], ll[ok]  # each kept quad's lines
     support = np.stack([on_rows[top, left, right], on_columns[right, top, bottom], on_rows[bottom, right, left],
                         on_columns[left, bottom, top]], 1)  # (Q, 4): its sides in corner order
@@ -476,20 +476,25 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     return found
 
 
-def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0, samples: int = SIDE_SAMPLES) -> np.ndarray:
+def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0) -> np.ndarray:
     """For each quadrilateral (Q, 4, 2) the fraction of each side on an edge that runs along it (an
     edge across it, as inside a texture, does not count). A side along the frame's border counts as
     `border`: the work may go on beyond the frame, or the side may be no side at all."""
-    on_edge, off = _along(edges, quads, quads[:, _NEXT], samples)
+    return _segment_support(edges, quads, quads[:, _NEXT], border)
+
+
+def _segment_support(edges: EdgeMap, a: np.ndarray, b: np.ndarray, border: float) -> np.ndarray:
+    """_side_support of segments from a to b ((..., 2) each): a quad's sides, or each segment of a line between
+    two others (_line_quads measures those once, not once per quad sharing one)."""
+    on_edge, off = _along(edges, a, b, SIDE_SAMPLES)
     return np.where(off > 0.8, border, on_edge)
 
 
-def _segment_support(edges: EdgeMap, corner: np.ndarray) -> np.ndarray:
-    """_side_support (border -1) of the segment along each line from its corner with line a to its corner with
-    line b ((L, M, 2) corners -> (L, M, M)): the same measurement of the same points as for a quad's side."""
-    a = np.broadcast_to(corner[:, :, None], (*corner.shape[:2], corner.shape[1], 2))
-    on_edge, off = _along(edges, a, a.transpose(0, 2, 1, 3), SIDE_SAMPLES)
-    return np.where(off > 0.8, -1.0, on_edge)
+def _between(edges: EdgeMap, corner: np.ndarray) -> np.ndarray:
+    """(L, M, M): the support (border -1) of the segment along each line from its corner with line a to its corner
+    with line b ((L, M, 2) corners: where each line meets each of the others)."""
+    start = np.broadcast_to(corner[:, :, None], (*corner.shape[:2], corner.shape[1], 2))
+    return _segment_support(edges, start, start.transpose(0, 2, 1, 3), -1.0)
 
 
 def _along(edges: EdgeMap, a: np.ndarray, b: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
