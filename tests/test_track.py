@@ -254,6 +254,26 @@ def test_a_low_texture_confirmation_weighs_the_searchs_rival_and_needs_the_verif
         RecognizerSettings(confirm_threshold=0.5)
 
 
+def test_a_keypoint_confirmation_sees_the_keypoints_the_search_sees(tmp_path):
+    """A textured work draws most of a frame's strongest corners: a confirmation takes the search's own
+    keypoints near the held place, so wherever the search verifies the held work by keypoints, so does the
+    confirmation (renderer 3's work 94 through a visit; ORB run on the part alone at the part's share of
+    the frame's features, as until 2026-12-06, confirmed it on none of these frames)."""
+    from installation.camera import synthetic3
+    for i in (94, 80, 7, 30, 31, 41):
+        cv2.imwrite(str(tmp_path / f"work-{i:04d}.png"), synthetic3.catalog_photo3(synthetic3.artwork3(i), i))
+    recognizer = Recognizer(load_catalog(tmp_path).features)
+    art, scene = synthetic3.artwork3(94), synthetic3.Scene3(visitor_chance=0.5)
+    frames = [synthetic3.render_view3(art, 280_026, scene, moment=m)[0] for m in range(10)]
+    found = [r for r in map(recognizer.recognize, frames) if r.method == "keypoints"]
+    assert len(found) >= 6 and {r.artwork_id for r in found} == {"work-0094"}, found
+    held = found[0].held
+    for frame, r in zip(frames, map(recognizer.recognize, frames)):
+        if r.method == "keypoints":
+            c = recognizer.confirm(frame, held)
+            assert c.artwork_id == "work-0094" and c.confirmed and c.method == "keypoints", (r, c)
+
+
 def test_keypoint_inliers_in_one_corner_of_a_work_do_not_spread_across_it():
     """Guided matching starts only from inliers across the work (GUIDE_SPREAD): a shared detail's few
     inliers, all in one corner, span little of it."""

@@ -238,7 +238,8 @@ def _rounded(x: float) -> float | None:
 MIN_FRAME_SIDE = 16
 MAX_FRAME_ASPECT = 12.0
 CONFIRM_REACH = 0.15  # a keypoint confirmation looks this far (of the quad's size) around where the work was ...
-ORB_BORDER = 32  # ... and at least ORB's own border (its edgeThreshold, 31) beyond it
+CONFIRM_MIN_REACH = 32  # ... and at least this many pixels (a small work: its found quad a few pixels off, its
+# keypoints' own patches reaching past its sides)
 
 
 HELD_METHODS = ("keypoints", "grain", "global")
@@ -297,7 +298,6 @@ class Recognizer:
         self.colour = ColourLayouts(g[:, 384:].reshape(len(self.ids), 3, 64))
         self.log_aspect = np.log(np.float32([features[i].size[0] / features[i].size[1] for i in self.ids]))
         self.orb = _orb(ORB_FEATURES_FRAME)
-        self.part_orb = _orb(ORB_FEATURES_FRAME)  # a confirmation's, on a part of the frame (Recognizer.confirm)
         self.index, self.owner = _keypoint_index([features[i].descriptors for i in self.ids])
         self.matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.textured = np.array([len(features[i].descriptors) >= self.s.textured_work for i in self.ids], bool)
@@ -650,9 +650,9 @@ class Recognizer:
 
     def confirm(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
         """Whether the held work is still where it was (a fixed camera, a work on its wall): that one
-        work checked at that one place - its keypoints (ORB at the search's density, on that part of
-        the frame), its grain, or the search's keypoint step and then the low-texture decision over the
-        place's shortlist beside the search's best rival (the held work must come first and reach
+        work checked at that one place - its keypoints (the search's own, those near the place), its
+        grain, or the search's keypoint step and then the low-texture decision over the place's shortlist
+        beside the search's best rival (the held work must come first and reach
         RecognizerSettings.confirm_threshold). Not the search: the place is not looked for again, so a
         grain or low-texture confirmation gives the held quad. Grain 1-2 ms, keypoints 5-8, low texture
         22-24 where a search takes about 100 (one core, renderers 1-3); anything else (another work first,
@@ -678,18 +678,20 @@ class Recognizer:
         return sized.back(replace(r, confirmed=True, held=held))
 
     def _confirm_keypoints(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
-        """The held work's keypoints verified in the frame near where it was. ORB keeps the search's
-        density (its share of the frame's features): more keypoints on the part would bring more chance
-        inliers to the few-inlier rule."""
+        """The held work's keypoints verified in the frame near where it was: the search's own keypoints
+        (ORB over the whole frame) that lie there. A textured work draws most of a frame's strongest
+        corners, far more than its share of the frame's area; ORB run on the part alone at that share (as
+        until 2026-12-06) kept a few of them, and a work the search then verified by 20-40 inliers
+        failed its confirmation."""
         hw = frame_bgr.shape[:2]
         box = _around(held.quad, hw)
         if box is None:
             return Recognition(None, 0.0, "none", elapsed())
         x0, y0, x1, y1 = box
-        self.part_orb.setMaxFeatures(max(50, round(ORB_FEATURES_FRAME * (x1 - x0) * (y1 - y0) / (hw[0] * hw[1]))))
-        pts, desc = _keypoints(self.part_orb, frame_bgr[y0:y1, x0:x1])
-        pts += np.float32([x0, y0])
-        match = self.keypoint_match(frame_bgr, self._checked(pts, desc, [held.work], hw))
+        pts, desc = _keypoints(self.orb, frame_bgr)
+        near = (pts[:, 0] >= x0) & (pts[:, 0] < x1) & (pts[:, 1] >= y0) & (pts[:, 1] < y1)
+        match = self.keypoint_match(frame_bgr, self._checked(pts[near], None if desc is None else desc[near],
+                                                             [held.work], hw))
         if not match.inliers:
             return Recognition(None, 0.0, "none", elapsed())
         return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
@@ -776,11 +778,10 @@ def _keypoints(orb, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray | Non
 
 
 def _around(quad: np.ndarray, hw: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1): the quad's bounding box grown by CONFIRM_REACH of its size, and at least by ORB's
-    border (which finds no keypoint within ORB_BORDER pixels of an image's edge), within the frame;
-    None where less than MIN_FRAME_SIDE of it is in the frame."""
+    """(x0, y0, x1, y1): the quad's bounding box grown by CONFIRM_REACH of its size, and at least by
+    CONFIRM_MIN_REACH pixels, within the frame; None where less than MIN_FRAME_SIDE of it is in the frame."""
     lo, hi = quad.min(0), quad.max(0)
-    grow = np.maximum(CONFIRM_REACH * (hi - lo), ORB_BORDER)
+    grow = np.maximum(CONFIRM_REACH * (hi - lo), CONFIRM_MIN_REACH)
     x0, y0 = np.maximum(np.floor(lo - grow), 0).astype(int)
     x1, y1 = np.minimum(np.ceil(hi + grow), [hw[1], hw[0]]).astype(int)
     if x1 - x0 < MIN_FRAME_SIDE or y1 - y0 < MIN_FRAME_SIDE:
