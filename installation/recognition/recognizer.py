@@ -654,8 +654,8 @@ class Recognizer:
         grain, or the search's keypoint step and then the low-texture decision over the place's shortlist
         beside the search's best rival (the held work must come first and reach
         RecognizerSettings.confirm_threshold). Not the search: the place is not looked for again, so a
-        grain or low-texture confirmation gives the held quad. Grain 1-2 ms, keypoints 5-8, low texture
-        22-24 where a search takes about 100 (one core, renderers 1-3); anything else (another work first,
+        grain or low-texture confirmation gives the held quad. Grain 1-2 ms, keypoints 11-13, low texture
+        23-29 where a search takes about 100 (one core, renderers 1-3, medians); anything else (another work first,
         a visitor over it, a moved camera, a frame of another shape) is none, and the caller searches."""
         start = time.perf_counter()
         rival = held.rival.work if held.rival is not None else 0
