@@ -265,13 +265,12 @@ def test_a_keypoint_confirmation_sees_the_keypoints_the_search_sees(tmp_path):
     recognizer = Recognizer(load_catalog(tmp_path).features)
     art, scene = synthetic3.artwork3(94), synthetic3.Scene3(visitor_chance=0.5)
     frames = [synthetic3.render_view3(art, 280_026, scene, moment=m)[0] for m in range(10)]
-    found = [r for r in map(recognizer.recognize, frames) if r.method == "keypoints"]
-    assert len(found) >= 6 and {r.artwork_id for r in found} == {"work-0094"}, found
-    held = found[0].held
-    for frame, r in zip(frames, map(recognizer.recognize, frames)):
-        if r.method == "keypoints":
-            c = recognizer.confirm(frame, held)
-            assert c.artwork_id == "work-0094" and c.confirmed and c.method == "keypoints", (r, c)
+    found = [(f, r) for f in frames if (r := recognizer.recognize(f)).method == "keypoints"]
+    assert len(found) >= 6 and {r.artwork_id for _, r in found} == {"work-0094"}, found
+    held = found[0][1].held
+    for frame, r in found:
+        c = recognizer.confirm(frame, held)
+        assert c.artwork_id == "work-0094" and c.confirmed and c.method == "keypoints", (r, c)
 
 
 def test_keypoint_inliers_in_one_corner_of_a_work_do_not_spread_across_it():
