@@ -514,10 +514,11 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                      f"a wrong work entered {pct(t['wrong'], t['positives'])}; false positive visits "
                      f"{pct(t['false'], t['negatives'])} ({t['false']}/{t['negatives']})")
     c, n = tracker.counts, len(tracked)
-    lines.append(f"  tracked frames: {c.confirmed} confirmed, {c.still} still (the scene of a frame checked a "
+    lines.append(f"  tracked frames: {c.confirmed} confirmed ({c.rechecked_held} of them second acceptances, of "
+                 f"{c.rechecked} tried: a work one search accepted by low texture or grain, decided again where its "
+                 f"outline is found anew), {c.still} still (the scene of a frame checked a "
                  f"moment ago; {c.recalled} of them an earlier one than the last), {c.searched} searched "
-                 f"({c.failed} after a failed confirmation, {c.rechecked} to accept a "
-                 f"work a second time before it is held); per frame searched "
+                 f"({c.failed} after a failed confirmation or second acceptance); per frame searched "
                  f"{1000 * np.mean(searched):.1f} ms, tracked "
                  f"{1000 * np.mean(tracked):.1f} ms (p95 {1000 * np.percentile(tracked, 95):.1f}) -> "
                  f"{1 / np.mean(tracked):.0f} frames/s on one core; answers unlike the search's: "

@@ -238,8 +238,9 @@ def _rounded(x: float) -> float | None:
 MIN_FRAME_SIDE = 16
 MAX_FRAME_ASPECT = 12.0
 CONFIRM_REACH = 0.15  # a keypoint confirmation looks this far (of the quad's size) around where the work was ...
-CONFIRM_MIN_REACH = 32  # ... and at least this many pixels (a small work: its found quad a few pixels off, its
-# keypoints' own patches reaching past its sides)
+CONFIRM_MIN_REACH = 32  # ... and at least this many pixels (a small work: its found quad a few pixels off)
+RECHECK_REACH = 0.15  # a second acceptance takes the found quad nearest the held one, its corners within this share
+# of the held quad's diagonal (Recognizer.recheck)
 
 
 HELD_METHODS = ("keypoints", "grain", "global")
@@ -260,6 +261,7 @@ class Held:
     weight: float
     frame_hw: tuple[int, int]
     rival: Pair | None = None
+    rivals: tuple[Pair, ...] = ()  # every pair of another work the search compared, best first (Recognizer.recheck)
 
     def __post_init__(self):
         quad = np.asarray(self.quad, np.float32)
@@ -280,7 +282,8 @@ class Recognition:
     quad: list | None = None
     candidates: list[Candidate] | None = None  # the low-texture decision's compared pairs, the believed first
     checks: list[KeypointCheck] | None = None  # the keypoint matches a search weighed (its answer's among them)
-    confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm)
+    confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm), or near it
+    # by its outline found anew (Recognizer.recheck)
     still: bool = False  # the scene of a frame searched or confirmed a moment ago: its answer, unchecked (Tracker)
     held: Held | None = field(default=None, compare=False, repr=False)  # what confirms it next (accepted only)
     glare_off: bool = False  # found on a second look, the frame's glare spots taken off (Recognizer.recognize)
@@ -574,8 +577,9 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed(), quad, candidates)
         if p >= self.s.verifier.threshold:
             place = places[best.place]
-            rival = max((q for q in pairs if q.work != best.work), key=lambda q: q.value, default=None)
-            held = Held(best.work, self.ids[best.work], place.quad, "global", place.weight, frame_bgr.shape[:2], rival)
+            others = tuple(q for q in pairs if q.work != best.work)  # pairs are best first
+            held = Held(best.work, self.ids[best.work], place.quad, "global", place.weight, frame_bgr.shape[:2],
+                        others[0] if others else None, others)
             return Recognition(self.ids[best.work], round(p, 3), "global", elapsed(), quad, candidates, held=held)
         # A rejected pair keeps its (non-zero) score: 0 says that no pair could be scored at all.
         return Recognition(None, max(round(p, 3), 0.001), "none", elapsed(), quad, candidates)
@@ -606,7 +610,8 @@ class Recognizer:
         if top < 0 or passed[top] < 0:
             return None
         (i, k), n = tried[top], found[top]
-        held = Held(i, self.ids[i], places[k].quad, "grain", places[k].weight, frame_bgr.shape[:2])
+        held = Held(i, self.ids[i], places[k].quad, "grain", places[k].weight, frame_bgr.shape[:2],
+                    rivals=tuple(q for q in pairs if q.work != i))
         return Recognition(self.ids[i], self._grain_confidence(i, n), "grain", elapsed(), places[k].quad.tolist(),
                            candidates, held=held)
 
@@ -658,14 +663,7 @@ class Recognizer:
         23-29 where a search takes about 100 (one core, renderers 1-3, medians); anything else (another work first,
         a visitor over it, a moved camera, a frame of another shape) is none, and the caller searches."""
         start = time.perf_counter()
-        rival = held.rival.work if held.rival is not None else 0
-        if not 0 <= held.work < len(self.ids) or self.ids[held.work] != held.artwork_id \
-                or not 0 <= rival < len(self.ids):
-            raise ValueError(f"Held work {held.artwork_id!r}: not this catalog's (index {held.work}); confirm only "
-                             "what this Recognizer recognised")
-        if held.method == "grain" and held.work not in self.grain:
-            raise ValueError(f"Held work {held.artwork_id!r}: held by its grain, but it has none here; confirm only "
-                             "what this Recognizer recognised")
+        self._refuse_foreign(held)
         sized = _at_width(frame_bgr)
         if sized is None or sized.frame.shape[:2] != held.frame_hw:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
@@ -677,11 +675,71 @@ class Recognizer:
             return Recognition(None, 0.0, "none", elapsed())
         return sized.back(replace(r, confirmed=True, held=held))
 
+    def recheck(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
+        """A work one search alone accepted by the low-texture decision or its grain, decided again on a later
+        frame (the Tracker's second acceptance before it holds the work) at about half a search's cost: the
+        search's keypoint step over the frame, then the outline looked for anew (find_quads: the found quad
+        nearest the held one, RECHECK_REACH) and the low-texture decision there, beside every pair of another
+        work the first search compared (Held.rivals), as sure as a confirmation (confirm_threshold). The held
+        work (flagged confirmed; a keypoint match brings its own Held) or none, and the caller searches.
+        The outline found anew is what makes it a second acceptance: the held quad measured again repeated a
+        single search's mistake (README, "Since 2026-12-06, tenth")."""
+        start = time.perf_counter()
+        self._refuse_foreign(held)
+        sized = _at_width(frame_bgr)
+        if sized is None or sized.frame.shape[:2] != held.frame_hw:
+            return Recognition(None, 0.0, "none", time.perf_counter() - start)
+        elapsed = lambda: time.perf_counter() - start
+        r = self._decided_again(sized.frame, held, elapsed)
+        if r.artwork_id != held.artwork_id:
+            return Recognition(None, 0.0, "none", elapsed())
+        return sized.back(replace(r, confirmed=True))
+
+    def _refuse_foreign(self, held: Held) -> None:
+        """A Held this Recognizer did not give (another catalog's, or one made up), refused with its reason."""
+        works = [held.work] + [q.work for q in held.rivals] + ([held.rival.work] if held.rival is not None else [])
+        if not all(0 <= w < len(self.ids) for w in works) or self.ids[held.work] != held.artwork_id:
+            raise ValueError(f"Held work {held.artwork_id!r}: not this catalog's (index {held.work}); confirm only "
+                             "what this Recognizer recognised")
+        if held.method == "grain" and held.work not in self.grain:
+            raise ValueError(f"Held work {held.artwork_id!r}: held by its grain, but it has none here; confirm only "
+                             "what this Recognizer recognised")
+
+    def _decided_again(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+        """Recognizer.recheck's decision, at FRAME_WIDTH: any work it names (the caller keeps the held one)."""
+        hw = frame_bgr.shape[:2]
+        none = Recognition(None, 0.0, "none", elapsed())
+        found = find_quads(frame_bgr)
+        if not found:
+            return none
+        off = [float(np.abs(q - held.quad).max()) for q, _ in found]
+        k = int(np.argmin(off))
+        if off[k] > RECHECK_REACH * float(np.linalg.norm(held.quad.max(0) - held.quad.min(0))):
+            return none
+        quad, quality = found[k]
+        shaped = [self._shaped(quad)]
+        if not len(shaped[0]):
+            return none
+        # The place weighed as the search weighs it among the frame's found quads (Recognizer.places).
+        biggest = max(cv2.contourArea(q) for q, _ in found)
+        weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
+        place = Place(quad, weight, self.global_scores([describe(rectify(frame_bgr, quad))], shaped)[0],
+                      self._similar(frame_bgr, [quad], shaped)[0])
+        pts, desc = _keypoints(self.orb, frame_bgr)
+        works = list(dict.fromkeys(self._voted(desc) + self._described([place])))
+        match = self.keypoint_match(frame_bgr, self._checked(pts, desc, works, hw))
+        if match.inliers:
+            return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
+        r = self._decide_global(frame_bgr, [place], True, elapsed, [replace(q, place=0) for q in held.rivals])
+        if r.artwork_id is not None and r.confidence < self.s.confirm_threshold:
+            return none
+        return r
+
     def _confirm_keypoints(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
         """The held work's keypoints verified in the frame near where it was: the search's own keypoints
         (ORB over the whole frame) that lie there. A textured work draws most of a frame's strongest
         corners, far more than its share of the frame's area; ORB run on the part alone at that share (as
-        until 2026-12-06) kept a few of them, and a work the search then verified by 20-40 inliers
+        until 2026-12-06) kept a few of them, and a work the search then verified by 20-43 inliers
         failed its confirmation."""
         hw = frame_bgr.shape[:2]
         box = _around(held.quad, hw)

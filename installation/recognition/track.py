@@ -6,11 +6,13 @@ to confirm it there (the same checks the search makes at that place, for that on
 fails - a visitor in front, the light changed past recognition, another work, nobody - the frame is
 searched as before. A confirmation can only say the held work or nothing: it never names a work
 the search did not name first on an earlier frame. Nor does it hold a work that one search alone
-accepted by the low-texture decision or its grain: such a work is searched for again on the next
-frame, and only once two searches in a row accept it is it confirmed (or given to a still scene).
-Those confirmations weigh fewer rivals than a search, so a single search's mistake (an unknown work
-taken for a catalog one at one moment's light) would otherwise be repeated by every confirmation
-after it, where a search says none, until the debouncer entered it. A keypoint match is held at once:
+accepted by the low-texture decision or its grain: such a work is accepted a second time on the next
+frame before it is confirmed (or given to a still scene) - decided again where its outline is found
+anew (Recognizer.recheck, about half a search), or, where that does not accept it, by a search.
+Confirmations weigh fewer rivals than a search, so a single search's mistake (an unknown work taken
+for a catalog one at one moment's light) would otherwise be repeated by every confirmation after it,
+where a search says none, until the debouncer entered it; the held quad measured again repeats it too,
+the outline found anew does not (README, "Since 2026-12-06, tenth"). A keypoint match is held at once:
 its confirmation is the search's own keypoint check of that work.
 
 Before either, a frame that shows the scene of a frame searched or confirmed a moment ago (an empty
@@ -42,9 +44,10 @@ class TrackCounts:
     was held, searched (after a failed confirmation, or a changed scene with nothing held)."""
     confirmed: int = 0
     searched: int = 0  # every search, the periodic ones (Tracker.search_every) included
-    rechecked: int = 0  # searches of a frame after one search alone accepted its work by the low-texture
-    # decision or its grain (before it is held)
-    failed: int = 0  # confirmations that did not hold (each followed by a search)
+    rechecked: int = 0  # second acceptances tried (Recognizer.recheck) after one search alone accepted its work by
+    # the low-texture decision or its grain (before it is held); those that do not hold count as failed ...
+    rechecked_held: int = 0  # ... and those that hold (counted as confirmed too)
+    failed: int = 0  # confirmations or second acceptances that did not hold (each followed by a search)
     still: int = 0  # frames of a scene a frame searched or confirmed showed (Tracker.scenes), given its answer
     recalled: int = 0  # of them, frames of an earlier scene than the last one checked (a visitor gone again)
     glare_off: int = 0  # searches whose work was found on the second look, the frame's glare taken off
@@ -81,7 +84,7 @@ def cells_of(frame_bgr: np.ndarray) -> np.ndarray | None:
 
 class Tracker:
     """Recognizer.recognize with a still scene given the answer of a recent frame checked in it, and the
-    work last accepted (by keypoints, or by two searches in a row) confirmed first (see the module's
+    work last accepted (by keypoints, or accepted twice) confirmed first (see the module's
     docstring). After `search_every` confirmations or still frames in a row (0: no confirmation and no
     still frame at all) the frame is searched all the same, and its answer replaces the held one: a
     confirmation only checks its own work and a still frame checks nothing, so a second work that came
@@ -95,7 +98,7 @@ class Tracker:
         self.recognizer = recognizer
         self.search_every = search_every
         self.held: Held | None = None
-        self.trusted = False  # the held work may be confirmed: accepted by keypoints, or by two searches in a row
+        self.trusted = False  # the held work may be confirmed: accepted by keypoints, or accepted twice
         self.scenes: deque[Scene] = deque(maxlen=SCENES_KEPT)  # the last frames searched or confirmed (last last)
         self.in_a_row = 0  # confirmations or still frames since the last search
         self.counts = TrackCounts()
@@ -103,8 +106,8 @@ class Tracker:
     def recognize(self, frame_bgr: np.ndarray) -> Recognition:
         """The artwork in the frame; `seconds` counts the still check and a failed confirmation too."""
         start = time.perf_counter()
-        rechecking = self.held is not None and not self.trusted
-        due = self.in_a_row >= self.search_every or rechecking
+        again = self.held is not None and not self.trusted  # accepted once: to be accepted a second time
+        due = self.in_a_row >= self.search_every or again
         cells = cells_of(frame_bgr) if self.search_every else None  # None: never still (and kept as no scene)
         hw = frame_bgr.shape[:2]
         scene = self._still_in(cells, hw) if cells is not None and not due else None
@@ -113,15 +116,16 @@ class Tracker:
             self.counts.recalled += scene is not self.scenes[-1]
             self.in_a_row += 1
             return replace(scene.answer, seconds=time.perf_counter() - start, still=True)
-        if self.held is not None and not due:
-            try:
-                r = self.recognizer.confirm(frame_bgr, self.held)
-            except Exception:
-                self.forget()  # not raised again on every later frame: the next one is searched
-                raise
+        if self.held is not None and self.search_every and (again or not due):
+            r = self._held_checked(frame_bgr, again)
             if r.artwork_id is not None:
                 self.counts.confirmed += 1
                 self.in_a_row += 1
+                if again:
+                    self.trusted = True
+                    self.counts.rechecked_held += 1
+                    if r.method == "keypoints":  # verified by keypoints: held as any keypoint match is
+                        self.held = r.held
                 # The held place stays the search's (a rough few-inlier quad must not drift it); the scene is
                 # this frame's, checked.
                 self._checked(cells, hw, r)
@@ -129,7 +133,6 @@ class Tracker:
             self.counts.failed += 1
         r = self.recognizer.recognize(frame_bgr)
         self.counts.searched += 1
-        self.counts.rechecked += rechecking
         self.counts.glare_off += r.glare_off
         self.in_a_row = 0
         assert r.artwork_id is None or r.held is not None, r  # every accepted way says what confirms it
@@ -138,6 +141,17 @@ class Tracker:
         self.held = r.held if r.artwork_id is not None else None
         self._checked(cells, hw, r)
         return replace(r, seconds=time.perf_counter() - start)
+
+    def _held_checked(self, frame_bgr: np.ndarray, again: bool) -> Recognition:
+        """The held work confirmed, or (`again`: one search alone accepted it) accepted a second time."""
+        try:
+            if again:
+                self.counts.rechecked += 1
+                return self.recognizer.recheck(frame_bgr, self.held)
+            return self.recognizer.confirm(frame_bgr, self.held)
+        except Exception:
+            self.forget()  # not raised again on every later frame: the next one is searched
+            raise
 
     def _still_in(self, cells: np.ndarray, hw: tuple) -> Scene | None:
         """The kept scene the frame shows, the latest first, among those whose answer names what is held now
