@@ -662,18 +662,10 @@ class Recognizer:
         grain or low-texture confirmation gives the held quad. Grain 1-2 ms, keypoints 11-13, low texture
         23-29 where a search takes about 100 (one core, renderers 1-3, medians); anything else (another work first,
         a visitor over it, a moved camera, a frame of another shape) is none, and the caller searches."""
-        start = time.perf_counter()
-        self._refuse_foreign(held)
-        sized = _at_width(frame_bgr)
-        if sized is None or sized.frame.shape[:2] != held.frame_hw:
-            return Recognition(None, 0.0, "none", time.perf_counter() - start)
-        elapsed = lambda: time.perf_counter() - start
         check = {"keypoints": self._confirm_keypoints, "grain": self._confirm_grain,
                  "global": self._confirm_global}[held.method]
-        r = check(sized.frame, held, elapsed)
-        if r.artwork_id != held.artwork_id:
-            return Recognition(None, 0.0, "none", elapsed())
-        return sized.back(replace(r, confirmed=True, held=held))
+        r = self._held_again(frame_bgr, held, check)
+        return r if r.artwork_id is None else replace(r, held=held)  # the held place stays the search's
 
     def recheck(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
         """A work one search alone accepted by the low-texture decision or its grain, decided again on a later
@@ -684,13 +676,18 @@ class Recognizer:
         work (flagged confirmed; a keypoint match brings its own Held) or none, and the caller searches.
         The outline found anew is what makes it a second acceptance: the held quad measured again repeated a
         single search's mistake (README, "Since 2026-12-06, tenth")."""
+        return self._held_again(frame_bgr, held, self._decided_again)
+
+    def _held_again(self, frame_bgr: np.ndarray, held: Held, decide) -> Recognition:
+        """The held work found again by `decide(frame at FRAME_WIDTH, held, elapsed)`, flagged confirmed, or none
+        (another work, or a frame of another shape than the held place's)."""
         start = time.perf_counter()
         self._refuse_foreign(held)
         sized = _at_width(frame_bgr)
         if sized is None or sized.frame.shape[:2] != held.frame_hw:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
         elapsed = lambda: time.perf_counter() - start
-        r = self._decided_again(sized.frame, held, elapsed)
+        r = decide(sized.frame, held, elapsed)
         if r.artwork_id != held.artwork_id:
             return Recognition(None, 0.0, "none", elapsed())
         return sized.back(replace(r, confirmed=True))
