@@ -126,8 +126,8 @@ class Tracker:
                     self.counts.rechecked_held += 1
                     if r.method == "keypoints":  # verified by keypoints: held as any keypoint match is
                         self.held = r.held
-                # The held place stays the search's (a rough few-inlier quad must not drift it); the scene is
-                # this frame's, checked.
+                # Otherwise the held place stays the search's (a rough few-inlier quad must not drift it); the
+                # scene is this frame's, checked.
                 self._checked(cells, hw, r)
                 return replace(r, seconds=time.perf_counter() - start)
             self.counts.failed += 1
