@@ -119,6 +119,12 @@ def test_a_held_work_is_this_catalogs_and_its_place_a_quadrilateral(recognizer, 
         other.confirm(frame, held)
     with pytest.raises(ValueError, match="not this catalog"):
         other.recheck(frame, held)
+    views = (view_with_truth(artwork(seed), 860 + seed, moment=0)[0] for seed in LOW_TEXTURE)
+    low = next(r.held for r in map(recognizer.recognize, views) if r.method == "global")
+    assert low.rivals, low
+    for bad in (1.5, True, -1, len(recognizer.ids), low.work):  # not an index, or the held work its own rival
+        with pytest.raises(ValueError, match="not this catalog"):
+            recognizer.recheck(frame, replace(low, rivals=(replace(low.rivals[0], work=bad),)))
     for quad in (np.zeros((3, 2)), np.full((4, 2), np.nan)):
         with pytest.raises(ValueError, match="Held.quad"):
             Held(held.work, "work-0", quad, "keypoints", 1.0, (480, 640))

@@ -694,8 +694,10 @@ class Recognizer:
 
     def _refuse_foreign(self, held: Held) -> None:
         """A Held this Recognizer did not give (another catalog's, or one made up), refused with its reason."""
-        works = [held.work] + [q.work for q in held.rivals] + ([held.rival.work] if held.rival is not None else [])
-        if not all(0 <= w < len(self.ids) for w in works) or self.ids[held.work] != held.artwork_id:
+        rivals = [q.work for q in held.rivals] + ([held.rival.work] if held.rival is not None else [])
+        index = lambda w: isinstance(w, (int, np.integer)) and not isinstance(w, bool) and 0 <= w < len(self.ids)
+        if not all(map(index, [held.work] + rivals)) or self.ids[held.work] != held.artwork_id \
+                or held.work in rivals:
             raise ValueError(f"Held work {held.artwork_id!r}: not this catalog's (index {held.work}); confirm only "
                              "what this Recognizer recognised")
         if held.method == "grain" and held.work not in self.grain:
