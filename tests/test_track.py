@@ -260,11 +260,12 @@ def test_a_low_texture_confirmation_weighs_the_searchs_rival_and_needs_the_verif
         if first.method != "global" or first.held.rival is None:
             continue
         frame = view_with_truth(artwork(seed), view_seed, moment=1)[0]
-        alone = recognizer.confirm(frame, replace(first.held, rival=None))
+        alone = recognizer.confirm(frame, replace(first.held, rivals=()))
         if alone.artwork_id is None or alone.method != "global":
             continue
         stronger = replace(first.held.rival, value=first.held.rival.value + 5.0)  # far ahead: a negative margin
-        assert recognizer.confirm(frame, replace(first.held, rival=stronger)).artwork_id is None, seed
+        ahead = replace(first.held, rivals=(stronger,) + first.held.rivals[1:])
+        assert recognizer.confirm(frame, ahead).artwork_id is None, seed
         checked += 1
     assert checked >= 3
     with pytest.raises(ValueError, match="confirm_threshold"):

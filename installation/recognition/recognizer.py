@@ -251,17 +251,16 @@ class Held:
     """What confirms an accepted recognition in the next frames (Recognizer.confirm): the work (its
     index and id, so that another catalog's Held is refused), its quad (at FRAME_WIDTH, in a frame of
     `frame_hw`), how it was recognised, how picture-like its place was when it was found (the
-    low-texture decision weighs the place by it), and the best other work the search compared at any
-    of its places (the verifier's margin is measured against it too, as it was in the search; None: the
-    margin is this frame's alone)."""
+    low-texture decision weighs the place by it), and the pairs of other works the search compared at any
+    of its places, best first (a confirmation's verifier margin is measured against the best, `rival`, as
+    it was in the search - none: the margin is this frame's alone; a second acceptance's against all)."""
     work: int
     artwork_id: str
     quad: np.ndarray
     method: str  # one of HELD_METHODS
     weight: float
     frame_hw: tuple[int, int]
-    rival: Pair | None = None
-    rivals: tuple[Pair, ...] = ()  # every pair of another work the search compared, best first (Recognizer.recheck)
+    rivals: tuple[Pair, ...] = ()
 
     def __post_init__(self):
         quad = np.asarray(self.quad, np.float32)
@@ -271,6 +270,11 @@ class Held:
             raise ValueError(f"Held.method {self.method!r}: use one of {', '.join(HELD_METHODS)}")
         object.__setattr__(self, "quad", quad)
         object.__setattr__(self, "frame_hw", tuple(int(v) for v in self.frame_hw))
+
+    @property
+    def rival(self) -> Pair | None:
+        """The best other work's pair (Recognizer.confirm), or None."""
+        return self.rivals[0] if self.rivals else None
 
 
 @dataclass(frozen=True)
@@ -579,7 +583,7 @@ class Recognizer:
             place = places[best.place]
             others = tuple(q for q in pairs if q.work != best.work)  # pairs are best first
             held = Held(best.work, self.ids[best.work], place.quad, "global", place.weight, frame_bgr.shape[:2],
-                        others[0] if others else None, others)
+                        others)
             return Recognition(self.ids[best.work], round(p, 3), "global", elapsed(), quad, candidates, held=held)
         # A rejected pair keeps its (non-zero) score: 0 says that no pair could be scored at all.
         return Recognition(None, max(round(p, 3), 0.001), "none", elapsed(), quad, candidates)
@@ -694,7 +698,7 @@ class Recognizer:
 
     def _refuse_foreign(self, held: Held) -> None:
         """A Held this Recognizer did not give (another catalog's, or one made up), refused with its reason."""
-        rivals = [q.work for q in held.rivals] + ([held.rival.work] if held.rival is not None else [])
+        rivals = [q.work for q in held.rivals]
         index = lambda w: isinstance(w, (int, np.integer)) and not isinstance(w, bool) and 0 <= w < len(self.ids)
         if not all(map(index, [held.work] + rivals)) or self.ids[held.work] != held.artwork_id \
                 or held.work in rivals:
@@ -706,7 +710,6 @@ class Recognizer:
 
     def _decided_again(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
         """Recognizer.recheck's decision, at FRAME_WIDTH: any work it names (the caller keeps the held one)."""
-        hw = frame_bgr.shape[:2]
         none = Recognition(None, 0.0, "none", elapsed())
         found = find_quads(frame_bgr)
         if not found:
@@ -716,23 +719,13 @@ class Recognizer:
         if off[k] > RECHECK_REACH * float(np.linalg.norm(held.quad.max(0) - held.quad.min(0))):
             return none
         quad, quality = found[k]
-        shaped = [self._shaped(quad)]
-        if not len(shaped[0]):
+        shaped = self._shaped(quad)
+        if not len(shaped):
             return none
         # The place weighed as the search weighs it among the frame's found quads (Recognizer.places).
         biggest = max(cv2.contourArea(q) for q, _ in found)
         weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
-        place = Place(quad, weight, self.global_scores([describe(rectify(frame_bgr, quad))], shaped)[0],
-                      self._similar(frame_bgr, [quad], shaped)[0])
-        pts, desc = _keypoints(self.orb, frame_bgr)
-        works = list(dict.fromkeys(self._voted(desc) + self._described([place])))
-        match = self.keypoint_match(frame_bgr, self._checked(pts, desc, works, hw))
-        if match.inliers:
-            return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
-        r = self._decide_global(frame_bgr, [place], True, elapsed, [replace(q, place=0) for q in held.rivals])
-        if r.artwork_id is not None and r.confidence < self.s.confirm_threshold:
-            return none
-        return r
+        return self._decided_at(frame_bgr, self._place(frame_bgr, quad, weight, shaped), held.rivals, elapsed)
 
     def _confirm_keypoints(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
         """The held work's keypoints verified in the frame near where it was: the search's own keypoints
@@ -766,18 +759,25 @@ class Recognizer:
         search's first step (keypoints over the whole frame: a work they verify wins there, so it wins
         here too, and a held low-texture work is then none). Only the held place's rivals and the
         search's are compared, not every place's, so it needs the verifier surer (confirm_threshold)."""
-        quad = held.quad
-        shaped = [self._shaped(quad)]
-        scores = self.global_scores([describe(rectify(frame_bgr, quad))], shaped)
-        similar = self._similar(frame_bgr, [quad], shaped)
-        place = Place(quad, held.weight, scores[0], similar[0])
+        shaped = self._shaped(held.quad)
+        return self._decided_at(frame_bgr, self._place(frame_bgr, held.quad, held.weight, shaped),
+                                held.rivals[:1], elapsed)
+
+    def _place(self, frame_bgr: np.ndarray, quad: np.ndarray, weight: float, shaped: np.ndarray) -> Place:
+        """One quad as a Place, described as Recognizer.places describes each (`shaped`: its works)."""
+        return Place(quad, weight, self.global_scores([describe(rectify(frame_bgr, quad))], [shaped])[0],
+                     self._similar(frame_bgr, [quad], [shaped])[0])
+
+    def _decided_at(self, frame_bgr: np.ndarray, place: Place, rivals, elapsed) -> Recognition:
+        """At one place, as a confirmation decides (Recognizer.confirm, recheck): the search's keypoint step
+        over the whole frame (a work they verify wins), then the low-texture decision there beside `rivals`
+        (pairs the search compared), accepted only as sure as confirm_threshold."""
         pts, desc = _keypoints(self.orb, frame_bgr)
         works = list(dict.fromkeys(self._voted(desc) + self._described([place])))
         match = self.keypoint_match(frame_bgr, self._checked(pts, desc, works, frame_bgr.shape[:2]))
         if match.inliers:
             return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, frame_bgr.shape[:2])
-        rivals = [] if held.rival is None else [replace(held.rival, place=0)]
-        r = self._decide_global(frame_bgr, [place], True, elapsed, rivals)
+        r = self._decide_global(frame_bgr, [place], True, elapsed, [replace(q, place=0) for q in rivals])
         if r.artwork_id is not None and r.confidence < self.s.confirm_threshold:
             return Recognition(None, r.confidence, "none", elapsed(), r.quad, r.candidates)
         return r
