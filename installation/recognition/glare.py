@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from installation.recognition.channels import channel_max, channel_min
+
 CORE_LEVEL = 240  # every channel at or above (the frame at half size): part of a spot's clipped core
 CLIPPED = 250  # any channel at or above: clipped, so the frame there says nothing of a spot's shape
 MIN_CORE = 1e-4  # a core's share of the (half-size) frame, at least: smaller is a highlight, not a spot ...
@@ -98,23 +100,11 @@ class CoreMap:
         return MIN_CORE * self.core.size <= size <= MAX_CORE * self.core.size
 
 
-def _channels_min(image_bgr: np.ndarray) -> np.ndarray:
-    """Each pixel's least channel (OpenCV's: numpy reduces a last axis of 3 some ten times slower)."""
-    b, g, r = cv2.split(image_bgr)
-    return cv2.min(cv2.min(b, g), r)
-
-
-def _channels_max(image_bgr: np.ndarray) -> np.ndarray:
-    """Each pixel's largest channel (as _channels_min)."""
-    b, g, r = cv2.split(image_bgr)
-    return cv2.max(cv2.max(b, g), r)
-
-
 def core_map(frame_bgr: np.ndarray) -> CoreMap:
     """The clipped pixels of the frame at half size, parts of one spot split by the work's structure joined."""
     h, w = frame_bgr.shape[0] // 2, frame_bgr.shape[1] // 2
     small = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
-    core = _channels_min(small) >= CORE_LEVEL
+    core = channel_min(small) >= CORE_LEVEL
     joined = cv2.dilate(core.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
     return CoreMap(core, cv2.connectedComponents(joined, connectivity=8)[1])
 
@@ -193,7 +183,7 @@ def _fitted(frame_bgr: np.ndarray, cores: list[_Core], shapes: np.ndarray = _SHA
     if not cores:
         return []
     frame = frame_bgr.astype(np.float32)
-    clipped = (_channels_max(frame_bgr) >= CLIPPED).astype(np.uint8)
+    clipped = (channel_max(frame_bgr) >= CLIPPED).astype(np.uint8)
     return [_fit(frame, clipped, c, shapes) for c in cores]
 
 
@@ -225,7 +215,7 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
         reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
     out = frame_bgr.copy()
     out[top:bottom, left:right] = np.clip(np.rint(light), 0, 255).astype(np.uint8)
-    lost = ((_channels_max(frame_bgr) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
+    lost = ((channel_max(frame_bgr) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
     lost = cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     if not lost.any():
         return out

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from installation.recognition.channels import channel_sum
 from installation.recognition.features import THUMB
 
 
@@ -242,8 +243,7 @@ def _log_edges(images: np.ndarray) -> np.ndarray:
     for img in images:
         logs = np.log(img.astype(np.float32) + 8.0)
         gx, gy = cv2.Sobel(logs, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(logs, cv2.CV_32F, 0, 1, ksize=3)
-        each = np.sqrt(gx * gx + gy * gy)
-        mag = each[..., 0] + each[..., 1] + each[..., 2]  # numpy sums a last axis of 3 slowly (the same sums)
+        mag = channel_sum(np.sqrt(gx * gx + gy * gy))
         out.append(cv2.GaussianBlur(mag, (0, 0), 1.0)[_RING:-_RING, _RING:-_RING].ravel())
     return np.stack(out) if out else np.zeros((0, (images.shape[1] - 2 * _RING) * (images.shape[2] - 2 * _RING)), np.float32)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from installation.recognition.channels import channel_sum
 from installation.recognition.geometry import _NEXT, _PREVIOUS, _intersect, _meet, _order, _shapely
 
 NORMAL_BINS = 8  # edge directions told apart when checking that an edge runs along a side
@@ -193,9 +194,7 @@ def refine_sides(frame_bgr: np.ndarray, quads: np.ndarray) -> list[np.ndarray]:
     # Brightness and two colour-opponent changes (linear in BGR: no colour conversion of the whole frame):
     # a pale work on a pale wall differs in hue, as in _edges.
     change = np.diff(seen, axis=1) @ _OPPONENT  # (Q*4*S, O, 3)
-    size = np.abs(change)
-    # The three changes added channel by channel: numpy sums a last axis of 3 slowly (the same order, the same sums).
-    response = (size[..., 0] + size[..., 1] + size[..., 2]).reshape(*q.shape[:2], REFINE_SAMPLES, len(offsets))
+    response = channel_sum(np.abs(change)).reshape(*q.shape[:2], REFINE_SAMPLES, len(offsets))  # the three changes
     peak = np.clip(np.argmax(response, -1), 1, len(offsets) - 2)[..., None]  # (Q, 4, S, 1)
     before, at, after = (np.take_along_axis(response, peak + k, -1)[..., 0] for k in (-1, 0, 1))
     curve = before - 2 * at + after

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from installation.recognition.channels import channel_sum
 from installation.recognition.features import GRAIN
 
 RING = 8  # pixels of the GRAIN square left out at its edge (a picture frame, the wall where a quad is off)
@@ -42,8 +43,7 @@ def directions(squares: np.ndarray) -> np.ndarray:
     orientations, less the ring's mean, so that a blur or a contrast (a ring's level) says nothing."""
     out = np.zeros((len(squares), _NBINS), np.float32)
     for k, square in enumerate(squares):
-        inner = square[RING:-RING, RING:-RING].astype(np.float32)
-        grey = np.log((inner[..., 0] + inner[..., 1] + inner[..., 2]) / 3 + 8.0)  # the channels' mean, added (faster)
+        grey = np.log(channel_sum(square[RING:-RING, RING:-RING].astype(np.float32)) / 3 + 8.0)  # the channels' mean
         grey = (grey - grey.mean()) * _WINDOW
         power = np.abs(np.fft.fftshift(np.fft.fft2(grey))) ** 2
         binned = np.bincount(_BIN[_IN], power.ravel()[_IN], _NBINS) / _COUNT
