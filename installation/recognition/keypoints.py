@@ -64,5 +64,9 @@ def _keypoint_index(descriptors: list[np.ndarray]):
     lsh = {"algorithm": 6, "table_number": 6, "key_size": 14, "multi_probe_level": 0}  # 6: FLANN_INDEX_LSH
     index = cv2.FlannBasedMatcher(lsh, {"checks": 16})
     index.add([np.concatenate(rows)])
+    # FLANN draws the hash tables from OpenCV's RNG of this thread, which whatever ran before has moved on: the
+    # same catalog indexed twice in one process voted otherwise (a test passed or failed by the tests before it).
+    # Reset as a fresh thread has it, the tables are the same wherever and whenever the catalog is indexed.
+    cv2.setRNGSeed(0)  # 0: OpenCV's default state
     index.train()
     return index, owner
