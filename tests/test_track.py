@@ -173,6 +173,37 @@ def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognize
     assert tracker.held is None
 
 
+def test_a_failed_confirmations_look_at_the_frame_is_the_searchs(recognizer, tmp_path):
+    """The Tracker looks at a frame once (Recognizer.sight): what a confirmation or a second acceptance that
+    fails worked out there - keypoints, votes, verified works, outlines - the search after it takes as it is,
+    and answers as a search of the bare frame does. A Sight is its Recognizer's own."""
+    compared = 0
+    for seed, view_seed, first in _held_scenes(recognizer, BUSY + LOW_TEXTURE, 900):
+        other = (BUSY + LOW_TEXTURE)[(BUSY + LOW_TEXTURE).index(seed) - 1]
+        frame = view_with_truth(artwork(other), view_seed, moment=1)[0]
+        for check in (recognizer.confirm, recognizer.recheck):
+            if check == recognizer.recheck and first.method == "keypoints":
+                continue  # a keypoint match is held at once: never accepted a second time
+            sight = recognizer.sight(frame)
+            if check(sight, first.held).artwork_id is not None:
+                continue
+            keypoints, quads = sight.keypoints, sight._quads
+            shared, bare = recognizer.recognize(sight), recognizer.recognize(frame)
+            assert (shared.artwork_id, shared.method, shared.confidence, shared.quad) == \
+                (bare.artwork_id, bare.method, bare.confidence, bare.quad), (seed, other, check)
+            assert sight.keypoints is keypoints  # worked out once
+            # A second acceptance looked for the outlines, which the search takes; a confirmation did not.
+            assert (quads is not None) == (check == recognizer.recheck) and (quads is None or sight.quads is quads)
+            compared += 1
+    assert compared >= 6, compared
+    wider = cv2.resize(frame, (1280, 960))
+    assert recognizer.recognize(recognizer.sight(wider)).quad == recognizer.recognize(wider).quad
+    assert recognizer.sight(frame[:3]) is None  # a strip of pixels: no camera view
+    cv2.imwrite(str(tmp_path / "work-1.png"), artwork(1))
+    with pytest.raises(ValueError, match="another Recognizer"):
+        Recognizer(load_catalog(tmp_path).features).recognize(recognizer.sight(frame))
+
+
 def test_a_work_the_low_texture_decision_accepted_once_is_accepted_again_before_it_is_confirmed(recognizer):
     """A confirmation of a low-texture work weighs fewer rivals than a search, so one search's acceptance is not
     held: the next frame (a still one as well) decides it again where its outline is found anew

@@ -491,11 +491,14 @@ class Recognizer:
         """(places, works): the learned descriptions' agreement of each place with each work of about
         its shape (-1 for the others; NaN everywhere without the network)."""
         out = np.full((len(quads), len(self.ids)), np.nan if self.embedder is None else -1.0, np.float32)
-        if self.embedder is None or not quads:
+        # Only places some work is of the shape of: the others' rows stay -1 (the network gives each square
+        # the same vector whatever else it is given with).
+        kept = [k for k, works in enumerate(shaped) if len(works)]
+        if self.embedder is None or not kept:
             return out
-        vectors = self.embedder.embed(np.stack([rectify(frame_bgr, q, EMBED_SIDE) for q in quads]))
-        for k, (v, works) in enumerate(zip(vectors, shaped)):
-            out[k, works] = self.vectors[works] @ v
+        vectors = self.embedder.embed(np.stack([rectify(frame_bgr, quads[k], EMBED_SIDE) for k in kept]))
+        for k, v in zip(kept, vectors):
+            out[k, shaped[k]] = self.vectors[shaped[k]] @ v
         return out
 
     def _shortlist(self, p: Place) -> list[int]:
@@ -632,17 +635,33 @@ class Recognizer:
         firsts = [(int(np.argmax(p.similar)), k) for k, p in enumerate(places) if p.similar.max() > -1]
         return [(i, k) for i, k in firsts if i in self.grain]
 
-    def recognize(self, frame_bgr: np.ndarray) -> Recognition:
-        """The artwork in a BGR frame of any size (recognised at FRAME_WIDTH; the quad is given in the
-        frame's own pixels)."""
-        start = time.perf_counter()
+    def sight(self, frame_bgr: np.ndarray) -> Sight | None:
+        """A BGR frame of any size as this Recognizer looks at it (Sight), or None for a strip of pixels
+        (no camera view: recognised as none)."""
         sized = _at_width(frame_bgr)
-        if sized is None:
+        return None if sized is None else Sight(self, *sized)
+
+    def recognize(self, frame: np.ndarray | Sight) -> Recognition:
+        """The artwork in a BGR frame of any size (recognised at FRAME_WIDTH; the quad is given in the
+        frame's own pixels), or in a frame's Sight (what a confirmation of it worked out is not worked out
+        again)."""
+        start = time.perf_counter()
+        sight = self._sight_of(frame)
+        if sight is None:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
-        r = self._recognize(sized.frame, start)
+        r = self._recognize(sight, start)
         if r.artwork_id is None and self.s.second_look:
-            r = self._without_glare(sized.frame, start, r)
-        return sized.back(r)
+            r = self._without_glare(sight.frame, start, r)
+        return sight.back(r)
+
+    def _sight_of(self, frame: np.ndarray | Sight) -> Sight | None:
+        """A frame's Sight (None: a strip of pixels); a Sight another Recognizer made is refused (its keypoints
+        vote over another catalog)."""
+        if not isinstance(frame, Sight):
+            return self.sight(frame)
+        if frame.recognizer is not self:
+            raise ValueError("Sight: made by another Recognizer; look at the frame with this one (Recognizer.sight)")
+        return frame
 
     def _without_glare(self, frame_bgr: np.ndarray, start: float, first: Recognition) -> Recognition:
         """A second look at a frame the first found nothing in, with its glare spots taken off (glare.py):
@@ -652,12 +671,12 @@ class Recognizer:
         spots = find_spots(frame_bgr)
         if not spots:
             return first
-        r = self._recognize(taken_off(frame_bgr, spots), start)
+        r = self._recognize(Sight(self, taken_off(frame_bgr, spots)), start)
         if r.artwork_id is None or (r.method == "global" and r.confidence < self.s.second_look_threshold):
             return replace(first, seconds=r.seconds)
         return replace(r, glare_off=True)
 
-    def confirm(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
+    def confirm(self, frame: np.ndarray | Sight, held: Held) -> Recognition:
         """Whether the held work is still where it was (a fixed camera, a work on its wall): that one
         work checked at that one place - its keypoints (the search's own, those near the place), its
         grain, or the search's keypoint step and then the low-texture decision over the place's shortlist
@@ -668,10 +687,10 @@ class Recognizer:
         a visitor over it, a moved camera, a frame of another shape) is none, and the caller searches."""
         check = {"keypoints": self._confirm_keypoints, "grain": self._confirm_grain,
                  "global": self._confirm_global}[held.method]
-        r = self._held_again(frame_bgr, held, check)
+        r = self._held_again(frame, held, check)
         return r if r.artwork_id is None else replace(r, held=held)  # the held place stays the search's
 
-    def recheck(self, frame_bgr: np.ndarray, held: Held) -> Recognition:
+    def recheck(self, frame: np.ndarray | Sight, held: Held) -> Recognition:
         """A work one search alone accepted by the low-texture decision or its grain, decided again on a later
         frame (the Tracker's second acceptance before it holds the work) at about half a search's cost: the
         search's keypoint step over the frame, then the outline looked for anew (find_quads: the found quad
@@ -680,21 +699,21 @@ class Recognizer:
         work (flagged confirmed; a keypoint match brings its own Held) or none, and the caller searches.
         The outline found anew is what makes it a second acceptance: the held quad measured again repeated a
         single search's mistake (README, "Since 2026-12-06, tenth")."""
-        return self._held_again(frame_bgr, held, self._decided_again)
+        return self._held_again(frame, held, self._decided_again)
 
-    def _held_again(self, frame_bgr: np.ndarray, held: Held, decide) -> Recognition:
-        """The held work found again by `decide(frame at FRAME_WIDTH, held, elapsed)`, flagged confirmed, or none
+    def _held_again(self, frame: np.ndarray | Sight, held: Held, decide) -> Recognition:
+        """The held work found again by `decide(the frame's Sight, held, elapsed)`, flagged confirmed, or none
         (another work, or a frame of another shape than the held place's)."""
         start = time.perf_counter()
         self._refuse_foreign(held)
-        sized = _at_width(frame_bgr)
-        if sized is None or sized.frame.shape[:2] != held.frame_hw:
+        sight = self._sight_of(frame)
+        if sight is None or sight.hw != held.frame_hw:
             return Recognition(None, 0.0, "none", time.perf_counter() - start)
         elapsed = lambda: time.perf_counter() - start
-        r = decide(sized.frame, held, elapsed)
+        r = decide(sight, held, elapsed)
         if r.artwork_id != held.artwork_id:
             return Recognition(None, 0.0, "none", elapsed())
-        return sized.back(replace(r, confirmed=True))
+        return sight.back(replace(r, confirmed=True))
 
     def _refuse_foreign(self, held: Held) -> None:
         """A Held this Recognizer did not give (another catalog's, or one made up), refused with its reason."""
@@ -708,10 +727,10 @@ class Recognizer:
             raise ValueError(f"Held work {held.artwork_id!r}: held by its grain, but it has none here; confirm only "
                              "what this Recognizer recognised")
 
-    def _decided_again(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+    def _decided_again(self, sight: Sight, held: Held, elapsed) -> Recognition:
         """Recognizer.recheck's decision, at FRAME_WIDTH: any work it names (the caller keeps the held one)."""
         none = Recognition(None, 0.0, "none", elapsed())
-        found = find_quads(frame_bgr)
+        found = sight.quads
         if not found:
             return none
         off = [float(np.abs(q - held.quad).max()) for q, _ in found]
@@ -725,42 +744,42 @@ class Recognizer:
         # The place weighed as the search weighs it among the frame's found quads (Recognizer.places).
         biggest = max(cv2.contourArea(q) for q, _ in found)
         weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
-        return self._decided_at(frame_bgr, self._place(frame_bgr, quad, weight, shaped), held.rivals, elapsed)
+        return self._decided_at(sight, self._place(sight.frame, quad, weight, shaped), held.rivals, elapsed)
 
-    def _confirm_keypoints(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+    def _confirm_keypoints(self, sight: Sight, held: Held, elapsed) -> Recognition:
         """The held work's keypoints verified in the frame near where it was: the search's own keypoints
         (ORB over the whole frame) that lie there. A textured work draws most of a frame's strongest
         corners, far more than its share of the frame's area; ORB run on the part alone at that share (as
         until 2026-12-06) kept a few of them, and a work the search then verified by 20-43 inliers
         failed its confirmation."""
-        hw = frame_bgr.shape[:2]
+        hw = sight.hw
         box = _around(held.quad, hw)
         if box is None:
             return Recognition(None, 0.0, "none", elapsed())
         x0, y0, x1, y1 = box
-        pts, desc = _keypoints(self.orb, frame_bgr)
+        pts, desc = sight.keypoints
         near = (pts[:, 0] >= x0) & (pts[:, 0] < x1) & (pts[:, 1] >= y0) & (pts[:, 1] < y1)
-        match = self.keypoint_match(frame_bgr, self._checked(pts[near], None if desc is None else desc[near],
-                                                             [held.work], hw))
+        match = self.keypoint_match(sight.frame, self._checked(pts[near], None if desc is None else desc[near],
+                                                               [held.work], hw))
         if not match.inliers:
             return Recognition(None, 0.0, "none", elapsed())
         return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
 
-    def _confirm_grain(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+    def _confirm_grain(self, sight: Sight, held: Held, elapsed) -> Recognition:
         """The held grainy work's cells found in its place, over its line."""
-        n = grain_found(self.grain[held.work], rectify(frame_bgr, held.quad, GRAIN))
+        n = grain_found(self.grain[held.work], rectify(sight.frame, held.quad, GRAIN))
         if n < self.grain_line[held.work]:
             return Recognition(None, 0.0, "none", elapsed())
         return Recognition(held.artwork_id, self._grain_confidence(held.work, n), "grain", elapsed(),
                            held.quad.tolist())
 
-    def _confirm_global(self, frame_bgr: np.ndarray, held: Held, elapsed) -> Recognition:
+    def _confirm_global(self, sight: Sight, held: Held, elapsed) -> Recognition:
         """The low-texture decision at the held place alone, weighed as when it was found, after the
         search's first step (keypoints over the whole frame: a work they verify wins there, so it wins
         here too, and a held low-texture work is then none). Only the held place's rivals and the
         search's are compared, not every place's, so it needs the verifier surer (confirm_threshold)."""
         shaped = self._shaped(held.quad)
-        return self._decided_at(frame_bgr, self._place(frame_bgr, held.quad, held.weight, shaped),
+        return self._decided_at(sight, self._place(sight.frame, held.quad, held.weight, shaped),
                                 held.rivals[:1], elapsed)
 
     def _place(self, frame_bgr: np.ndarray, quad: np.ndarray, weight: float, shaped: np.ndarray) -> Place:
@@ -768,38 +787,37 @@ class Recognizer:
         return Place(quad, weight, self.global_scores([describe(rectify(frame_bgr, quad))], [shaped])[0],
                      self._similar(frame_bgr, [quad], [shaped])[0])
 
-    def _decided_at(self, frame_bgr: np.ndarray, place: Place, rivals, elapsed) -> Recognition:
+    def _decided_at(self, sight: Sight, place: Place, rivals, elapsed) -> Recognition:
         """At one place, as a confirmation decides (Recognizer.confirm, recheck): the search's keypoint step
         over the whole frame (a work they verify wins), then the low-texture decision there beside `rivals`
         (pairs the search compared), accepted only as sure as confirm_threshold."""
-        pts, desc = _keypoints(self.orb, frame_bgr)
-        works = list(dict.fromkeys(self._voted(desc) + self._described([place])))
-        match = self.keypoint_match(frame_bgr, self._checked(pts, desc, works, frame_bgr.shape[:2]))
+        frame_bgr = sight.frame
+        works = list(dict.fromkeys(sight.voted + self._described([place])))
+        match = self.keypoint_match(frame_bgr, sight.verified(works))
         if match.inliers:
-            return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, frame_bgr.shape[:2])
+            return self._by_keypoints(match.inliers, match.quad, match.work, elapsed, sight.hw)
         r = self._decide_global(frame_bgr, [place], True, elapsed, [replace(q, place=0) for q in rivals])
         if r.artwork_id is not None and r.confidence < self.s.confirm_threshold:
             return Recognition(None, r.confidence, "none", elapsed(), r.quad, r.candidates)
         return r
 
-    def _recognize(self, frame_bgr: np.ndarray, start: float) -> Recognition:
+    def _recognize(self, sight: Sight, start: float) -> Recognition:
         elapsed = lambda: time.perf_counter() - start
         if not self.ids:
             return Recognition(None, 0.0, "none", elapsed())
-        pts, desc = _keypoints(self.orb, frame_bgr)
-        voted = self._voted(desc)
-        hw = frame_bgr.shape[:2]
-        checked = self._checked(pts, desc, voted, hw)
+        frame_bgr, hw = sight.frame, sight.hw
+        voted = sight.voted
+        checked = sight.verified(voted)
         refused = []  # a sure match that does not look like its work: weighed once, not again below
         if checked and checked[0].inliers >= self.s.sure_inliers:  # a busy work, sure and like it: no outline needed
             sure = self.keypoint_match(frame_bgr, checked[:1])
             if sure.inliers:
                 return replace(self._by_keypoints(sure.inliers, sure.quad, sure.work, elapsed, hw), checks=sure.weighed)
             refused, checked = sure.weighed, checked[1:]
-        found = find_quads(frame_bgr)
+        found = sight.quads
         places = self.places(frame_bgr, found)
         more = [i for i in dict.fromkeys(self._described(places)) if i not in voted]
-        checked = sorted(checked + self._checked(pts, desc, more, hw), key=lambda c: -c.inliers)
+        checked = sorted(checked + sight.verified(more), key=lambda c: -c.inliers)
         match = self.keypoint_match(frame_bgr, checked)
         weighed = refused + match.weighed
         if match.inliers:
@@ -808,7 +826,7 @@ class Recognizer:
             r = self._decide_global(frame_bgr, places, bool(found), elapsed)
             late = self._paired(r, set(voted) | set(more))
             if late:
-                match = self.keypoint_match(frame_bgr, self._checked(pts, desc, late, hw))
+                match = self.keypoint_match(frame_bgr, sight.verified(late))
                 weighed += match.weighed
                 if match.inliers:
                     r = self._by_keypoints(match.inliers, match.quad, match.work, elapsed, hw)
@@ -846,19 +864,60 @@ def _around(quad: np.ndarray, hw: tuple[int, int]) -> tuple[int, int, int, int] 
     return int(x0), int(y0), int(x1), int(y1)
 
 
-@dataclass(frozen=True)
-class _Sized:
-    """A frame at FRAME_WIDTH, and how to give a recognition's quad back in the original's pixels."""
-    frame: np.ndarray
-    scale: float
+class Sight:
+    """A frame as one Recognizer looks at it (Recognizer.sight): at FRAME_WIDTH, with what a search works out
+    there before it compares anything - the frame's ORB keypoints, the works they vote for, the works they
+    verify, the found quads - each worked out once, when first asked. A Tracker's confirmation that fails
+    hands its Sight to the search that follows, which then works none of them out again: each is a function
+    of the frame alone (RANSAC included: OpenCV seeds it alike on every call), so the answers are the same."""
+
+    def __init__(self, recognizer: Recognizer, frame_bgr: np.ndarray, scale: float = 1.0):
+        self.recognizer, self.frame, self.scale = recognizer, frame_bgr, scale
+        self.hw: tuple[int, int] = frame_bgr.shape[:2]
+        self._keypoints: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._voted: list[int] | None = None
+        self._verified: dict[int, Verified] = {}
+        self._quads: list[tuple[np.ndarray, float]] | None = None
+
+    @property
+    def keypoints(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """ORB keypoint positions over the whole frame (N, 2) and their descriptors (None: none found)."""
+        if self._keypoints is None:
+            self._keypoints = _keypoints(self.recognizer.orb, self.frame)
+        return self._keypoints
+
+    @property
+    def voted(self) -> list[int]:
+        """The works the keypoints vote for (Recognizer._voted)."""
+        if self._voted is None:
+            self._voted = self.recognizer._voted(self.keypoints[1])
+        return self._voted
+
+    def verified(self, works: list[int]) -> list[Verified]:
+        """Each work verified by the frame's keypoints, most inliers first (Recognizer._checked)."""
+        pts, desc = self.keypoints
+        if desc is None or len(desc) < 8:
+            return []
+        for i in works:
+            if i not in self._verified:
+                self._verified[i] = self.recognizer._verify(i, pts, desc, self.hw)
+        return sorted((self._verified[i] for i in works), key=lambda c: -c.inliers)
+
+    @property
+    def quads(self) -> list[tuple[np.ndarray, float]]:
+        """The frame's candidate quadrilaterals (find_quads)."""
+        if self._quads is None:
+            self._quads = find_quads(self.frame)
+        return self._quads
 
     def back(self, r: Recognition) -> Recognition:
+        """A recognition's quad given back in the original frame's pixels."""
         if self.scale == 1.0 or r.quad is None:
             return r
         return replace(r, quad=(np.float32(r.quad) / self.scale).tolist())
 
 
-def _at_width(frame_bgr: np.ndarray) -> _Sized | None:
+def _at_width(frame_bgr: np.ndarray) -> tuple[np.ndarray, float] | None:
     """The frame at FRAME_WIDTH (every size in pixels here - keypoints, quads, tolerances - is for this
     width), or None for a strip of pixels, which is no camera view (and scaled to FRAME_WIDTH it would
     ask for gigabytes)."""
@@ -869,4 +928,4 @@ def _at_width(frame_bgr: np.ndarray) -> _Sized | None:
     if scale != 1.0:
         shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         frame_bgr = cv2.resize(frame_bgr, (FRAME_WIDTH, max(1, round(h * scale))), interpolation=shrink)
-    return _Sized(frame_bgr, scale)
+    return frame_bgr, scale

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from installation.recognition.recognizer import Held, Recognition, Recognizer
+from installation.recognition.recognizer import Held, Recognition, Recognizer, Sight
 
 
 @dataclass
@@ -116,8 +116,11 @@ class Tracker:
             self.counts.recalled += scene is not self.scenes[-1]
             self.in_a_row += 1
             return replace(scene.answer, seconds=time.perf_counter() - start, still=True)
+        # One look at the frame for the confirmation and the search after it: what a failed confirmation worked
+        # out (keypoints, votes, verified works, outlines) is not worked out again (Recognizer.sight).
+        seen = self.recognizer.sight(frame_bgr) or frame_bgr  # a strip of pixels: recognised as none
         if self.held is not None and self.search_every and (again or not due):
-            r = self._held_checked(frame_bgr, again)
+            r = self._held_checked(seen, again)
             if r.artwork_id is not None:
                 self.counts.confirmed += 1
                 self.in_a_row += 1
@@ -131,7 +134,7 @@ class Tracker:
                 self._checked(cells, hw, r)
                 return replace(r, seconds=time.perf_counter() - start)
             self.counts.failed += 1
-        r = self.recognizer.recognize(frame_bgr)
+        r = self.recognizer.recognize(seen)
         self.counts.searched += 1
         self.counts.glare_off += r.glare_off
         self.in_a_row = 0
@@ -142,13 +145,13 @@ class Tracker:
         self._checked(cells, hw, r)
         return replace(r, seconds=time.perf_counter() - start)
 
-    def _held_checked(self, frame_bgr: np.ndarray, again: bool) -> Recognition:
+    def _held_checked(self, seen: np.ndarray | Sight, again: bool) -> Recognition:
         """The held work confirmed, or (`again`: one search alone accepted it) accepted a second time."""
         try:
             if again:
                 self.counts.rechecked += 1
-                return self.recognizer.recheck(frame_bgr, self.held)
-            return self.recognizer.confirm(frame_bgr, self.held)
+                return self.recognizer.recheck(seen, self.held)
+            return self.recognizer.confirm(seen, self.held)
         except Exception:
             self.forget()  # not raised again on every later frame: the next one is searched
             raise
