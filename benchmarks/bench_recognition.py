@@ -454,6 +454,7 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
     tally = {m: collections.Counter() for m in modes}
     enter_times = {m: [] for m in modes}
     searched, tracked = [], []  # seconds per frame
+    spent = collections.defaultdict(list)  # a Tracker's seconds per frame, by what it did (_tracker_did)
     differ = collections.Counter()  # frames where the tracker's answer is not the search's
     for v in range(args.visits):
         negative = v % 4 == 3  # a quarter of the visits: an empty wall or a work not in the catalog
@@ -470,9 +471,12 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
             now = f / cam.recognition_hz
             frame = ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f)
             r = recognizer.recognize(frame)
+            held, before = tracker.held is not None, dataclasses.replace(tracker.counts)
             t = tracker.recognize(frame)
             searched.append(r.seconds)
             tracked.append(t.seconds)
+            truth = "empty wall" if art is None else ("unknown work" if negative else "catalog work")
+            spent[_tracker_did(t, held, before, tracker.counts, truth)].append(t.seconds)
             if t.artwork_id != r.artwork_id:
                 truth = None if negative else works[i][0]
                 differ["none where the search found a work" if t.artwork_id is None else
@@ -523,7 +527,29 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                  f"{1000 * np.mean(tracked):.1f} ms (p95 {1000 * np.percentile(tracked, 95):.1f}) -> "
                  f"{1 / np.mean(tracked):.0f} frames/s on one core; answers unlike the search's: "
                  + (", ".join(f"{k} {v}/{n}" for k, v in sorted(differ.items())) or "none"))
+    total = sum(map(sum, spent.values()))
+    lines.append("  where a Tracker's time went (share of it, frames, mean per frame):")
+    for what, seconds in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
+        lines.append(f"    {what:<58} {100 * sum(seconds) / total:5.1f} %  {len(seconds):4d} frames  "
+                     f"{1000 * np.mean(seconds):6.1f} ms")
     return "\n".join(lines)
+
+
+def _tracker_did(r, held: bool, before, after, truth: str) -> str:
+    """What a Tracker did with a frame, from its counts before and after it (TrackCounts) and whether a work was
+    held before it; a search with nothing held is told by what the visit shows (`truth`) and what it found."""
+    grew = {f.name: getattr(after, f.name) - getattr(before, f.name) for f in dataclasses.fields(after)}
+    if r.still:
+        return "still (a scene checked a moment ago)"
+    if grew["rechecked_held"]:
+        return "second acceptance held"
+    if grew["confirmed"]:
+        return "confirmed"
+    if grew["failed"]:
+        return f"searched after a failed {'second acceptance' if grew['rechecked'] else 'confirmation'}"
+    if held:
+        return "searched anyway (search_every)"
+    return f"searched, nothing held: {truth}, {'found a work' if r.artwork_id else 'found none'}"
 
 
 def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> str:

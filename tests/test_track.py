@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import faint
+from helpers import benchmark_module, faint
 from installation.camera.synthetic import ViewSettings, artwork, view, view_with_truth
 from installation.catalog import load_catalog
 from installation.recognition import Recognizer, RecognizerSettings
@@ -202,6 +202,23 @@ def test_a_failed_confirmations_look_at_the_frame_is_the_searchs(recognizer, tmp
     cv2.imwrite(str(tmp_path / "work-1.png"), artwork(1))
     with pytest.raises(ValueError, match="another Recognizer"):
         Recognizer(load_catalog(tmp_path).features).recognize(recognizer.sight(frame))
+
+
+def test_the_benchmark_tells_what_a_tracker_did_with_each_frame(recognizer):
+    """bench_recognition.py --visits splits a Tracker's time by what it did with each frame, from its counts
+    before and after the frame: a search with nothing held, a confirmation, a still frame, a search after a
+    failed confirmation, a periodic search."""
+    did = benchmark_module("bench_recognition")._tracker_did
+    tracker = Tracker(recognizer, search_every=2)
+    frames = [(_flickering(artwork(0), 800, m), "catalog work") for m in range(4)] + [(view(None, 820), "empty wall")]
+    frames.insert(2, (frames[1][0], "catalog work"))  # the same frame again: a still scene
+    told = []
+    for frame, truth in frames:
+        held, before = tracker.held is not None, replace(tracker.counts)
+        told.append(did(tracker.recognize(frame), held, before, tracker.counts, truth))
+    assert told == ["searched, nothing held: catalog work, found a work", "confirmed",
+                    "still (a scene checked a moment ago)", "searched anyway (search_every)", "confirmed",
+                    "searched after a failed confirmation"], told
 
 
 def test_a_work_the_low_texture_decision_accepted_once_is_accepted_again_before_it_is_confirmed(recognizer):
