@@ -38,9 +38,9 @@ MIN_MET = 0.2  # ... over at least this share of the bump's gradient (weighed by
 REWEIGHTS = 4  # iterations of the reweighted fit
 BUMP_REACH = 2.3  # radii from its centre within which a spot is taken off (exp(-2 * 2.3^2) * 400 < 0.05)
 FILL_REACH = 0.05  # the clipped pixels filled in are those where a spot adds this share of its peak or more
-# At most this share of the frame is filled in: a spot's clipped core is at most MAX_CORE of it; clipped pixels over
-# far more are a bright wall or work the camera clipped, with nothing of a spot's to fill in (and cv2.inpaint takes
-# 0.3-0.6 s over half a frame).
+# A frame whose spots reach clipped pixels over more than this share of it is not looked at again without them
+# (clipped_under): a spot's clipped core is at most MAX_CORE of it, so the rest is a bright wall or work the camera
+# clipped, which cannot be told from glare (and cv2.inpaint took 0.3-0.6 s to fill half a frame in).
 FILL_MOST = 0.1
 INPAINT_RADIUS = 5  # pixels around a lost one that cv2.inpaint fills it from
 INPAINT_MARGIN = INPAINT_RADIUS + 3  # pixels around the lost ones' box that a fill-in on that box alone is given
@@ -199,9 +199,29 @@ def _window(spot: Spot, h: int, w: int) -> tuple[int, int, int, int]:
     return int(max(0, spot.y - tall)), int(min(h, spot.y + tall + 1)), x0, x1
 
 
+def _lost(frame_bgr: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """(h, w) uint8: the clipped pixels where spots add FILL_REACH of their peak or more (`reach`: the largest share
+    any spot adds, per pixel), grown a little - what taken_off fills in."""
+    lost = ((channel_max(frame_bgr) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
+    return cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+
+
+def clipped_under(frame_bgr: np.ndarray, spots: list[Spot]) -> float:
+    """The share of the frame taken_off would fill in: clipped pixels the spots' light reaches. A spot's clipped
+    core is at most MAX_CORE of the frame; far more (FILL_MOST) is a bright wall or work the camera clipped,
+    which cannot be told from glare there."""
+    h, w = frame_bgr.shape[:2]
+    reach = np.zeros((h, w), np.float32)
+    for spot in spots:
+        y0, y1, x0, x1 = _window(spot, h, w)
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], spot.bump(xx, yy))
+    return float(_lost(frame_bgr, reach).mean())
+
+
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
     """The frame (uint8 BGR, as every frame here) with the spots' light subtracted and their clipped cores filled
-    in from around them (not where the clipped pixels they reach are more than FILL_MOST of the frame). Only the bounding box of the spots' windows is worked on in floats (channel by channel:
+    in from around them. Only the bounding box of the spots' windows is worked on in floats (channel by channel:
     numpy broadcasts over a last axis of 3 slowly); the rest of the frame is copied as it is."""
     if not spots:
         return frame_bgr
@@ -219,9 +239,8 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
         reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
     out = frame_bgr.copy()
     out[top:bottom, left:right] = np.clip(np.rint(light), 0, 255).astype(np.uint8)
-    lost = ((channel_max(frame_bgr) >= CLIPPED) & (reach > FILL_REACH)).astype(np.uint8)
-    lost = cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
-    if not lost.any() or lost.mean() > FILL_MOST:
+    lost = _lost(frame_bgr, reach)
+    if not lost.any():
         return out
     # Filled in within the lost pixels' bounding box and a margin beyond what the fill-in reads: the same pixels as
     # over the whole frame, in a fraction of the time. cv2.inpaint reads up to its radius + 1 pixels from a lost pixel

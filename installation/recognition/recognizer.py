@@ -59,7 +59,7 @@ from installation.recognition.features import (
     describe,
 )
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
-from installation.recognition.glare import find_spots, taken_off
+from installation.recognition.glare import FILL_MOST, clipped_under, find_spots, taken_off
 from installation.recognition.grain import CHANCE_CHECKS, Grain, chance_cells, chance_others, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
 from installation.recognition.embedding import Embedder
@@ -667,10 +667,12 @@ class Recognizer:
         """A second look at a frame the first found nothing in, with its glare spots taken off (glare.py):
         its answer if it finds a work (by the low-texture decision, at second_look_threshold), else the
         first's. Only then: taking a spot off a white ground lit near clipping spoils a view the first look
-        reads right (renderer 2's grids)."""
+        reads right (renderer 2's grids). Nor where the spots reach clipped pixels over more of the frame than
+        a spot's core could be (glare.FILL_MOST): a bright wall or work the camera clipped, not glare's to take
+        off (and half a second to fill in)."""
         spots = find_spots(frame_bgr)
-        if not spots:
-            return first
+        if not spots or clipped_under(frame_bgr, spots) > FILL_MOST:
+            return replace(first, seconds=time.perf_counter() - start)  # finding the spots counts too
         r = self._recognize(Sight(self, taken_off(frame_bgr, spots)), start)
         if r.artwork_id is None or (r.method == "global" and r.confidence < self.s.second_look_threshold):
             return replace(first, seconds=r.seconds)
