@@ -144,11 +144,12 @@ def _fit(frame: np.ndarray, clipped: np.ndarray, core: _Core, shapes: np.ndarray
     gx, gy = _gradients(np.ascontiguousarray(window.transpose(2, 0, 1)))
     # Channels before pixels ((3, P), (shapes, 3, P)): numpy reduces a long last axis fast, a middle one slowly.
     seen = np.concatenate([gx[:, keep], gy[:, keep]], 1)  # (3, P): the frame's gradients
-    radius = shapes[:, 0, None, None] * core.radius
-    bumps = _bump(xx, yy, core.x, core.y, radius, shapes[:, 1, None, None])  # (shapes, h, w)
+    # float32 throughout (a core's centre is a numpy float64 mean): half the memory the reweighting walks through.
+    radius = shapes[:, 0, None, None] * np.float32(core.radius)
+    bumps = _bump(xx, yy, np.float32(core.x), np.float32(core.y), radius, shapes[:, 1, None, None])  # (shapes, h, w)
     bx, by = _gradients(bumps)
     shape = np.concatenate([bx[:, keep], by[:, keep]], 1)[:, None, :]  # (shapes, 1, P): each bump's gradients
-    weight = np.ones((len(shapes),) + seen.shape, np.result_type(seen, shape))  # float64 where the bumps are
+    weight = np.ones((len(shapes),) + seen.shape, np.result_type(seen, shape))
     weighed, residual = np.empty_like(weight), np.empty_like(weight)  # reused: no new arrays a reweighting
     for _ in range(REWEIGHTS):
         np.multiply(weight, shape, out=weighed)
