@@ -171,6 +171,13 @@ def test_the_tracker_confirms_then_searches_when_the_held_work_is_gone(recognize
     assert tracker.held is not None
     tracker.forget()
     assert tracker.held is None
+    # A frame the confirmation cannot even look at (integers OpenCV will not resize): raised, and nothing held after
+    # it, so the next frame is searched rather than the same failure raised on every frame.
+    tracker.recognize(frame)
+    assert tracker.held is not None
+    with pytest.raises(cv2.error):
+        tracker.recognize(cv2.resize(frame, (800, 600)).astype(np.int32))
+    assert tracker.held is None and not tracker.scenes
 
 
 def test_a_failed_confirmations_look_at_the_frame_is_the_searchs(recognizer, tmp_path):

@@ -66,7 +66,8 @@ def _keypoint_index(descriptors: list[np.ndarray]):
     index.add([np.concatenate(rows)])
     # FLANN draws the hash tables from OpenCV's RNG of this thread, which whatever ran before has moved on: the
     # same catalog indexed twice in one process voted otherwise (a test passed or failed by the tests before it).
-    # Reset as a fresh thread has it, the tables are the same wherever and whenever the catalog is indexed.
+    # Reset as a fresh thread has it, the tables are the same wherever and whenever the catalog is indexed (and the
+    # calling thread's OpenCV RNG restarts: nothing else in the runtime draws from it).
     cv2.setRNGSeed(0)  # 0: OpenCV's default state
     index.train()
     return index, owner

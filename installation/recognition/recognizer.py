@@ -867,11 +867,12 @@ def _around(quad: np.ndarray, hw: tuple[int, int]) -> tuple[int, int, int, int] 
 
 
 class Sight:
-    """A frame as one Recognizer looks at it (Recognizer.sight): at FRAME_WIDTH, with what a search works out
-    there before it compares anything - the frame's ORB keypoints, the works they vote for, the works they
-    verify, the found quads - each worked out once, when first asked. A Tracker's confirmation that fails
-    hands its Sight to the search that follows, which then works none of them out again: each is a function
-    of the frame alone (RANSAC included: OpenCV seeds it alike on every call), so the answers are the same."""
+    """A frame as one Recognizer looks at it (Recognizer.sight makes one from a frame of any size; made
+    directly, the frame must be at FRAME_WIDTH already): what a search works out there before it compares
+    anything - the frame's ORB keypoints, the works they vote for, the works they verify, the found quads - each
+    worked out once, when first asked. A Tracker's confirmation that fails hands its Sight to the search that
+    follows, which then works none of them out again: each is a function of the frame alone (the homography's
+    USAC included: OpenCV seeds it alike on every call), so the answers are the same."""
 
     def __init__(self, recognizer: Recognizer, frame_bgr: np.ndarray, scale: float = 1.0):
         self.recognizer, self.frame, self.scale = recognizer, frame_bgr, scale

@@ -116,11 +116,9 @@ class Tracker:
             self.counts.recalled += scene is not self.scenes[-1]
             self.in_a_row += 1
             return replace(scene.answer, seconds=time.perf_counter() - start, still=True)
-        # One look at the frame for the confirmation and the search after it: what a failed confirmation worked
-        # out (keypoints, votes, verified works, outlines) is not worked out again (Recognizer.sight).
-        seen = self.recognizer.sight(frame_bgr) or frame_bgr  # a strip of pixels: recognised as none
+        seen = frame_bgr  # or its Sight, where a confirmation looked at it first
         if self.held is not None and self.search_every and (again or not due):
-            r = self._held_checked(seen, again)
+            r, seen = self._held_checked(frame_bgr, again)
             if r.artwork_id is not None:
                 self.counts.confirmed += 1
                 self.in_a_row += 1
@@ -145,13 +143,16 @@ class Tracker:
         self._checked(cells, hw, r)
         return replace(r, seconds=time.perf_counter() - start)
 
-    def _held_checked(self, seen: np.ndarray | Sight, again: bool) -> Recognition:
-        """The held work confirmed, or (`again`: one search alone accepted it) accepted a second time."""
+    def _held_checked(self, frame_bgr: np.ndarray, again: bool) -> tuple[Recognition, np.ndarray | Sight]:
+        """The held work confirmed, or (`again`: one search alone accepted it) accepted a second time; and the
+        frame's Sight, for the search that follows a failure: what the confirmation worked out there (keypoints,
+        votes, verified works, outlines) is not worked out again (Recognizer.sight)."""
         try:
+            seen = self.recognizer.sight(frame_bgr) or frame_bgr  # a strip of pixels: recognised as none
             if again:
                 self.counts.rechecked += 1
-                return self.recognizer.recheck(seen, self.held)
-            return self.recognizer.confirm(seen, self.held)
+                return self.recognizer.recheck(seen, self.held), seen
+            return self.recognizer.confirm(seen, self.held), seen
         except Exception:
             self.forget()  # not raised again on every later frame: the next one is searched
             raise
