@@ -207,16 +207,24 @@ def _lost(frame_bgr: np.ndarray, reach: np.ndarray) -> np.ndarray:
     return cv2.dilate(lost, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
 
 
+def _bumps(spots: list[Spot], h: int, w: int) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each spot's window in an h x w frame (_window) and its shape (peak 1) over it."""
+    out = []
+    for spot in spots:
+        y0, y1, x0, x1 = window = _window(spot, h, w)
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        out.append((window, spot.bump(xx, yy)))
+    return out
+
+
 def clipped_under(frame_bgr: np.ndarray, spots: list[Spot]) -> float:
     """The share of the frame taken_off would fill in: clipped pixels the spots' light reaches. A spot's clipped
     core is at most MAX_CORE of the frame; far more (FILL_MOST) is a bright wall or work the camera clipped,
     which cannot be told from glare there."""
     h, w = frame_bgr.shape[:2]
     reach = np.zeros((h, w), np.float32)
-    for spot in spots:
-        y0, y1, x0, x1 = _window(spot, h, w)
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], spot.bump(xx, yy))
+    for (y0, y1, x0, x1), bump in _bumps(spots, h, w):
+        reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
     return float(_lost(frame_bgr, reach).mean())
 
 
@@ -227,14 +235,13 @@ def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
     if not spots:
         return frame_bgr
     h, w = frame_bgr.shape[:2]
-    windows = [_window(spot, h, w) for spot in spots]
+    bumps = _bumps(spots, h, w)
+    windows = [window for window, _ in bumps]
     top, bottom = min(y0 for y0, _, _, _ in windows), max(y1 for _, y1, _, _ in windows)
     left, right = min(x0 for _, _, x0, _ in windows), max(x1 for _, _, _, x1 in windows)
     light = frame_bgr[top:bottom, left:right].astype(np.float32)  # the windows' box, less the spots
     reach = np.zeros((h, w), np.float32)
-    for spot, (y0, y1, x0, x1) in zip(spots, windows):
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        bump = spot.bump(xx, yy)
+    for spot, ((y0, y1, x0, x1), bump) in zip(spots, bumps):
         for c, added in enumerate(np.float32(spot.amplitude)):  # the light the spot adds in channel c, at its peak
             light[y0 - top:y1 - top, x0 - left:x1 - left, c] -= bump * added
         reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)

@@ -468,7 +468,7 @@ class Recognizer:
         biggest = max(cv2.contourArea(q) for q, _ in found)
         weights, shaped, described = [], [], []
         for quad, quality in found:
-            weights.append((cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight)
+            weights.append(self._weight(quad, quality, biggest))
             # Only works of about the place's shape are compared (a quarter of the catalog, or so).
             shaped.append(self._shaped(quad))
             described.append(describe(rectify(frame_bgr, quad)) if len(shaped[-1]) else None)
@@ -486,6 +486,11 @@ class Recognizer:
             if not any(best is p for p in kept):
                 kept.append(best)
         return kept
+
+    def _weight(self, quad: np.ndarray, quality: float, biggest: float) -> float:
+        """How picture-like a found quad is (Place.weight): its area beside the frame's biggest found quad's, and
+        how well its sides lie on edges (`quality`, find_quads')."""
+        return (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
 
     def _similar(self, frame_bgr: np.ndarray, quads: list[np.ndarray], shaped: list[np.ndarray]) -> np.ndarray:
         """(places, works): the learned descriptions' agreement of each place with each work of about
@@ -636,10 +641,17 @@ class Recognizer:
         return [(i, k) for i, k in firsts if i in self.grain]
 
     def sight(self, frame_bgr: np.ndarray) -> Sight | None:
-        """A BGR frame of any size as this Recognizer looks at it (Sight), or None for a strip of pixels
-        (no camera view: recognised as none)."""
-        sized = _at_width(frame_bgr)
-        return None if sized is None else Sight(self, *sized)
+        """A BGR frame of any size as this Recognizer looks at it (Sight): at FRAME_WIDTH (every size in pixels
+        here - keypoints, quads, tolerances - is for this width); None for a strip of pixels, which is no camera
+        view (recognised as none; scaled to FRAME_WIDTH it would ask for gigabytes)."""
+        h, w = frame_bgr.shape[:2]
+        if min(h, w) < MIN_FRAME_SIDE or max(h, w) > MAX_FRAME_ASPECT * min(h, w):
+            return None
+        scale = FRAME_WIDTH / w
+        if scale != 1.0:
+            shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            frame_bgr = cv2.resize(frame_bgr, (FRAME_WIDTH, max(1, round(h * scale))), interpolation=shrink)
+        return Sight(self, frame_bgr, scale)
 
     def recognize(self, frame: np.ndarray | Sight) -> Recognition:
         """The artwork in a BGR frame of any size (recognised at FRAME_WIDTH; the quad is given in the
@@ -743,9 +755,8 @@ class Recognizer:
         shaped = self._shaped(quad)
         if not len(shaped):
             return none
-        # The place weighed as the search weighs it among the frame's found quads (Recognizer.places).
-        biggest = max(cv2.contourArea(q) for q, _ in found)
-        weight = (cv2.contourArea(quad) / biggest) ** self.s.area_weight * quality ** self.s.quality_weight
+        # The place weighed as the search weighs it among the frame's found quads.
+        weight = self._weight(quad, quality, max(cv2.contourArea(q) for q, _ in found))
         return self._decided_at(sight, self._place(sight.frame, quad, weight, shaped), held.rivals, elapsed)
 
     def _confirm_keypoints(self, sight: Sight, held: Held, elapsed) -> Recognition:
@@ -919,16 +930,3 @@ class Sight:
             return r
         return replace(r, quad=(np.float32(r.quad) / self.scale).tolist())
 
-
-def _at_width(frame_bgr: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The frame at FRAME_WIDTH (every size in pixels here - keypoints, quads, tolerances - is for this
-    width), or None for a strip of pixels, which is no camera view (and scaled to FRAME_WIDTH it would
-    ask for gigabytes)."""
-    h, w = frame_bgr.shape[:2]
-    if min(h, w) < MIN_FRAME_SIDE or max(h, w) > MAX_FRAME_ASPECT * min(h, w):
-        return None
-    scale = FRAME_WIDTH / w
-    if scale != 1.0:
-        shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        frame_bgr = cv2.resize(frame_bgr, (FRAME_WIDTH, max(1, round(h * scale))), interpolation=shrink)
-    return frame_bgr, scale
