@@ -217,45 +217,68 @@ def _bumps(spots: list[Spot], h: int, w: int) -> list[tuple[tuple[int, int, int,
     return out
 
 
+@dataclass(frozen=True)
+class Lit:
+    """A frame with the glare spots found in it and where their light reaches, worked out once: the clipped pixels
+    clipped_under counts are those taken_off fills in, from the same spots' windows and shapes."""
+    frame: np.ndarray  # uint8 BGR
+    spots: tuple[Spot, ...]
+    bumps: tuple  # each spot's window and shape over it (_bumps)
+    lost: np.ndarray  # (h, w) uint8: the clipped pixels the spots reach, grown a little (_lost)
+
+    @classmethod
+    def of(cls, frame_bgr: np.ndarray, spots: list[Spot]) -> Lit:
+        h, w = frame_bgr.shape[:2]
+        bumps = _bumps(spots, h, w)
+        reach = np.zeros((h, w), np.float32)  # the largest share of its peak any spot adds, per pixel
+        for (y0, y1, x0, x1), bump in bumps:
+            reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
+        return cls(frame_bgr, tuple(spots), tuple(bumps), _lost(frame_bgr, reach))
+
+    @property
+    def clipped(self) -> float:
+        """The share of the frame taken_off would fill in. A spot's clipped core is at most MAX_CORE of the frame;
+        far more (FILL_MOST) is a bright wall or work the camera clipped, which cannot be told from glare there."""
+        return float(self.lost.mean())
+
+    def taken_off(self) -> np.ndarray:
+        """The frame (uint8 BGR, as every frame here) with the spots' light subtracted and their clipped cores
+        filled in from around them. Only the bounding box of the spots' windows is worked on in floats (channel
+        by channel: numpy broadcasts over a last axis of 3 slowly); the rest of the frame is copied as it is."""
+        frame_bgr = self.frame
+        if not self.spots:
+            return frame_bgr
+        h, w = frame_bgr.shape[:2]
+        windows = [window for window, _ in self.bumps]
+        top, bottom = min(y0 for y0, _, _, _ in windows), max(y1 for _, y1, _, _ in windows)
+        left, right = min(x0 for _, _, x0, _ in windows), max(x1 for _, _, _, x1 in windows)
+        light = frame_bgr[top:bottom, left:right].astype(np.float32)  # the windows' box, less the spots
+        for spot, ((y0, y1, x0, x1), bump) in zip(self.spots, self.bumps):
+            for c, added in enumerate(np.float32(spot.amplitude)):  # the light the spot adds in channel c, at its peak
+                light[y0 - top:y1 - top, x0 - left:x1 - left, c] -= bump * added
+        out = frame_bgr.copy()
+        out[top:bottom, left:right] = np.clip(np.rint(light), 0, 255).astype(np.uint8)
+        lost = self.lost
+        if not lost.any():
+            return out
+        # Filled in within the lost pixels' bounding box and a margin beyond what the fill-in reads: the same pixels
+        # as over the whole frame, in a fraction of the time. cv2.inpaint reads up to its radius + 1 pixels from a
+        # lost pixel (gradients there); INPAINT_MARGIN leaves two more (a margin of the radius alone changed the
+        # fill-in).
+        x, y, bw, bh = cv2.boundingRect(lost)
+        m = INPAINT_MARGIN
+        bx0, by0, bx1, by1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
+        out[by0:by1, bx0:bx1] = cv2.inpaint(out[by0:by1, bx0:bx1], lost[by0:by1, bx0:bx1] * 255, INPAINT_RADIUS,
+                                            cv2.INPAINT_TELEA)
+        return out
+
+
 def clipped_under(frame_bgr: np.ndarray, spots: list[Spot]) -> float:
-    """The share of the frame taken_off would fill in: clipped pixels the spots' light reaches. A spot's clipped
-    core is at most MAX_CORE of the frame; far more (FILL_MOST) is a bright wall or work the camera clipped,
-    which cannot be told from glare there."""
-    h, w = frame_bgr.shape[:2]
-    reach = np.zeros((h, w), np.float32)
-    for (y0, y1, x0, x1), bump in _bumps(spots, h, w):
-        reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
-    return float(_lost(frame_bgr, reach).mean())
+    """The share of the frame taken_off would fill in (Lit.clipped)."""
+    return Lit.of(frame_bgr, spots).clipped
 
 
 def taken_off(frame_bgr: np.ndarray, spots: list[Spot]) -> np.ndarray:
-    """The frame (uint8 BGR, as every frame here) with the spots' light subtracted and their clipped cores filled
-    in from around them. Only the bounding box of the spots' windows is worked on in floats (channel by channel:
-    numpy broadcasts over a last axis of 3 slowly); the rest of the frame is copied as it is."""
-    if not spots:
-        return frame_bgr
-    h, w = frame_bgr.shape[:2]
-    bumps = _bumps(spots, h, w)
-    windows = [window for window, _ in bumps]
-    top, bottom = min(y0 for y0, _, _, _ in windows), max(y1 for _, y1, _, _ in windows)
-    left, right = min(x0 for _, _, x0, _ in windows), max(x1 for _, _, _, x1 in windows)
-    light = frame_bgr[top:bottom, left:right].astype(np.float32)  # the windows' box, less the spots
-    reach = np.zeros((h, w), np.float32)
-    for spot, ((y0, y1, x0, x1), bump) in zip(spots, bumps):
-        for c, added in enumerate(np.float32(spot.amplitude)):  # the light the spot adds in channel c, at its peak
-            light[y0 - top:y1 - top, x0 - left:x1 - left, c] -= bump * added
-        reach[y0:y1, x0:x1] = np.maximum(reach[y0:y1, x0:x1], bump)
-    out = frame_bgr.copy()
-    out[top:bottom, left:right] = np.clip(np.rint(light), 0, 255).astype(np.uint8)
-    lost = _lost(frame_bgr, reach)
-    if not lost.any():
-        return out
-    # Filled in within the lost pixels' bounding box and a margin beyond what the fill-in reads: the same pixels as
-    # over the whole frame, in a fraction of the time. cv2.inpaint reads up to its radius + 1 pixels from a lost pixel
-    # (gradients there); INPAINT_MARGIN leaves two more (a margin of the radius alone changed the fill-in).
-    x, y, bw, bh = cv2.boundingRect(lost)
-    m = INPAINT_MARGIN
-    bx0, by0, bx1, by1 = max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)
-    out[by0:by1, bx0:bx1] = cv2.inpaint(out[by0:by1, bx0:bx1], lost[by0:by1, bx0:bx1] * 255, INPAINT_RADIUS,
-                                        cv2.INPAINT_TELEA)
-    return out
+    """The frame with the spots' light subtracted and their clipped cores filled in (Lit.taken_off); the frame
+    itself where there are no spots."""
+    return Lit.of(frame_bgr, spots).taken_off() if spots else frame_bgr

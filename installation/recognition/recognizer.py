@@ -59,7 +59,7 @@ from installation.recognition.features import (
     describe,
 )
 from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
-from installation.recognition.glare import FILL_MOST, clipped_under, find_spots, taken_off
+from installation.recognition.glare import FILL_MOST, Lit, find_spots
 from installation.recognition.grain import CHANCE_CHECKS, Grain, chance_cells, chance_others, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
 from installation.recognition.embedding import Embedder
@@ -683,9 +683,10 @@ class Recognizer:
         a spot's core could be (glare.FILL_MOST): a bright wall or work the camera clipped, not glare's to take
         off (and half a second to fill in)."""
         spots = find_spots(frame_bgr)
-        if not spots or clipped_under(frame_bgr, spots) > FILL_MOST:
+        lit = Lit.of(frame_bgr, spots) if spots else None
+        if lit is None or lit.clipped > FILL_MOST:
             return replace(first, seconds=time.perf_counter() - start)  # finding the spots counts too
-        r = self._recognize(Sight(self, taken_off(frame_bgr, spots)), start)
+        r = self._recognize(Sight(self, lit.taken_off()), start)
         if r.artwork_id is None or (r.method == "global" and r.confidence < self.s.second_look_threshold):
             return replace(first, seconds=r.seconds)
         return replace(r, glare_off=True)
