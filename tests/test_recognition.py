@@ -150,7 +150,8 @@ def test_a_few_inlier_keypoint_match_under_a_strong_cast_is_taken_by_its_order_n
 def test_a_catalogs_keypoint_index_votes_alike_whatever_ran_before_it():
     """FLANN draws an LSH index's hash tables from OpenCV's RNG of the thread, which anything before may have moved
     on: the same catalog indexed twice in one process voted otherwise (the test below passed alone and failed
-    after tests/test_track.py). Every index starts from OpenCV's default state."""
+    after tests/test_track.py). Every index starts from OpenCV's default state, trained in a thread of its own: the
+    caller's RNG goes on as if no index had been made."""
     rng = np.random.default_rng(7)
     descriptors = [rng.integers(0, 256, (300, 32), dtype=np.uint8) for _ in range(12)]
     frame = rng.integers(0, 256, (800, 32), dtype=np.uint8)
@@ -162,6 +163,15 @@ def test_a_catalogs_keypoint_index_votes_alike_whatever_ran_before_it():
     first = nearest()
     cv2.randu(np.zeros((64, 64), np.float32), 0, 1)  # something else draws from the thread's RNG
     assert nearest() == first
+
+    def draws(index_between: bool) -> np.ndarray:
+        cv2.setRNGSeed(5)
+        cv2.randu(np.zeros((8, 8), np.float32), 0, 1)
+        if index_between:
+            nearest()
+        return cv2.randu(np.zeros((8, 8), np.float32), 0, 1)
+
+    assert np.array_equal(draws(True), draws(False))
 
 
 def test_a_sure_keypoint_match_to_another_grid_is_refused_by_its_picture():

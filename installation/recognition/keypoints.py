@@ -4,6 +4,8 @@ and matching again near where a homography puts each keypoint (a blurred texture
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -64,10 +66,21 @@ def _keypoint_index(descriptors: list[np.ndarray]):
     lsh = {"algorithm": 6, "table_number": 6, "key_size": 14, "multi_probe_level": 0}  # 6: FLANN_INDEX_LSH
     index = cv2.FlannBasedMatcher(lsh, {"checks": 16})
     index.add([np.concatenate(rows)])
-    # FLANN draws the hash tables from OpenCV's RNG of this thread, which whatever ran before has moved on: the
-    # same catalog indexed twice in one process voted otherwise (a test passed or failed by the tests before it).
-    # Reset as a fresh thread has it, the tables are the same wherever and whenever the catalog is indexed (and the
-    # calling thread's OpenCV RNG restarts: nothing else in the runtime draws from it).
-    cv2.setRNGSeed(0)  # 0: OpenCV's default state
-    index.train()
+    # FLANN draws the hash tables from OpenCV's RNG of the thread that trains, which whatever ran before in the
+    # caller's thread has moved on: the same catalog indexed twice in one process voted otherwise (a test passed or
+    # failed by the tests before it). Trained in a thread of its own, the RNG is OpenCV's default state, so the tables
+    # are the same wherever and whenever the catalog is indexed, and the caller's RNG is left as it was.
+    failed: list[BaseException] = []
+    trainer = threading.Thread(target=_train, args=(index, failed), name="keypoint-index")
+    trainer.start()
+    trainer.join()
+    if failed:
+        raise failed[0]
     return index, owner
+
+
+def _train(index, failed: list[BaseException]) -> None:
+    try:
+        index.train()
+    except BaseException as e:  # handed to the caller's thread, where it is raised
+        failed.append(e)
