@@ -54,7 +54,7 @@ class ColourLayouts:
         cast = np.clip((lit * q).sum(2) / ((lit**2).sum(2) + 1e-6), *LAYOUT_CAST)
         diff = np.abs(lit * cast[:, :, None] - q)
         cells = diff[:, 0] + diff[:, 1] + diff[:, 2]  # (K, P)
-        kept = np.partition(cells, self.kept - 1, axis=1)[:, : self.kept]
+        kept = np.sort(cells, axis=1)[:, : self.kept]  # sorted, not partitioned: summed in one order on any CPU
         return kept.mean(axis=1) / (3 * q.mean((1, 2)) + 0.05)
 
 
@@ -249,11 +249,18 @@ def _log_edges(images: np.ndarray) -> np.ndarray:
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    """Each value's rank along the last axis (float32): one sort and a scatter, not two sorts."""
-    order = np.argsort(values, axis=-1)
-    ranks = np.empty(values.shape, np.float32)
-    np.put_along_axis(ranks, order, np.arange(values.shape[-1], dtype=np.float32), axis=-1)
-    return ranks
+    """Each value's rank along the last axis (float32), equal values sharing the mean of their ranks (Spearman's
+    ranks): a work's flat field is one rank, not an order that the sort happens to leave its pixels in (which a
+    view's light slope or a visitor's outline then agrees with by chance). The values are pixel levels, integers
+    0-255 (_channels of uint8 images): counted, not sorted."""
+    levels = values.reshape(-1, values.shape[-1]).astype(np.intp)
+    rows = len(levels)
+    counts = np.bincount((levels + 256 * np.arange(rows)[:, None]).ravel(), minlength=256 * rows).reshape(rows, 256)
+    shared = (np.cumsum(counts, 1) - counts + (counts - 1) / 2).astype(np.float32)  # the ranks a level's values share
+    return np.take_along_axis(shared, levels, 1).reshape(values.shape)
+
+
+FLAT_STD = 4.0  # grey levels of spread under which a channel is flat: it orders only noise (rank agreement)
 
 
 @dataclass(frozen=True)
@@ -272,7 +279,7 @@ class WorkStructure:
         work = _channels(thumbs)
         ranks = _ranks(work)
         return WorkStructure(edges - edges.mean(1, keepdims=True), flat, ranks - ranks.mean(2, keepdims=True),
-                             work.std(2) > 4.0)  # a channel flat in the work orders only noise
+                             work.std(2) > FLAT_STD)  # a channel flat in the work orders only noise
 
     def take(self, idx) -> WorkStructure:
         return WorkStructure(self.edges[idx], self.flat[idx], self.ranks[idx], self.varies[idx])
@@ -296,15 +303,17 @@ def edge_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
 
 def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | None = None) -> np.ndarray:
     """For K works and the view aligned to each, the rank correlation of the view's values with the
-    work's, per channel, averaged over the channels that vary in the work (NaN where none does):
+    work's, per channel, averaged over the channels that vary in the work and in the view (NaN where none
+    does: a plain or clipped view orders nothing, which is no agreement and no reversal either):
     colour constancy by each picture's own statistics. Any cast, exposure or tone curve that keeps
     each channel's order (a light, a white balance, a gamma) leaves it at 1; a work of other colours
     in the same layout orders its channels otherwise. Added light reorders what it covers: `glare`
     ((K, P), as Explained.glare), with its rim, is left out."""
-    rs = _ranks(_channels(views))
+    seen = _channels(views)
+    rs = _ranks(seen)
     keep = _beside(glare, len(views))[:, None, :]
     corr = _weighted_corr(work.ranks, rs, np.broadcast_to(keep, rs.shape))  # (K, 3)
-    varies = work.varies
+    varies = work.varies & (seen.std(2) > FLAT_STD)
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)
 
 
