@@ -260,7 +260,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return np.take_along_axis(shared, levels, 1).reshape(values.shape)
 
 
-FLAT_STD = 4.0  # grey levels of spread under which a channel is flat: it orders only noise (rank agreement)
+FLAT_STD = 4.0  # grey levels of spread under which a work's channel is flat: it orders only noise (rank agreement)
 
 
 @dataclass(frozen=True)
@@ -303,8 +303,9 @@ def edge_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
 
 def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | None = None) -> np.ndarray:
     """For K works and the view aligned to each, the rank correlation of the view's values with the
-    work's, per channel, averaged over the channels that vary in the work and in the view (NaN where none
-    does: a plain or clipped view orders nothing, which is no agreement and no reversal either):
+    work's, per channel, averaged over the channels that vary in the work and are not constant in the view (NaN
+    where none is: a channel the camera clipped or a plain patch orders nothing - its correlation is 0 / 0 -
+    which is no agreement and no reversal either):
     colour constancy by each picture's own statistics. Any cast, exposure or tone curve that keeps
     each channel's order (a light, a white balance, a gamma) leaves it at 1; a work of other colours
     in the same layout orders its channels otherwise. Added light reorders what it covers: `glare`
@@ -313,7 +314,7 @@ def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
     rs = _ranks(seen)
     keep = _beside(glare, len(views))[:, None, :]
     corr = _weighted_corr(work.ranks, rs, np.broadcast_to(keep, rs.shape))  # (K, 3)
-    varies = work.varies & (seen.std(2) > FLAT_STD)
+    varies = work.varies & (seen.max(2) > seen.min(2))
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)
 
 
