@@ -705,6 +705,11 @@ def test_a_flat_fields_pixels_share_one_rank_in_the_rank_agreement():
     # match there by chance). A few-inlier keypoint match over such a view is refused.
     plain = np.full_like(work, 255)
     assert np.isnan(rank_agreement(WorkStructure.of(work[None]), plain[None])[0])
+    spotted = np.full_like(work, 100)
+    spotted[10:15, 10:15] = 255  # a spot on a plain patch, set aside as glare: what is left orders nothing
+    glare = np.zeros((1, (THUMB - 6) ** 2), bool)
+    glare[0, : 20 * (THUMB - 6)] = True
+    assert np.isnan(rank_agreement(WorkStructure.of(work[None]), spotted[None], glare)[0])
     rule = RecognizerSettings()
     assert rule.keypoint_accepts(0.7, 0.5) and not rule.keypoint_accepts(0.7, float("nan"))
     assert rule.sure_accepts(0.7, float("nan"))  # a sure match needs its picture explained, or its order

@@ -68,7 +68,9 @@ class ArtworkFeatures:
         k = len(f.keypoints)
         made = ((f.glob, (576,), "f"), (f.keypoints, (k, 2), "f"), (f.descriptors, (k, 32), "u"),
                 (f.size, (2,), "iuf"), (f.thumb, (THUMB, THUMB, 3), "u"), (f.square, (GRAIN, GRAIN, 3), "u"))
-        if not all(a.shape == shape and a.dtype.kind in kinds for a, shape, kinds in made) or \
+        # Images are 8-bit: rank agreement counts a thumbnail's levels 0-255 (light._ranks).
+        eight_bit = all(a.dtype == np.uint8 for a in (f.descriptors, f.thumb, f.square))
+        if not eight_bit or not all(a.shape == shape and a.dtype.kind in kinds for a, shape, kinds in made) or \
                 not (np.isfinite(f.glob).all() and np.isfinite(f.keypoints).all() and (f.size > 0).all()):
             raise ValueError("not the arrays compute_features makes")
         return f

@@ -314,7 +314,8 @@ def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
     rs = _ranks(seen)
     keep = _beside(glare, len(views))[:, None, :]
     corr = _weighted_corr(work.ranks, rs, np.broadcast_to(keep, rs.shape))  # (K, 3)
-    varies = work.varies & (seen.max(2) > seen.min(2))
+    # Constant where the correlation is taken (not under glare): a plain patch with a spot on it orders nothing.
+    varies = work.varies & (np.where(keep, seen, -np.inf).max(2) > np.where(keep, seen, np.inf).min(2))
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)
 
 
