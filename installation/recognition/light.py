@@ -310,13 +310,24 @@ def rank_agreement(work: WorkStructure, views: np.ndarray, glare: np.ndarray | N
     each channel's order (a light, a white balance, a gamma) leaves it at 1; a work of other colours
     in the same layout orders its channels otherwise. Added light reorders what it covers: `glare`
     ((K, P), as Explained.glare), with its rim, is left out."""
-    seen = _channels(views)
-    rs = _ranks(seen)
+    rs = _ranks(_channels(views))
     keep = _beside(glare, len(views))[:, None, :]
     corr = _weighted_corr(work.ranks, rs, np.broadcast_to(keep, rs.shape))  # (K, 3)
-    # Constant where the correlation is taken (not under glare): a plain patch with a spot on it orders nothing.
-    varies = work.varies & (np.where(keep, seen, -np.inf).max(2) > np.where(keep, seen, np.inf).min(2))
+    varies = work.varies & _not_constant(rs, keep)
     return np.where(varies.any(1), (corr * varies).sum(1) / np.maximum(varies.sum(1), 1), np.nan)
+
+
+def _not_constant(ranks: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """(K, 3): whether each view's channel takes more than one value where `keep` ((K, 1, P)) is set - outside
+    glare: a plain patch with a spot on it orders nothing. Read off the channel's ranks ((K, 3, P), _ranks: equal
+    values, equal ranks; contiguous, so reduced fast), masked only in the views where some pixels are set aside
+    (a masked reduction over every view cost more than the ranks themselves)."""
+    out = ranks.max(2) > ranks.min(2)
+    part = ~keep[:, 0].all(1)
+    if part.any():
+        r, k = ranks[part], keep[part]
+        out[part] = np.where(k, r, -np.inf).max(2) > np.where(k, r, np.inf).min(2)
+    return out
 
 
 def _beside(glare: np.ndarray | None, views: int) -> np.ndarray:
