@@ -12,9 +12,14 @@ _NEXT, _PREVIOUS = [1, 2, 3, 0], [3, 0, 1, 2]  # a quadrilateral's corners after
 
 
 def _order(quad: np.ndarray) -> np.ndarray:
-    """Corners as top-left, top-right, bottom-right, bottom-left."""
-    s, d = quad.sum(1), quad[:, 1] - quad[:, 0]
-    return quad[[np.argmin(s), np.argmin(d), np.argmax(s), np.argmax(d)]].astype(np.float32)
+    """Corners as top-left, top-right, bottom-right, bottom-left: in turn around their middle (clockwise on
+    the screen), from the one of least x + y. Not each by the least or most x + y or y - x: a quadrilateral
+    turned or sheared far enough has one corner that is two of those, which came out twice and another not
+    at all (a triangle: renderer 2 seed 2 visit 1's keypoint match of work-0099 was rectified so, a plain patch)."""
+    q = np.float32(quad).reshape(4, 2)
+    middle = q - q.mean(0)
+    around = np.argsort(np.arctan2(middle[:, 1], middle[:, 0]), kind="stable")
+    return q[np.roll(around, -int(np.argmin(q[around].sum(1))))]
 
 
 def _shapely(quad: np.ndarray, min_side: float) -> bool:
@@ -52,7 +57,7 @@ def _log_aspect(quad: np.ndarray) -> float:
     ~10 % of the truth for views up to 25 degrees)."""
     q = _order(quad)
     top, bottom, left, right = (float(np.linalg.norm(q[a] - q[b])) for a, b in ((0, 1), (3, 2), (0, 3), (1, 2)))
-    return float(np.log(max(top + bottom, 1e-6) / max(left + right, 1e-6)))  # a sliver's order may merge corners
+    return float(np.log(max(top + bottom, 1e-6) / max(left + right, 1e-6)))
 
 
 def _central(frame_bgr: np.ndarray) -> np.ndarray:
@@ -61,11 +66,16 @@ def _central(frame_bgr: np.ndarray) -> np.ndarray:
     return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
 
 
-def _plausible(corners: np.ndarray, frame_hw: tuple[int, int]) -> bool:
+MAX_FORESHORTENING = 2.0  # a picture seen up to 60 degrees off its axis: a side at half its length, no less
+
+
+def _plausible(corners: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, int] | None = None) -> bool:
     """A work's corners, mapped by a homography, make a picture as a camera sees one: convex, every
     corner 30-150 degrees, between 2 % and 4 times the frame's area, no corner more than a frame's
-    size beyond it. A degenerate homography (chance matches of repeated features, such as a stripe's
-    ends) squashes the work into a sliver or blows it up."""
+    size beyond it, and (given the work's (width, height), the corners in its own order) its sides' ratio
+    within MAX_FORESHORTENING of the work's. A degenerate homography (chance matches of repeated features,
+    such as a stripe's ends, or a grid's crossings shared with another grid) squashes the work into a sliver
+    or blows it up (renderer 2 seed 1 view 275: a square grid matched as a 9:1 sliver across another)."""
     q = np.float32(corners).reshape(4, 2)
     h, w = frame_hw
     if (q < -np.float32([w, h])).any() or (q > 2 * np.float32([w, h])).any():
@@ -76,5 +86,9 @@ def _plausible(corners: np.ndarray, frame_hw: tuple[int, int]) -> bool:
     length = np.linalg.norm(sides, axis=1)
     if length.min() < 1e-3:
         return False
+    if size is not None:
+        seen = (length[0] + length[2]) / (length[1] + length[3])  # top and bottom over the left and right sides
+        if abs(np.log(seen * size[1] / size[0])) > np.log(MAX_FORESHORTENING):
+            return False
     cos = -(sides * sides[_PREVIOUS]).sum(1) / (length * length[_PREVIOUS])
     return bool(np.abs(cos).max() < np.cos(np.radians(30)))

@@ -408,7 +408,7 @@ class Recognizer:
             return Verified(0, None, idx)
         corners = np.float32([[[0, 0]], [[f.size[0], 0]], [[f.size[0], f.size[1]]], [[0, f.size[1]]]])
         quad = cv2.perspectiveTransform(corners, H).reshape(4, 2)
-        if not _plausible(quad, frame_hw):
+        if not _plausible(quad, frame_hw, f.size):
             return Verified(0, None, idx)
         # Too few inliers as they are (a blurred texture?): matched again near where H puts each keypoint -
         # only from a plausible H, as a degenerate one piles the work's keypoints onto a few frame points,
@@ -420,7 +420,7 @@ class Recognizer:
                 inliers2 = int(inlying2.sum())
                 if H2 is not None and inliers2 > inliers:
                     quad2 = cv2.perspectiveTransform(corners, H2).reshape(4, 2)
-                    if _plausible(quad2, frame_hw):
+                    if _plausible(quad2, frame_hw, f.size):
                         quad, inliers = quad2, inliers2
         return Verified(inliers, _order(quad), idx)
 

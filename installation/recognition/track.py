@@ -24,6 +24,11 @@ than a camera's noise does. Not only the last frame's scene is kept but the last
 visitor who steps in front of the work and out again brings back the scene of the frames before
 (searched for again until then), and an earlier scene is taken only with the answer the tracker now
 holds (the held work, or none where none is held), so a scene never brings back a work since replaced.
+A rejection that was a near thing (confidence within STILL_DOUBT of the verifier's threshold: a work in view,
+under glare or a visitor, whose frames decide one way or the other by their noise) is no scene's answer: the
+next frame is searched, as the next moment may decide it, rather than the one rejection being repeated for
+the whole visit (renderer 2 seed 2's visit to work-0099 was lost so: frames the search accepted given a
+rejection at 0.689 from a frame before). A clear rejection (an empty wall, a work far from any) stays still.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ STILL_SIZE = (80, 60)  # the grey copy that tells a scene's change: a cell is 8x
 STILL_LEVEL = 10.0  # grey levels a cell must change by to count (a camera's noise averaged over a cell: ~1)
 STILL_SHARE = 0.005  # share of the cells that may change in a still scene: 24 cells, less than a 40x40 px patch
 SCENES_KEPT = 5  # distinct scenes checked (searched or confirmed) a still frame may show, the latest kept
+STILL_DOUBT = 0.2  # a rejection this close to the verifier's threshold is a near thing: no still scene's answer
 
 
 @dataclass(frozen=True)
@@ -165,14 +171,16 @@ class Tracker:
 
     def _checked(self, cells: np.ndarray | None, hw: tuple, r: Recognition) -> None:
         """A frame searched or confirmed: its scene kept, in place of any kept scene it shows with the same
-        answer (a still wall searched every search_every frames must not fill every place with itself). A frame
+        answer (a still wall searched every search_every frames must not fill every place with itself), unless it
+is a near-thing rejection (the module's docstring), which ends those scenes and keeps none. A frame
         without cells (not a BGR frame) or of another size (another camera mode, a new source) ends the kept
         scenes: what follows it is not known to be the scene they saw."""
         if cells is None or (self.scenes and self.scenes[-1].frame_hw != hw):
             self.scenes.clear()
         if cells is not None:
             kept = [s for s in self.scenes if s.answer.artwork_id != r.artwork_id or not s.shows(cells, hw)]
-            self.scenes = deque(kept + [Scene(cells, hw, r)], maxlen=SCENES_KEPT)
+            near_thing = r.artwork_id is None and r.confidence >= self.recognizer.s.verifier.threshold - STILL_DOUBT
+            self.scenes = deque(kept + ([] if near_thing else [Scene(cells, hw, r)]), maxlen=SCENES_KEPT)
 
     def forget(self) -> None:
         """Nothing held and no scene known: the next frame is searched (a new source, a reconnected camera)."""
