@@ -5,6 +5,8 @@ a plausible picture.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -17,9 +19,11 @@ def _order(quad: np.ndarray) -> np.ndarray:
     turned or sheared far enough has one corner that is two of those, which came out twice and another not
     at all (a triangle: renderer 2 seed 2 visit 1's keypoint match of work-0099 was rectified so, a plain patch)."""
     q = np.float32(quad).reshape(4, 2)
-    middle = q - q.mean(0)
-    around = np.argsort(np.arctan2(middle[:, 1], middle[:, 0]), kind="stable")
-    return q[np.roll(around, -int(np.argmin(q[around].sum(1))))]
+    pts = q.tolist()  # four points: plain Python is 4x faster than numpy's calls here (a search orders hundreds)
+    x, y = sum(p[0] for p in pts) / 4, sum(p[1] for p in pts) / 4
+    around = sorted(range(4), key=lambda i: math.atan2(pts[i][1] - y, pts[i][0] - x))
+    start = min(range(4), key=lambda k: pts[around[k]][0] + pts[around[k]][1])
+    return q[around[start:] + around[:start]]
 
 
 def _shapely(quad: np.ndarray, min_side: float) -> bool:
