@@ -160,8 +160,8 @@ class RecognizerSettings:
         """Whether a few-inlier keypoint match is the work: sure_accepts' evidence, and in no case the reverse
         order (a veto for chance matches of a dozen keypoints; a sure match is spared it, as a grey
         photograph's channels order its pixels at random), nor a view that orders nothing (ranks NaN: every
-        channel constant, clipped or plain, where the homography puts the work - renderer 2's grids share twenty
-        keypoints with a white patch of another grid, whose light fit explains it)."""
+        channel constant, clipped or plain, where the homography puts the work, whose light fit explains it; the
+        cases met so far were quadrilaterals made triangles by the old corner order, README "thirteenth")."""
         return self.sure_accepts(explained, ranks) and not ranks < self.keypoint_min_ranks and not np.isnan(ranks)
 
 
