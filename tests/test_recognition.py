@@ -446,11 +446,15 @@ def test_a_homography_from_repeated_features_is_no_match(tmp_path):
     assert not _plausible(np.float32([[0, 309], [9486, 1492], [9480, 1500], [2, 312]]), (480, 640))  # blown up
     assert not _plausible(np.float32([[100, 100], [500, 110], [500, 114], [100, 104]]), (480, 640))  # a sliver
     assert not _plausible(np.float32([[100, 100], [500, 110], [120, 114], [300, 300]]), (480, 640))  # crossed
-    # A square grid's crossings matched across another grid as a 9:1 sliver (renderer 2 seed 1 view 275): a plausible
+    # A square grid's crossings matched across another grid as a 7:1 sliver (renderer 2 seed 1 view 275): a plausible
     # quadrilateral, but no view of a square work; the picture above is one of a 4:3 work, not of a 1:3 one.
     sliver = np.float32([[31.6, 385.7], [68.7, 353.1], [286.2, 369.3], [283.5, 390.6]])
     assert _plausible(sliver, (480, 640)) and not _plausible(sliver, (480, 640), (400, 400))
     assert _plausible(picture, (480, 640), (400, 300)) and not _plausible(picture, (480, 640), (100, 300))
+    # The limit: a 300 x 200 px rectangle is a view of a work up to MAX_FORESHORTENING (2) times narrower or wider.
+    rectangle = np.float32([[100, 100], [400, 100], [400, 300], [100, 300]])
+    for ratio, seen in ((1.5 / 1.9, True), (1.5 / 2.1, False), (1.5 * 1.9, True), (1.5 * 2.1, False)):
+        assert _plausible(rectangle, (480, 640), (round(1000 * ratio), 1000)) is seen, ratio
 
 
 def test_a_turned_or_sheared_quadrilateral_keeps_four_corners_in_order():
@@ -462,7 +466,9 @@ def test_a_turned_or_sheared_quadrilateral_keeps_four_corners_in_order():
     sheared = np.float32([[60.65, 88.63], [284.9, 103.0], [466.6, 297.0], [250.0, 270.0]])  # the visit's, in turn
     assert _plausible(sheared, (480, 640))
     rng = np.random.default_rng(0)
-    for quad in (upright, sheared, upright[:, ::-1].copy(), np.float32([[50, 0], [100, 50], [50, 100], [0, 50]])):
+    diamond = np.float32([[50, 0], [100, 50], [50, 100], [0, 50]])  # [50, 0] and [0, 50] tie on x + y: the upper first
+    assert np.array_equal(_order(diamond), diamond)
+    for quad in (upright, sheared, upright[:, ::-1].copy(), diamond):
         first = _order(quad)
         assert len({tuple(c) for c in first.tolist()}) == 4 and cv2.isContourConvex(first.reshape(-1, 1, 2))
         assert cv2.contourArea(first, oriented=True) > 0  # clockwise on the screen (y down)

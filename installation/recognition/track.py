@@ -24,11 +24,13 @@ than a camera's noise does. Not only the last frame's scene is kept but the last
 visitor who steps in front of the work and out again brings back the scene of the frames before
 (searched for again until then), and an earlier scene is taken only with the answer the tracker now
 holds (the held work, or none where none is held), so a scene never brings back a work since replaced.
-A rejection that was a near thing (confidence within STILL_DOUBT of the verifier's threshold: a work in view,
-under glare or a visitor, whose frames decide one way or the other by their noise) is no scene's answer: the
-next frame is searched, as the next moment may decide it, rather than the one rejection being repeated for
-the whole visit (renderer 2 seed 2's visit to work-0099 was lost so: frames the search accepted given a
-rejection at 0.689 from a frame before). A clear rejection (an empty wall, a work far from any) stays still.
+A rejection the verifier scored a near thing (within STILL_DOUBT of its threshold: a work in view whose frames
+decide one way or the other by their noise) makes a scene that is not still until NEAR_SEARCHES frames of it in
+a row were searched and came out near things too: the next frames are searched, as the next moments may decide
+it, rather than one rejection repeated for the visit (renderer 2 seed 2's visit to work-0099 was lost so: frames
+the search accepted given a rejection at 0.689 from a frame before); then it is still as any scene (searched every
+search_every frames), so an unknown work that stays a near thing is not searched on every frame of a long stay,
+each search a new chance to be taken. A clear rejection (an empty wall, a work far from any) is still at once.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ STILL_SIZE = (80, 60)  # the grey copy that tells a scene's change: a cell is 8x
 STILL_LEVEL = 10.0  # grey levels a cell must change by to count (a camera's noise averaged over a cell: ~1)
 STILL_SHARE = 0.005  # share of the cells that may change in a still scene: 24 cells, less than a 40x40 px patch
 SCENES_KEPT = 5  # distinct scenes checked (searched or confirmed) a still frame may show, the latest kept
-STILL_DOUBT = 0.2  # a rejection this close to the verifier's threshold is a near thing: no still scene's answer
+STILL_DOUBT = 0.2  # a rejection this close to the verifier's threshold is a near thing: its scene searched again ...
+NEAR_SEARCHES = 8  # ... until this many of its frames in a row were (the debouncer's window, 1.6 s at 5 Hz)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Scene:
     cells: np.ndarray  # float32, STILL_SIZE
     frame_hw: tuple
     answer: Recognition
+    near_things: int = 0  # frames of this scene in a row whose search was a near-thing rejection (Tracker._checked)
 
     def shows(self, cells: np.ndarray, frame_hw: tuple) -> bool:
         """Whether a frame (its cells and size) shows this scene: the same size, and at most STILL_SHARE
@@ -165,22 +169,26 @@ class Tracker:
 
     def _still_in(self, cells: np.ndarray, hw: tuple) -> Scene | None:
         """The kept scene the frame shows, the latest first, among those whose answer names what is held now
-        (an earlier scene's work may have been replaced since; the last scene's always names it)."""
+        (an earlier scene's work may have been replaced since; the last scene's always names it) and that are not
+        a near thing searched fewer than NEAR_SEARCHES times in a row (the module's docstring)."""
         holding = self.held.artwork_id if self.held is not None else None
-        return next((s for s in reversed(self.scenes) if s.answer.artwork_id == holding and s.shows(cells, hw)), None)
+        return next((s for s in reversed(self.scenes) if s.answer.artwork_id == holding and s.shows(cells, hw)
+                     and not 0 < s.near_things < NEAR_SEARCHES), None)
 
     def _checked(self, cells: np.ndarray | None, hw: tuple, r: Recognition) -> None:
         """A frame searched or confirmed: its scene kept, in place of any kept scene it shows with the same
-        answer (a still wall searched every search_every frames must not fill every place with itself), unless it
-is a near-thing rejection (the module's docstring), which ends those scenes and keeps none. A frame
+        answer (a still wall searched every search_every frames must not fill every place with itself); a
+        near-thing rejection counts one more near thing than the scene it replaces had (the module's docstring). A frame
         without cells (not a BGR frame) or of another size (another camera mode, a new source) ends the kept
         scenes: what follows it is not known to be the scene they saw."""
         if cells is None or (self.scenes and self.scenes[-1].frame_hw != hw):
             self.scenes.clear()
         if cells is not None:
-            kept = [s for s in self.scenes if s.answer.artwork_id != r.artwork_id or not s.shows(cells, hw)]
-            near_thing = r.artwork_id is None and r.confidence >= self.recognizer.s.verifier.threshold - STILL_DOUBT
-            self.scenes = deque(kept + ([] if near_thing else [Scene(cells, hw, r)]), maxlen=SCENES_KEPT)
+            same = [s.answer.artwork_id == r.artwork_id and s.shows(cells, hw) for s in self.scenes]
+            near = r.artwork_id is None and r.confidence >= self.recognizer.s.verifier.threshold - STILL_DOUBT
+            before = max((s.near_things for s, m in zip(self.scenes, same) if m), default=0)
+            kept = [s for s, m in zip(self.scenes, same) if not m]
+            self.scenes = deque(kept + [Scene(cells, hw, r, before + 1 if near else 0)], maxlen=SCENES_KEPT)
 
     def forget(self) -> None:
         """Nothing held and no scene known: the next frame is searched (a new source, a reconnected camera)."""
