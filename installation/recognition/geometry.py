@@ -15,9 +15,10 @@ _NEXT, _PREVIOUS = [1, 2, 3, 0], [3, 0, 1, 2]  # a quadrilateral's corners after
 
 def _order(quad: np.ndarray) -> np.ndarray:
     """Corners as top-left, top-right, bottom-right, bottom-left: in turn around their middle (clockwise on
-    the screen), from the one of least x + y (of two, the upper). Not each by the least or most x + y or y - x: a quadrilateral
-    turned or sheared far enough has one corner that is two of those, which came out twice and another not
-    at all (a triangle: renderer 2 seed 2 visit 1's keypoint match of work-0099 was rectified so, a plain patch)."""
+    the screen), from the one of least x + y (of two, the upper). Not each by the least or most x + y or
+    y - x: a quadrilateral turned or sheared far enough has one corner that is two of those, which came out
+    twice and another not at all (a triangle: renderer 2 seed 2 visit 1's keypoint match of work-0099 was
+    rectified so, a plain patch)."""
     q = np.float32(quad).reshape(4, 2)
     pts = q.tolist()  # four points: plain Python is 4x faster than numpy's calls here (a search orders hundreds)
     x, y = sum(p[0] for p in pts) / 4, sum(p[1] for p in pts) / 4
