@@ -66,11 +66,11 @@ class ArtworkFeatures:
         """Read back (a cache file's arrays); ValueError for arrays compute_features never makes."""
         f = ArtworkFeatures(z["glob"], z["keypoints"], z["descriptors"], z["wh"], z["thumb"], z["square"])
         k = len(f.keypoints)
-        made = ((f.glob, (576,), "f"), (f.keypoints, (k, 2), "f"), (f.descriptors, (k, 32), "u"),
-                (f.size, (2,), "iuf"), (f.thumb, (THUMB, THUMB, 3), "u"), (f.square, (GRAIN, GRAIN, 3), "u"))
-        # Images are 8-bit: rank agreement counts a thumbnail's levels 0-255 (light._ranks).
-        eight_bit = all(a.dtype == np.uint8 for a in (f.descriptors, f.thumb, f.square))
-        if not eight_bit or not all(a.shape == shape and a.dtype.kind in kinds for a, shape, kinds in made) or \
+        # Dtype kinds, or the one dtype: images are 8-bit (rank agreement counts a thumbnail's levels 0-255).
+        made = ((f.glob, (576,), "f"), (f.keypoints, (k, 2), "f"), (f.descriptors, (k, 32), np.uint8),
+                (f.size, (2,), "iuf"), (f.thumb, (THUMB, THUMB, 3), np.uint8), (f.square, (GRAIN, GRAIN, 3), np.uint8))
+        typed = lambda a, want: a.dtype == want if isinstance(want, type) else a.dtype.kind in want
+        if not all(a.shape == shape and typed(a, want) for a, shape, want in made) or \
                 not (np.isfinite(f.glob).all() and np.isfinite(f.keypoints).all() and (f.size > 0).all()):
             raise ValueError("not the arrays compute_features makes")
         return f

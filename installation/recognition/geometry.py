@@ -1,6 +1,6 @@
 """Small helpers on quadrilaterals: corner order, a picture's shape, where two lines meet, the
 aspect ratio a quadrilateral shows, the frame's middle, and whether a homography's corners make
-a plausible picture.
+a plausible picture; and the largest-first order every ranking of candidates takes (`descending`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,13 @@ import cv2
 import numpy as np
 
 _NEXT, _PREVIOUS = [1, 2, 3, 0], [3, 0, 1, 2]  # a quadrilateral's corners after and before each (np.roll is slow)
+
+
+def descending(values) -> np.ndarray:
+    """Indices from the largest value to the smallest, equal values in index order: numpy's default sort leaves
+    them in an order that depends on the CPU (its AVX-512 and AVX2 sorts), so an answer cut from the list
+    where ties fall would too (README "twelfth")."""
+    return np.argsort(-np.asarray(values, np.float64), kind="stable")
 
 
 def _order(quad: np.ndarray) -> np.ndarray:

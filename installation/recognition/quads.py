@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from installation.recognition.channels import channel_sum
-from installation.recognition.geometry import _NEXT, _PREVIOUS, _intersect, _meet, _order, _shapely
+from installation.recognition.geometry import _NEXT, _PREVIOUS, _intersect, _meet, _order, _shapely, descending
 
 NORMAL_BINS = 8  # edge directions told apart when checking that an edge runs along a side
 
@@ -81,7 +81,7 @@ def _longest_sides(poly: np.ndarray) -> np.ndarray | None:
         return None
     poly = poly.astype(np.float64)
     lengths = np.linalg.norm(np.roll(poly, -1, axis=0) - poly, axis=1)
-    keep = np.sort(np.argsort(-lengths, kind="stable")[:4])
+    keep = np.sort(descending(lengths)[:4])
     lines = [(poly[i], poly[(i + 1) % n]) for i in keep]
     corners = [_intersect(*lines[k], *lines[(k + 1) % 4]) for k in range(4)]
     if any(c is None for c in corners):
@@ -141,7 +141,7 @@ def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np
         add(quad, support)
     # The most picture-like first, and not too many: each is compared with the whole catalog.
     rank = [quality**2 * np.sqrt(cv2.contourArea(q)) for q, quality in quads]
-    best = [quads[k] for k in np.argsort(-np.float64(rank), kind="stable")[:max_candidates]]
+    best = [quads[k] for k in descending(rank)[:max_candidates]]
     # A frame or a mat is found before the work inside it: the quads nested in every candidate are candidates
     # too, as picture-like as their outer quad (its edges are the evidence of a picture). Every one, not the
     # first 12: a small framed work on bricks ranks below the wall's long line quads.
@@ -289,7 +289,7 @@ def nested_quads(small_bgr: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     sides = np.stack([px[ks], px[w - 1 - ks], py[ks], py[h - 1 - ks]], 1) / (np.median(np.r_[px, py]) + 1.0)
     strength = np.sort(sides, 1)[:, 1:].mean(1)
     chosen: list[int] = []
-    for j in np.argsort(-strength, kind="stable"):
+    for j in descending(strength):
         if strength[j] < NESTED_STRENGTH or len(chosen) >= NESTED_KEEP:
             break
         if sides[j].min() >= NESTED_WEAKEST and all(abs(ks[j] - ks[c]) > 2 for c in chosen):
@@ -374,7 +374,7 @@ def _lines(edges: EdgeMap) -> np.ndarray:
         # Hough joins a texture's edges into chance lines; a picture's side is an edge along the line.
         length = length * (_along(edges, s[:, :2], s[:, 2:], 16)[0] >= SEGMENT_ALONG)
         # The longest: a texture's many short pieces make no picture side.
-        for k in np.argsort(-length, kind="stable")[:80]:
+        for k in descending(length)[:80]:
             if not length[k]:
                 break
             for line in lines:
@@ -399,7 +399,7 @@ def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndar
     # Where each line meets the middle line through `across` running along `along`.
     t = (lines[:, 1] - normal @ across) / np.where(np.abs(normal @ along) < 1e-6, 1e-6, normal @ along)
     real = lines[:, 2] > 0  # the frame's borders have no length and are always kept
-    order = np.argsort(-lines[:, 2], kind="stable")
+    order = descending(lines[:, 2])
     chosen = list(order[:keep])
     solid = np.flatnonzero(real & (lines[:, 2] >= 0.5 * np.median(lines[real, 2]) if real.any() else real))
     if len(solid):
@@ -462,7 +462,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
         if _shapely(quad, SHORTEST_SIDE * min(h, w)) and all(np.abs(quad - f).max() > 6 for f, _ in found):
             found.append((quad, support[q]))  # the same sides in another order: the same support
 
-    for q in np.argsort(-rank, kind="stable"):
+    for q in descending(rank):
         if good[q]:
             take(q)
         if len(found) >= keep:
@@ -470,7 +470,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     # Stripes and bands make many well-supported parts of a picture; its whole (faint on one side, say)
     # is among the largest well-supported quads off the frame's border.
     inner = good & (support >= 0).all(1)
-    for q in np.argsort(-areas * inner, kind="stable")[:LARGEST]:
+    for q in descending(areas * inner)[:LARGEST]:
         if inner[q]:
             take(q)
     return found

@@ -58,7 +58,7 @@ from installation.recognition.features import (
     _orb,
     describe,
 )
-from installation.recognition.geometry import _central, _log_aspect, _order, _plausible
+from installation.recognition.geometry import _central, _log_aspect, _order, _plausible, descending
 from installation.recognition.glare import FILL_MOST, Lit, find_spots
 from installation.recognition.grain import CHANCE_CHECKS, Grain, chance_cells, chance_others, grain_found, grain_of
 from installation.recognition.embedding import SIDE as EMBED_SIDE
@@ -389,7 +389,7 @@ class Recognizer:
         matches = self.index.knnMatch(desc, k=1)
         hits = np.int64([self.owner[m[0].trainIdx] for m in matches if m and m[0].distance < VOTE_DISTANCE])
         votes = np.bincount(hits, minlength=len(self.ids))
-        return [int(i) for i in np.argsort(-votes, kind="stable")[: self.s.voted] if votes[i] >= self.s.min_votes]
+        return [int(i) for i in descending(votes)[: self.s.voted] if votes[i] >= self.s.min_votes]
 
     def _verify(self, idx: int, pts: np.ndarray, desc, frame_hw: tuple[int, int]) -> Verified:
         """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test; `pts` the
@@ -433,7 +433,7 @@ class Recognizer:
     def _described(self, places: list[Place]) -> list[int]:
         """The textured works that look most like the best places: checked by keypoints too."""
         return [int(i) for p in places[:2] for i in
-                [i for i in np.argsort(-p.scores, kind="stable")[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
+                [i for i in descending(p.scores)[:4] if p.scores[i] > 0 and self.textured[i]][: self.s.described]]
 
     def keypoint_match(self, frame_bgr: np.ndarray, checked: list[Verified]) -> KeypointMatch:
         """The catalog work best verified by keypoints (inliers 0: none). A match must also look like the
@@ -510,9 +510,9 @@ class Recognizer:
 
     def _shortlist(self, p: Place) -> list[int]:
         """The works compared in detail with a place: the most like it globally, then by the network."""
-        short = [int(i) for i in np.argsort(-p.scores, kind="stable")[: self.s.refine] if p.scores[i] > 0]
+        short = [int(i) for i in descending(p.scores)[: self.s.refine] if p.scores[i] > 0]
         if self.embedder is not None:
-            short += [int(i) for i in np.argsort(-p.similar, kind="stable")[: self.s.embedded] if p.similar[i] > -1]
+            short += [int(i) for i in descending(p.similar)[: self.s.embedded] if p.similar[i] > -1]
         return list(dict.fromkeys(short))
 
     def pairs(self, frame_bgr: np.ndarray, places: list[Place], grains: dict | None = None) -> list[Pair]:
