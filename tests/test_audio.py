@@ -2,6 +2,7 @@
 real JACK client; ZeroMQ clips and events from a real sender to a real `art2mus audio` process."""
 
 import os
+import re
 import signal
 import socket as pysocket
 import subprocess
@@ -34,7 +35,9 @@ def write_config(path, **audio):
 
 
 class Recorder:
-    """A JACK client that records every non-system output port it sees (the art2mus stream)."""
+    """A JACK client that records every non-system output port it sees (the art2mus stream), and counts the
+    server's xruns: a cycle the JACK server itself finished late, which PortAudio hands every client of the graph
+    as an underflow."""
 
     def __init__(self):
         import jack
@@ -42,7 +45,9 @@ class Recorder:
         self.client = jack.Client("art2mus-recorder", no_start_server=True)
         self.port = self.client.inports.register("in")
         self.chunks = []
+        self.xruns = 0
         self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._xrun)
         self.client.activate()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._connect_new, daemon=True)
@@ -50,6 +55,9 @@ class Recorder:
 
     def _process(self, frames):
         self.chunks.append(self.port.get_array().copy())
+
+    def _xrun(self, delayed_usecs):
+        self.xruns += 1
 
     def _connect_new(self):
         while not self.stop.is_set():
@@ -68,20 +76,38 @@ class Recorder:
         return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
 
 
+def _play_recorded(config: Path, *clips: Path) -> tuple[subprocess.CompletedProcess, np.ndarray, int]:
+    """`art2mus play` into the JACK server, recorded: the run, the recording, and the server's xruns meanwhile."""
+    recorder = Recorder()
+    try:
+        r = subprocess.run([sys.executable, "-m", "installation.cli", "--config", str(config), "play",
+                            *map(str, clips), "--crossfade", "1.0"], capture_output=True, text=True, timeout=60,
+                           cwd=REPO)
+        time.sleep(0.3)
+    finally:
+        x = recorder.close()
+    return r, x, recorder.xruns
+
+
 def test_play_through_jack_is_gapless_level_and_click_free(tmp_path, jack_server):
     a, b = tmp_path / "a.wav", tmp_path / "b.wav"
     sf.write(a, tone(220, 0.05, 3.0), 16000)
     sf.write(b, tone(330, 0.6, 3.0), 16000)
     config = write_config(tmp_path / "config.yaml", sink="system", sample_rate=48000, block=1024)
-    recorder = Recorder()
-    try:
-        r = subprocess.run([sys.executable, "-m", "installation.cli", "--config", str(config), "play", str(a), str(b),
-                            "--crossfade", "1.0"], capture_output=True, text=True, timeout=60, cwd=REPO)
-        time.sleep(0.3)
-    finally:
-        x = recorder.close()
-    assert r.returncode == 0, r.stderr
-    assert "underruns 0" in r.stdout, r.stdout
+    # jackd runs here without realtime priority: on a loaded machine (CI's two cores) a cycle of the graph may end
+    # late (the server, the recorder or the player descheduled), which PortAudio reports to the audio process as
+    # an underflow and which may cut the recording. Such a try measures the machine: it is played again, three
+    # tries. A ring that ran empty is the audio process's own fault whatever the server did, and fails at once.
+    for attempt in range(3):
+        r, x, xruns = _play_recorded(config, a, b)
+        assert r.returncode == 0, r.stderr
+        said = re.search(r"underruns (\d+) \(reported by the device (\d+)\)", r.stdout)
+        underruns, reported = int(said[1]), int(said[2])
+        assert underruns == reported, r.stdout
+        if not xruns:
+            break
+    assert not xruns, f"the JACK server xran on each of 3 tries ({xruns} on the last): too loaded to judge\n{r.stdout}"
+    assert underruns == 0, r.stdout
     start = int(np.argmax(np.abs(x) > 1e-4))
     x = x[start:]
     assert x.size > 4.5 * 48000

@@ -65,16 +65,20 @@ class CallbackStats:
         self.durations = np.zeros(size, np.float64)
         self.count = 0
         self.underruns = 0
+        # Of those, the ones the device or sound server reported (it ran a cycle late: a JACK xrun, an ALSA
+        # underflow) while the ring still held audio; the rest are the ring running empty.
+        self.xruns = 0
         self.frames = 0
         # The ring's total written frames once the stop fade was all written (None while playing): past
         # it the ring runs empty on purpose until the sink closes, however late a loaded machine gets
         # there, which is not an underrun. Every frame before it that comes late still is one.
         self.last_frame: int | None = None
 
-    def miss(self, read: int) -> None:
-        """An empty or late block, `read` frames into the ring."""
+    def miss(self, read: int, reported: bool = False) -> None:
+        """An empty or late block, `read` frames into the ring; `reported` when the device said so."""
         if self.last_frame is None or read < self.last_frame:
             self.underruns += 1
+            self.xruns += reported
 
     def add(self, seconds: float) -> None:
         self.durations[self.count % self.durations.size] = seconds
@@ -147,7 +151,7 @@ class DeviceSink:
             outdata[n:] = 0.0
             self.stats.miss(self.ring.read)
         elif status.output_underflow:
-            self.stats.miss(self.ring.read - n)
+            self.stats.miss(self.ring.read - n, reported=True)
         self.stats.frames += frames
         self.stats.add(time.perf_counter() - start)
 
