@@ -1581,3 +1581,31 @@ def test_no_answer_hangs_on_how_a_sort_orders_equal_values(recognizer, monkeypat
     for b, a in zip(before, after):
         assert (a.artwork_id, a.method, a.confidence, a.quad) == (b.artwork_id, b.method, b.confidence, b.quad)
         assert a.candidates == b.candidates and a.checks == b.checks
+
+
+def test_a_keypoint_match_keeps_its_works_corners_and_no_mirror_is_a_view(recognizer):
+    """A keypoint match's corners are where the work's own corners land (its top-left first), not re-sorted from
+    the screen's top-left: a work turned a quarter (a camera hung on its side) is then rectified upright. A
+    homography that mirrors the work (its corners counter-clockwise on the screen) is no camera's view of it."""
+    from installation.recognition.geometry import _order
+    seed = BUSY[0]
+    art = artwork(seed)
+    h, w = art.shape[:2]
+    work_corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    turned = np.float32([[460, 60], [460, 60 + 0.9 * w * 300 / max(w, h)], [460 - 0.9 * h * 300 / max(w, h),
+                         60 + 0.9 * w * 300 / max(w, h)], [460 - 0.9 * h * 300 / max(w, h), 60]])  # a quarter turn
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    H = cv2.getPerspectiveTransform(work_corners, turned)
+    cv2.warpPerspective(art, H, (640, 480), dst=frame, borderMode=cv2.BORDER_TRANSPARENT)
+    sight = recognizer.sight(frame)
+    match = sight.verified([recognizer.ids.index(f"work-{seed}")])[0]
+    assert match.inliers >= 20
+    assert np.abs(match.quad - turned).max() < 6, match.quad  # corner for corner, the work's top-left first
+    upright, before = (rectify(sight.frame, q, 64).astype(int) for q in (match.quad, _order(match.quad)))
+    work = cv2.resize(art, (64, 64), interpolation=cv2.INTER_AREA).astype(int)
+    assert np.abs(upright - work).mean() < 0.5 * np.abs(before - work).mean(), (np.abs(upright - work).mean(),
+                                                                               np.abs(before - work).mean())
+    picture = np.float32([[100, 80], [520, 100], [500, 400], [120, 380]])  # clockwise, as the work's corners run
+    mirrored = picture[[1, 0, 3, 2]]
+    assert _plausible(picture, (480, 640), (400, 300)) and _plausible(mirrored, (480, 640))
+    assert not _plausible(mirrored, (480, 640), (400, 300))

@@ -78,14 +78,21 @@ def _central(frame_bgr: np.ndarray) -> np.ndarray:
     return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
 
 
+def _turning(q: np.ndarray) -> float:
+    """Twice the signed area of a quadrilateral, positive where its corners run clockwise on the screen."""
+    x, y = q[:, 0].astype(np.float64), q[:, 1].astype(np.float64)
+    return float((x * y[_NEXT] - x[_NEXT] * y).sum())
+
+
 MAX_FORESHORTENING = 2.0  # a picture seen up to 60 degrees off its axis: a side at half its length, no less
 
 
 def _plausible(corners: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, int] | None = None) -> bool:
     """A work's corners, mapped by a homography, make a picture as a camera sees one: convex, every
     corner 30-150 degrees, between 2 % and 4 times the frame's area, no corner more than a frame's
-    size beyond it, and (given the work's (width, height), the corners in its own order) its sides' ratio
-    within MAX_FORESHORTENING of the work's. A degenerate homography (chance matches of repeated features,
+    size beyond it, and (given the work's (width, height), the corners in its own order) not mirrored - in
+    turn clockwise on the screen, as on the work, which no camera reverses - and its sides' ratio within
+    MAX_FORESHORTENING of the work's. A degenerate homography (chance matches of repeated features,
     such as a stripe's ends, or a grid's crossings shared with another grid) squashes the work into a sliver
     or blows it up (renderer 2 seed 1 view 275: a square grid matched as a 7:1 sliver across another)."""
     q = np.float32(corners).reshape(4, 2)
@@ -99,6 +106,8 @@ def _plausible(corners: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, 
     if length.min() < 1e-3:
         return False
     if size is not None:
+        if _turning(q) <= 0:  # counter-clockwise on the screen (y down): the work seen in a mirror
+            return False
         seen = (length[0] + length[2]) / (length[1] + length[3])  # top and bottom over the left and right sides
         if abs(np.log(seen * size[1] / size[0])) > np.log(MAX_FORESHORTENING):
             return False

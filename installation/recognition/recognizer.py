@@ -393,7 +393,8 @@ class Recognizer:
 
     def _verify(self, idx: int, pts: np.ndarray, desc, frame_hw: tuple[int, int]) -> Verified:
         """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test; `pts` the
-        frame's keypoint positions), and where the work's corners land in the frame, in corner order.
+        frame's keypoint positions), and where the work's corners land in the frame, in the work's own order
+        (its top-left first, wherever a turned work puts it: rectified so, the work comes out upright).
         A few inliers (a blurred texture) are grown by matching again near where the homography puts
         each keypoint, with a looser distance."""
         f = self.features[self.ids[idx]]
@@ -422,7 +423,7 @@ class Recognizer:
                     quad2 = cv2.perspectiveTransform(corners, H2).reshape(4, 2)
                     if _plausible(quad2, frame_hw, f.size):
                         quad, inliers = quad2, inliers2
-        return Verified(inliers, _order(quad), idx)
+        return Verified(inliers, quad, idx)
 
     def _checked(self, pts: np.ndarray, desc, works: list[int], frame_hw: tuple[int, int]) -> list[Verified]:
         """Each work verified by keypoints, most inliers first."""
@@ -750,7 +751,8 @@ class Recognizer:
         found = sight.quads
         if not found:
             return none
-        off = [float(np.abs(q - held.quad).max()) for q, _ in found]
+        held_corners = _order(held.quad)  # a keypoint match's quad is in its work's order, found quads in _order's
+        off = [float(np.abs(q - held_corners).max()) for q, _ in found]
         k = int(np.argmin(off))
         if off[k] > RECHECK_REACH * float(np.linalg.norm(held.quad.max(0) - held.quad.min(0))):
             return none
