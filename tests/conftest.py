@@ -68,8 +68,9 @@ def clear_stale_jack() -> None:
 
 
 @pytest.fixture(scope="session")
-def jack_server():
-    """A real JACK server with its dummy driver (paced like a sound card), started and stopped here.
+def jack_server(tmp_path_factory):
+    """A real JACK server with its dummy driver (paced like a sound card), started and stopped here; its log
+    (`log`: which client made each xrun late) in a file, as a pipe nobody reads would fill and stall it.
     On CI (.ci/run installs jackd2) a missing jackd is a failure, elsewhere a skip."""
     import shutil
     import subprocess
@@ -81,8 +82,11 @@ def jack_server():
         pytest.skip("jackd is not installed (apt-get install jackd2 libportaudio2)")
     clear_stale_jack()
     env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_NO_START_SERVER": "1"}
-    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tmp_path_factory.mktemp("jackd") / "jackd.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    server.log = log
     import jack
 
     deadline = time.monotonic() + 15
@@ -93,7 +97,7 @@ def jack_server():
         except jack.JackError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                pytest.fail(f"jackd did not start: {server.stderr.read().decode()[-500:]}")
+                pytest.fail(f"jackd did not start: {log.read_text(errors='replace')[-500:]}")
             time.sleep(0.2)
     yield server
     server.terminate()

@@ -101,12 +101,18 @@ def test_play_through_jack_is_gapless_level_and_click_free(tmp_path, jack_server
     for attempt in range(3):
         r, x, xruns = _play_recorded(config, a, b)
         assert r.returncode == 0, r.stderr
-        said = re.search(r"underruns (\d+) \(reported by the device (\d+)\)", r.stdout)
-        underruns, reported = int(said[1]), int(said[2])
-        assert underruns == reported, r.stdout
+        said = re.search(r"underruns (\d+) \(reported by the device (\d+)\).*max ([\d.]+) ms of a ([\d.]+) ms block",
+                         r.stdout)
+        assert said, r.stdout
+        underruns, reported, worst, block = int(said[1]), int(said[2]), float(said[3]), float(said[4])
+        # Every try, retried or not: the ring never ran empty and the callback itself never took a block's time
+        # (what it does, not when the machine ran it).
+        assert underruns == reported and worst < block, r.stdout
         if not xruns:
             break
-    assert not xruns, f"the JACK server xran on each of 3 tries ({xruns} on the last): too loaded to judge\n{r.stdout}"
+    late = jack_server.log.read_text(errors="replace")[-1500:]
+    assert not xruns, f"the JACK server xran on each of 3 tries ({xruns} on the last): too loaded to judge\n" \
+                      f"{r.stdout}\njackd: {late}"
     assert underruns == 0, r.stdout
     start = int(np.argmax(np.abs(x) > 1e-4))
     x = x[start:]

@@ -1601,6 +1601,7 @@ def test_a_keypoint_match_keeps_its_works_corners_and_no_mirror_is_a_view(recogn
     match = sight.verified([recognizer.ids.index(f"work-{seed}")])[0]
     assert match.inliers >= 20
     assert np.abs(match.quad - turned).max() < 6, match.quad  # corner for corner, the work's top-left first
+    assert recognizer.recognize(frame).artwork_id == f"work-{seed}"  # its appearance checked on the upright view
     upright, before = (rectify(sight.frame, q, 64).astype(int) for q in (match.quad, _order(match.quad)))
     work = cv2.resize(art, (64, 64), interpolation=cv2.INTER_AREA).astype(int)
     assert np.abs(upright - work).mean() < 0.5 * np.abs(before - work).mean(), (np.abs(upright - work).mean(),

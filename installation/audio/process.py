@@ -206,7 +206,7 @@ class AudioProcess:
                 "device": self.sink.device_name, "underruns": st.underruns, "xruns": st.xruns,
                 "frames": st.frames,
                 "played_s": round(st.frames / self.cfg.sample_rate, 2),
-                "callback_p99_ms": round(st.p99() * 1000, 3),
+                "callback_p99_ms": round(st.p99() * 1000, 3), "callback_max_ms": round(st.worst() * 1000, 3),
                 "block_ms": round(1000 * self.cfg.block / self.cfg.sample_rate, 3),
                 "refused": self.status.refused, "received": self.status.received, "dropped": self.status.dropped,
                 "reopened": self.status.reopened, "started": dict(m.started), "crossfades": m.crossfades,

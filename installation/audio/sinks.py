@@ -65,8 +65,9 @@ class CallbackStats:
         self.durations = np.zeros(size, np.float64)
         self.count = 0
         self.underruns = 0
-        # Of those, the ones the device or sound server reported (it ran a cycle late: a JACK xrun, an ALSA
-        # underflow) while the ring still held audio; the rest are the ring running empty.
+        # Of those, the ones the device or sound server reported while the ring still held audio (a JACK
+        # xrun: some client of the graph, this one or another, finished a cycle late; an ALSA underflow: this
+        # callback came too late) - the machine's scheduling, not the mixer; the rest are the ring running empty.
         self.xruns = 0
         self.frames = 0
         # The ring's total written frames once the stop fade was all written (None while playing): past
@@ -83,6 +84,10 @@ class CallbackStats:
     def add(self, seconds: float) -> None:
         self.durations[self.count % self.durations.size] = seconds
         self.count += 1
+
+    def worst(self) -> float:
+        n = min(self.count, self.durations.size)
+        return float(self.durations[:n].max()) if n else 0.0
 
     def p99(self) -> float:
         n = min(self.count, self.durations.size)

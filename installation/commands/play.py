@@ -24,5 +24,5 @@ def run(cfg: Config, args) -> int:
     s = result.status
     print(f"to {result.sink}: {s['frames'] / cfg.audio.sample_rate:.2f} s, underruns {s['underruns']} "
           f"(reported by the device {s['xruns']}), "
-          f"callback p99 {s['callback_p99_ms']} ms of a {s['block_ms']} ms block")
+          f"callback p99 {s['callback_p99_ms']} ms, max {s['callback_max_ms']} ms of a {s['block_ms']} ms block")
     return 0

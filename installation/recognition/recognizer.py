@@ -285,7 +285,8 @@ class Recognition:
     confidence: float
     method: str  # keypoints | grain | global | none
     seconds: float
-    quad: list | None = None
+    quad: list | None = None  # where the work is: by keypoints its own corners (its top-left first, wherever a
+    # turned work puts it), otherwise the found outline's from the screen's top-left (geometry._order)
     candidates: list[Candidate] | None = None  # the low-texture decision's compared pairs, the believed first
     checks: list[KeypointCheck] | None = None  # the keypoint matches a search weighed (its answer's among them)
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm), or near it
