@@ -84,15 +84,27 @@ def _turning(q: np.ndarray) -> float:
     return float((x * y[_NEXT] - x[_NEXT] * y).sum())
 
 
+def _upright(q: np.ndarray) -> bool:
+    """Whether a quadrilateral's top and bottom edges (its corners in a work's order) run left to right within 45
+    degrees of level, taken together."""
+    dx, dy = (q[1] - q[0] + q[2] - q[3]).tolist()
+    return dx > abs(dy)
+
+
 MAX_FORESHORTENING = 2.0  # a picture seen up to 60 degrees off its axis: a side at half its length, no less
 
 
 def _plausible(corners: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, int] | None = None) -> bool:
     """A work's corners, mapped by a homography, make a picture as a camera sees one: convex, every
     corner 30-150 degrees, between 2 % and 4 times the frame's area, no corner more than a frame's
-    size beyond it, and (given the work's (width, height), the corners in its own order) not mirrored - in
-    turn clockwise on the screen, as on the work, which no camera reverses - and its sides' ratio within
-    MAX_FORESHORTENING of the work's. A degenerate homography (chance matches of repeated features,
+    size beyond it, and (given the work's (width, height), the corners in its own order) upright - its top and
+    bottom edges running left to right within 45 degrees of level, as a hanging work is seen by a kiosk camera
+    mounted upright (the renderers roll theirs by 4-8 degrees at most) -, not mirrored - in turn clockwise on the
+    screen, as on the work, which no camera reverses - and its sides' ratio within MAX_FORESHORTENING of the
+    work's. A chance match of a few keypoints often turns the work over or on its side (renderer 2 seed 2: an
+    unknown work's 27-inlier match to photo-moon with the work's top-left at the bottom; re-sorted from the
+    screen's top-left by `_order`, as until 2026-12-07, it looked enough like the photograph to be taken). A
+    degenerate homography (chance matches of repeated features,
     such as a stripe's ends, or a grid's crossings shared with another grid) squashes the work into a sliver
     or blows it up (renderer 2 seed 1 view 275: a square grid matched as a 7:1 sliver across another)."""
     q = np.float32(corners).reshape(4, 2)
@@ -106,7 +118,7 @@ def _plausible(corners: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, 
     if length.min() < 1e-3:
         return False
     if size is not None:
-        if _turning(q) <= 0:  # counter-clockwise on the screen (y down): the work seen in a mirror
+        if _turning(q) <= 0 or not _upright(q):  # seen in a mirror, or turned on its side or over
             return False
         seen = (length[0] + length[2]) / (length[1] + length[3])  # top and bottom over the left and right sides
         if abs(np.log(seen * size[1] / size[0])) > np.log(MAX_FORESHORTENING):

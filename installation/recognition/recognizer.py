@@ -285,8 +285,8 @@ class Recognition:
     confidence: float
     method: str  # keypoints | grain | global | none
     seconds: float
-    quad: list | None = None  # where the work is: by keypoints its own corners (its top-left first, wherever a
-    # turned work puts it), otherwise the found outline's from the screen's top-left (geometry._order)
+    quad: list | None = None  # where the work is: by keypoints its own corners (its top-left first), otherwise
+    # the found outline's from the screen's top-left (geometry._order); the two differ on a sheared outline only
     candidates: list[Candidate] | None = None  # the low-texture decision's compared pairs, the believed first
     checks: list[KeypointCheck] | None = None  # the keypoint matches a search weighed (its answer's among them)
     confirmed: bool = False  # found where the work held from an earlier frame was (Recognizer.confirm), or near it
@@ -394,8 +394,11 @@ class Recognizer:
 
     def _verify(self, idx: int, pts: np.ndarray, desc, frame_hw: tuple[int, int]) -> Verified:
         """RANSAC inliers of a work's keypoints matched in the frame (nearest two, ratio test; `pts` the
-        frame's keypoint positions), and where the work's corners land in the frame, in the work's own order
-        (its top-left first, wherever a turned work puts it: rectified so, the work comes out upright).
+        frame's keypoint positions), and where the work's corners land in the frame, in the work's own order:
+        the homography's, which `_plausible` keeps upright. Re-sorted from the screen's top-left (`_order`, as
+        until 2026-12-07) a strongly foreshortened quadrilateral may start a corner early and be rectified a
+        quarter turn off (renderer 2 seed 2 view 167: a 13-inlier match of the right work explained 0.10 of its
+        place so, 0.67 in its own order).
         A few inliers (a blurred texture) are grown by matching again near where the homography puts
         each keypoint, with a looser distance."""
         f = self.features[self.ids[idx]]
