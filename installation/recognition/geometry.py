@@ -104,9 +104,9 @@ def _plausible(corners: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, 
     work's. A chance match of a few keypoints often turns the work over or on its side (renderer 2 seed 2: an
     unknown work's 27-inlier match to photo-moon with the work's top-left at the bottom; re-sorted from the
     screen's top-left by `_order`, as until 2026-12-07, it looked enough like the photograph to be taken). A
-    degenerate homography (chance matches of repeated features,
-    such as a stripe's ends, or a grid's crossings shared with another grid) squashes the work into a sliver
-    or blows it up (renderer 2 seed 1 view 275: a square grid matched as a 7:1 sliver across another)."""
+    degenerate homography (chance matches of repeated features, such as a stripe's ends, or a grid's crossings
+    shared with another grid) squashes the work into a sliver or blows it up (renderer 2 seed 1 view 275: a square
+    grid matched as a 7:1 sliver across another)."""
     q = np.float32(corners).reshape(4, 2)
     h, w = frame_hw
     if (q < -np.float32([w, h])).any() or (q > 2 * np.float32([w, h])).any():
