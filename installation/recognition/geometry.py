@@ -78,12 +78,6 @@ def _central(frame_bgr: np.ndarray) -> np.ndarray:
     return np.float32([[0.2 * w, 0.2 * h], [0.8 * w, 0.2 * h], [0.8 * w, 0.8 * h], [0.2 * w, 0.8 * h]])
 
 
-def _turning(q: np.ndarray) -> float:
-    """Twice the signed area of a quadrilateral, positive where its corners run clockwise on the screen."""
-    x, y = q[:, 0].astype(np.float64), q[:, 1].astype(np.float64)
-    return float((x * y[_NEXT] - x[_NEXT] * y).sum())
-
-
 def _upright(q: np.ndarray) -> bool:
     """Whether a quadrilateral's top and bottom edges (its corners in a work's order) run left to right within 45
     degrees of level, taken together."""
@@ -111,14 +105,15 @@ def _plausible(corners: np.ndarray, frame_hw: tuple[int, int], size: tuple[int, 
     h, w = frame_hw
     if (q < -np.float32([w, h])).any() or (q > 2 * np.float32([w, h])).any():
         return False
-    if not cv2.isContourConvex(q.reshape(-1, 1, 2)) or not 0.02 * w * h < cv2.contourArea(q) < 4 * w * h:
+    turning = cv2.contourArea(q, oriented=True)  # positive where the corners run clockwise on the screen (y down)
+    if not cv2.isContourConvex(q.reshape(-1, 1, 2)) or not 0.02 * w * h < abs(turning) < 4 * w * h:
         return False
     sides = q[_NEXT] - q
     length = np.linalg.norm(sides, axis=1)
     if length.min() < 1e-3:
         return False
     if size is not None:
-        if _turning(q) <= 0 or not _upright(q):  # seen in a mirror, or turned on its side or over
+        if turning <= 0 or not _upright(q):  # seen in a mirror, or turned on its side or over
             return False
         seen = (length[0] + length[2]) / (length[1] + length[3])  # top and bottom over the left and right sides
         if abs(np.log(seen * size[1] / size[0])) > np.log(MAX_FORESHORTENING):
