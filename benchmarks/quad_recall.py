@@ -7,6 +7,15 @@ The views are bench_recognition.py's first `--views` views for the same renderer
 works, scenes and view seeds), so a view here is the same frame as in its dumps. On renderer 2 the
 views with a visitor in front are also counted apart. Recall at IoU 0.9 is what a change to the quads
 is measured by first (the recogniser cannot accept a work whose outline it never compares).
+
+    python3 benchmarks/quad_recall.py --renderer 3 --seed 1 --drop visitors --sides
+
+`--drop NAME[,NAME]` (renderers 2 and 3; diagnose_recognition.py's DROPS) also draws every view again without
+those things, everything else alike, and gives the recall of those views: what they cost the outlines.
+`--sides` says, for the views with no quad within IoU 0.8 of the work, how many of the work's four true sides are
+among the straight lines find_quads finds (quads._lines) and among those its line quads are made of
+(quads.picked_lines): a side missing from both is not seen as a line at all (hidden, faint, a textured wall's
+chance lines ranked above it); one among the lines but not picked is lost to the others.
 """
 
 from __future__ import annotations
@@ -21,12 +30,17 @@ import cv2
 import numpy as np
 
 from installation.recognition import find_quads
+from installation.recognition.quads import _edges, _lines, picked_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, check_numbers, view_arguments  # noqa: E402
-from diagnose_recognition import _iou, _mask  # noqa: E402
+from diagnose_recognition import _drop_changes, _iou, _mask, _without  # noqa: E402
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
+GOOD = 0.8  # a view with no quad this near its work's outline (IoU) has its sides looked for (--sides)
+QUAD_WIDTH = 320  # find_quads looks for lines in a copy of the frame this wide
+SAME_ANGLE = np.radians(4.0)  # a line within this angle of a true side ...
+SAME_OFFSET = 3.0  # ... and this many pixels of it (at QUAD_WIDTH) is that side
 
 
 def best_iou(frame: np.ndarray, corners: np.ndarray) -> tuple[float, float]:
@@ -38,6 +52,44 @@ def best_iou(frame: np.ndarray, corners: np.ndarray) -> tuple[float, float]:
     return max((_iou(_mask(q, frame.shape[:2]), truth) for q, _ in found), default=0.0), seconds
 
 
+def side_lines(corners: np.ndarray) -> np.ndarray:
+    """The work's four sides (top, right, bottom, left: corners in that order) as lines (normal angle in [0, pi),
+    offset), as quads._lines gives its rows."""
+    a, b = corners, np.roll(corners, -1, axis=0)
+    d = b - a
+    theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
+    return np.stack([theta, a[:, 0] * np.cos(theta) + a[:, 1] * np.sin(theta)], 1)
+
+
+def sides_among(corners: np.ndarray, lines: np.ndarray) -> int:
+    """How many of a work's four sides (corners at QUAD_WIDTH's scale) lie on one of the lines (rows of normal
+    angle, offset, ...): within SAME_ANGLE and SAME_OFFSET (a line's normal may be flipped: the same line)."""
+    if not len(lines):
+        return 0
+    sides = side_lines(np.float64(corners))
+    dt = sides[:, None, 0] - lines[None, :, 0]
+    flipped = np.abs(dt) > np.pi / 2
+    dt = np.where(flipped, np.pi - np.abs(dt), np.abs(dt))
+    offset = np.where(flipped, -lines[None, :, 1], lines[None, :, 1])
+    near = (dt < SAME_ANGLE) & (np.abs(offset - sides[:, None, 1]) < SAME_OFFSET)
+    return int(near.any(1).sum())
+
+
+def _found_sides(frame: np.ndarray, corners: np.ndarray) -> tuple[int, int]:
+    """The work's sides among find_quads' lines, and among the lines its line quads are made of."""
+    scale = QUAD_WIDTH / frame.shape[1]
+    small = cv2.resize(frame, (QUAD_WIDTH, round(frame.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    edges = _edges(small)
+    return sides_among(corners * scale, _lines(edges)), sides_among(corners * scale, np.vstack(picked_lines(edges)))
+
+
+def _sides_line(found: list[tuple[int, int]]) -> str:
+    """--sides' summary: of the views without a good quad, how many have 4, 3, 2, 1, 0 of the work's sides."""
+    tally = lambda k: " ".join(f"{n}: {sum(f[k] == n for f in found)}" for n in range(4, -1, -1))
+    return (f"  views with no quad within IoU {GOOD} of the work: {len(found)}; of its 4 sides, among the lines "
+            f"found - {tally(0)}; among those its line quads are made of - {tally(1)}")
+
+
 def _shares(values: list[float]) -> str:
     v = np.float64(values)
     return " ".join(f">= {level}: {100 * (v >= level).mean():5.1f} %" for level in LEVELS)
@@ -46,12 +98,22 @@ def _shares(values: list[float]) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     view_arguments(p)
+    p.add_argument("--drop", default="", metavar="NAME[,NAME]",
+                   help="also draw every view again without these (renderers 2 and 3) and give that recall")
+    p.add_argument("--sides", action="store_true",
+                   help="for the views with no good quad: how many of the work's sides are among the lines found")
     args = p.parse_args()
     check_numbers(args, {"views": (1, None)})
+    changes = _drop_changes(args.renderer, args.drop)
+    if isinstance(changes, str):
+        print(changes, file=sys.stderr)
+        return 2
     cv2.setNumThreads(1)  # one core, as the benchmark's targets say
     ren = Renderer(args.renderer, args.occlusion)
+    dropped = None if changes is None else _without(ren, changes)
     rng = np.random.default_rng([args.seed, args.renderer])  # bench_recognition.py's draws, in its order
     by_kind, by_visitor, seconds = collections.defaultdict(list), collections.defaultdict(list), []
+    without, found_sides = [], []
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         info: dict = {}
@@ -61,12 +123,20 @@ def main() -> int:
         seconds.append(s)
         if "visitor" in info:
             by_visitor["with a visitor" if info["visitor"] else "no visitor"].append(iou)
+        if args.sides and iou < GOOD:
+            found_sides.append(_found_sides(frame, corners))
+        if dropped is not None:
+            without.append(best_iou(*dropped.view_and_corners(ren.art(i), args.seed * 100_000 + k))[0])
     every = [x for values in by_kind.values() for x in values]
     print(f"renderer {args.renderer}, seed {args.seed}: {len(every)} views of {args.works} works; "
           f"find_quads {1000 * np.mean(seconds):.1f} ms a frame")
     print(f"  {'all':<15} {_shares(every)}")
     for name, values in sorted(by_visitor.items()) + sorted(by_kind.items()):
         print(f"  {name:<15} {_shares(values)}  ({len(values)})")
+    if args.sides:
+        print(_sides_line(found_sides))
+    if dropped is not None:
+        print(f"  drawn without {args.drop}: {_shares(without)}")
     return 0
 
 

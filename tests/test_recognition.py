@@ -1092,6 +1092,43 @@ def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_bad_numbers():
     assert bad.returncode == 2 and bad.stderr == "--seed -1: use 0 or more\n", bad.stderr
 
 
+def test_quad_recall_counts_a_works_sides_among_the_lines_and_draws_views_again_without_visitors():
+    """quad_recall.py --sides: a side is among the lines when one lies within a few degrees and pixels of it
+    (either way round); a line 5 px off, or 8 degrees turned, is not that side; a frame's rectangle drawn on a
+    plain wall has all four among the lines found and picked, a visitor over its bottom takes that side away.
+    --drop draws the same views again without visitors (renderer 3); renderer 1 cannot: one line, exit 2."""
+    recall = benchmark_module("quad_recall")
+    corners = np.float64([[100, 60], [220, 64], [218, 180], [98, 176]])  # at find_quads' 320 px
+    sides = recall.side_lines(corners)
+    assert recall.sides_among(corners, sides) == 4 and recall.sides_among(corners, sides[:3]) == 3
+    # The left side leans 1 degree left; a line 2 degrees from it leaning right has its normal turned round (angle
+    # near pi, offset negative), as _lines may give it: still that side.
+    leaning = recall.side_lines(np.float64([[100, 60], [102, 176], [0, 0], [0, 0]]))[:1]
+    assert leaning[0, 0] > np.pi / 2 and leaning[0, 1] < 0
+    assert recall.sides_among(corners, np.vstack([sides[:3], leaning])) == 4
+    off = sides.copy()
+    off[0, 1] += 5.0
+    off[1, 0] += np.radians(8)
+    assert recall.sides_among(corners, off) == 2 and recall.sides_among(corners, np.zeros((0, 3))) == 0
+    frame = np.full((480, 640, 3), 170, np.uint8)
+    cv2.rectangle(frame, (200, 120), (440, 360), (60, 40, 30), 12)
+    cv2.rectangle(frame, (206, 126), (434, 354), (90, 150, 200), -1)
+    truth = np.float64([[206, 126], [434, 126], [434, 354], [206, 354]])  # the picture inside the frame's moulding
+    assert recall._found_sides(frame, truth) == (4, 4)
+    cv2.ellipse(frame, (320, 480), (230, 170), 0, 0, 360, (20, 20, 20), -1)  # a visitor's shoulders over the bottom
+    found, picked = recall._found_sides(frame, truth)
+    assert found == 3 and picked == 3
+    script = str(REPO / "benchmarks" / "quad_recall.py")
+    done = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "4", "--seed", "2", "--drop",
+                           "visitors", "--sides"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"drawn without visitors: >= 0\.8: +[\d.]+ %", done.stdout), done.stdout
+    assert re.search(r"views with no quad within IoU 0\.8 of the work: \d+; of its 4 sides", done.stdout), done.stdout
+    bad = subprocess.run([sys.executable, script, "--renderer", "1", "--drop", "visitors"], capture_output=True,
+                         text=True, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--renderer 2 or 3" in bad.stderr, bad.stderr
+
+
 def test_glare_mask_measures_a_spot_against_the_same_view_without_it_and_refuses_bad_numbers():
     """benchmarks/glare_mask.py: renderer 2's views under a big spot, each rendered again without it; the work
     explains more of the view without the glare, and the glare lit part of it. Bad numbers: one line, exit 2."""

@@ -408,17 +408,24 @@ def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndar
     return lines[list(dict.fromkeys(int(c) for c in chosen))]
 
 
+def picked_lines(edges: EdgeMap, per_direction: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The roughly horizontal and the roughly vertical lines (_lines' rows) whose pairs _line_quads combines into
+    quadrilaterals: the longest of each direction and the outermost (_pick_lines)."""
+    h, w = edges.mask.shape
+    lines = _lines(edges)
+    horizontal = np.abs(lines[:, 0] - np.pi / 2) < np.radians(35)
+    hor = _pick_lines(lines[horizontal], per_direction, across=np.array([w / 2, 0.0]), along=np.array([0.0, 1.0]))
+    ver = _pick_lines(lines[~horizontal], per_direction, across=np.array([0.0, h / 2]), along=np.array([1.0, 0.0]))
+    return hor, ver
+
+
 def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int = 8) -> list[tuple]:
     """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
     on edges (or on the frame's border), the larger and better supported first, in corner order with
     their sides' support (see _side_support). A picture's sides stay straight lines where a visitor
     hides a corner, which a contour's outline does not."""
     h, w = edges.mask.shape
-    lines = _lines(edges)
-    theta = lines[:, 0]
-    horizontal = np.abs(theta - np.pi / 2) < np.radians(35)
-    hor = _pick_lines(lines[horizontal], per_direction, across=np.array([w / 2, 0.0]), along=np.array([0.0, 1.0]))
-    ver = _pick_lines(lines[~horizontal], per_direction, across=np.array([0.0, h / 2]), along=np.array([1.0, 0.0]))
+    hor, ver = picked_lines(edges, per_direction)
     if len(hor) < 2 or len(ver) < 2:
         return []
     # Corner of every horizontal line with every vertical one: solve [cos sin] . p = rho.
