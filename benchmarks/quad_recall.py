@@ -12,10 +12,11 @@ is measured by first (the recogniser cannot accept a work whose outline it never
 
 `--drop NAME[,NAME]` (renderers 2 and 3; diagnose_recognition.py's DROPS) also draws every view again without
 those things, everything else alike, and gives the recall of those views: what they cost the outlines.
-`--sides` says, for the views with no quad within IoU 0.8 of the work, how many of the work's four true sides are
-among the straight lines find_quads finds (quads._lines) and among those its line quads are made of
-(quads.picked_lines): a side missing from both is not seen as a line at all (hidden, faint, a textured wall's
-chance lines ranked above it); one among the lines but not picked is lost to the others.
+`--sides` says, for the views with no quad within IoU 0.8 of the work, how many of the work's true sides within the
+frame are missing from the straight lines find_quads finds (quads._lines) and from those its line quads are made of
+(quads.pick_lines): a side missing from both is not seen as a line at all (hidden, faint); one among the lines but
+not picked is lost to the others (a textured wall's or a visitor's longer lines). A side beyond the frame's border
+(a work the frame cuts) is not counted; the views with one are.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import argparse
 import collections
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from installation.recognition import find_quads
-from installation.recognition.quads import _edges, _lines, picked_lines
+from installation.recognition.quads import QUAD_WIDTH, _edges, _lines, pick_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, check_numbers, view_arguments  # noqa: E402
@@ -38,9 +40,8 @@ from diagnose_recognition import _drop_changes, _iou, _mask, _without  # noqa: E
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
 GOOD = 0.8  # a view with no quad this near its work's outline (IoU) has its sides looked for (--sides)
-QUAD_WIDTH = 320  # find_quads looks for lines in a copy of the frame this wide
 SAME_ANGLE = np.radians(4.0)  # a line within this angle of a true side ...
-SAME_OFFSET = 3.0  # ... and this many pixels of it (at QUAD_WIDTH) is that side
+SAME_OFFSET = 3.0  # ... passing this many pixels or fewer from its middle (at quads.QUAD_WIDTH) is that side
 
 
 def best_iou(frame: np.ndarray, corners: np.ndarray) -> tuple[float, float]:
@@ -61,33 +62,51 @@ def side_lines(corners: np.ndarray) -> np.ndarray:
     return np.stack([theta, a[:, 0] * np.cos(theta) + a[:, 1] * np.sin(theta)], 1)
 
 
-def sides_among(corners: np.ndarray, lines: np.ndarray) -> int:
-    """How many of a work's four sides (corners at QUAD_WIDTH's scale) lie on one of the lines (rows of normal
-    angle, offset, ...): within SAME_ANGLE and SAME_OFFSET (a line's normal may be flipped: the same line)."""
+@dataclass(frozen=True)
+class Sides:
+    """Of a work's sides within the frame (the middle of each inside it), how many lie on one of some lines."""
+    within: int
+    on_lines: int
+
+    @property
+    def missing(self) -> int:
+        return self.within - self.on_lines
+
+
+def sides_among(corners: np.ndarray, lines: np.ndarray, hw: tuple[int, int]) -> Sides:
+    """A work's sides (corners at quads.QUAD_WIDTH's scale, in a frame of that size `hw`) within the frame, and how
+    many of them lie on one of the lines (rows of normal angle, offset, ...): a line within SAME_ANGLE of the side
+    (either way round: a normal near 0 and one near pi are nearly the same) that passes within SAME_OFFSET of the
+    side's middle."""
+    corners = np.float64(corners)
+    middle = (corners + np.roll(corners, -1, axis=0)) / 2
+    within = (middle >= 0).all(1) & (middle <= np.float64([hw[1] - 1, hw[0] - 1])).all(1)
     if not len(lines):
-        return 0
-    sides = side_lines(np.float64(corners))
-    dt = sides[:, None, 0] - lines[None, :, 0]
-    flipped = np.abs(dt) > np.pi / 2
-    dt = np.where(flipped, np.pi - np.abs(dt), np.abs(dt))
-    offset = np.where(flipped, -lines[None, :, 1], lines[None, :, 1])
-    near = (dt < SAME_ANGLE) & (np.abs(offset - sides[:, None, 1]) < SAME_OFFSET)
-    return int(near.any(1).sum())
+        return Sides(int(within.sum()), 0)
+    dt = np.abs(side_lines(corners)[:, None, 0] - lines[None, :, 0])
+    dt = np.minimum(dt, np.pi - dt)
+    normal = np.stack([np.cos(lines[:, 0]), np.sin(lines[:, 0])], 1)  # (L, 2)
+    apart = np.abs(middle @ normal.T - lines[None, :, 1])  # each side's middle from each line
+    on = ((dt < SAME_ANGLE) & (apart < SAME_OFFSET)).any(1) & within
+    return Sides(int(within.sum()), int(on.sum()))
 
 
-def _found_sides(frame: np.ndarray, corners: np.ndarray) -> tuple[int, int]:
+def _found_sides(frame: np.ndarray, corners: np.ndarray) -> tuple[Sides, Sides]:
     """The work's sides among find_quads' lines, and among the lines its line quads are made of."""
     scale = QUAD_WIDTH / frame.shape[1]
     small = cv2.resize(frame, (QUAD_WIDTH, round(frame.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     edges = _edges(small)
-    return sides_among(corners * scale, _lines(edges)), sides_among(corners * scale, np.vstack(picked_lines(edges)))
+    lines, hw = _lines(edges), small.shape[:2]
+    return sides_among(corners * scale, lines, hw), sides_among(corners * scale, np.vstack(pick_lines(lines, hw)), hw)
 
 
-def _sides_line(found: list[tuple[int, int]]) -> str:
-    """--sides' summary: of the views without a good quad, how many have 4, 3, 2, 1, 0 of the work's sides."""
-    tally = lambda k: " ".join(f"{n}: {sum(f[k] == n for f in found)}" for n in range(4, -1, -1))
-    return (f"  views with no quad within IoU {GOOD} of the work: {len(found)}; of its 4 sides, among the lines "
-            f"found - {tally(0)}; among those its line quads are made of - {tally(1)}")
+def _sides_line(found: list[tuple[Sides, Sides]]) -> str:
+    """--sides' summary: of the views without a good quad, how many miss 0-4 of the work's sides within the frame."""
+    tally = lambda k: " ".join(f"{n}: {sum(f[k].missing == n for f in found)}" for n in range(5))
+    cut = sum(f[0].within < 4 for f in found)
+    return (f"  views with no quad within IoU {GOOD} of the work: {len(found)} ({cut} with a side beyond the frame); "
+            f"of its sides within the frame, missing from the lines found - {tally(0)}; from those its line quads are "
+            f"made of - {tally(1)}")
 
 
 def _shares(values: list[float]) -> str:

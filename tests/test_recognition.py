@@ -1093,40 +1093,59 @@ def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_bad_numbers():
 
 
 def test_quad_recall_counts_a_works_sides_among_the_lines_and_draws_views_again_without_visitors():
-    """quad_recall.py --sides: a side is among the lines when one lies within a few degrees and pixels of it
-    (either way round); a line 5 px off, or 8 degrees turned, is not that side; a frame's rectangle drawn on a
-    plain wall has all four among the lines found and picked, a visitor over its bottom takes that side away.
-    --drop draws the same views again without visitors (renderer 3); renderer 1 cannot: one line, exit 2."""
+    """quad_recall.py --sides: a side is among the lines when one lies within a few degrees of it and passes near its
+    middle (either way round); a line 5 px off, or 8 degrees turned, is not that side; a side beyond the frame is not
+    counted. A frame's rectangle drawn on a plain wall has all four among the lines found and picked, a visitor over
+    its bottom takes that side away. --drop draws the same views again without visitors (renderer 3): with nobody
+    drawn anyway, the same recall; a thing the renderer does not draw, or renderer 1: one line, exit 2."""
     recall = benchmark_module("quad_recall")
-    corners = np.float64([[100, 60], [220, 64], [218, 180], [98, 176]])  # at find_quads' 320 px
+    hw = (240, 320)  # find_quads' copy of a 640 x 480 frame
+    corners = np.float64([[100, 60], [220, 64], [218, 180], [98, 176]])
     sides = recall.side_lines(corners)
-    assert recall.sides_among(corners, sides) == 4 and recall.sides_among(corners, sides[:3]) == 3
+    assert recall.sides_among(corners, sides, hw) == recall.Sides(4, 4)
+    assert recall.sides_among(corners, sides[:3], hw).missing == 1
     # The left side leans 1 degree left; a line 2 degrees from it leaning right has its normal turned round (angle
-    # near pi, offset negative), as _lines may give it: still that side.
+    # near pi, offset negative), as _lines may give it: still that side. So is the top turned 1.5 degrees about its
+    # middle, however far that middle is from the frame's origin.
     leaning = recall.side_lines(np.float64([[100, 60], [102, 176], [0, 0], [0, 0]]))[:1]
     assert leaning[0, 0] > np.pi / 2 and leaning[0, 1] < 0
-    assert recall.sides_among(corners, np.vstack([sides[:3], leaning])) == 4
+    turn = np.radians(1.5)
+    top = recall.side_lines(np.float64([[160 - 60 * np.cos(turn), 62 - 60 * np.sin(turn)],
+                                        [160 + 60 * np.cos(turn), 62 + 60 * np.sin(turn)], [0, 0], [0, 0]]))[:1]
+    assert recall.sides_among(corners, np.vstack([top, sides[1:3], leaning]), hw).on_lines == 4
     off = sides.copy()
     off[0, 1] += 5.0
     off[1, 0] += np.radians(8)
-    assert recall.sides_among(corners, off) == 2 and recall.sides_among(corners, np.zeros((0, 3))) == 0
+    assert recall.sides_among(corners, off, hw).on_lines == 2 and recall.sides_among(corners, np.zeros((0, 3)), hw) \
+        == recall.Sides(4, 0)
+    cut = corners + np.float64([0, 100])  # the bottom side below the frame: three sides within it
+    assert recall.sides_among(cut, recall.side_lines(cut), hw) == recall.Sides(3, 3)
     frame = np.full((480, 640, 3), 170, np.uint8)
     cv2.rectangle(frame, (200, 120), (440, 360), (60, 40, 30), 12)
     cv2.rectangle(frame, (206, 126), (434, 354), (90, 150, 200), -1)
     truth = np.float64([[206, 126], [434, 126], [434, 354], [206, 354]])  # the picture inside the frame's moulding
-    assert recall._found_sides(frame, truth) == (4, 4)
+    assert recall._found_sides(frame, truth) == (recall.Sides(4, 4), recall.Sides(4, 4))
     cv2.ellipse(frame, (320, 480), (230, 170), 0, 0, 360, (20, 20, 20), -1)  # a visitor's shoulders over the bottom
-    found, picked = recall._found_sides(frame, truth)
-    assert found == 3 and picked == 3
+    assert recall._found_sides(frame, truth) == (recall.Sides(4, 3), recall.Sides(4, 3))
     script = str(REPO / "benchmarks" / "quad_recall.py")
-    done = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "4", "--seed", "2", "--drop",
+    done = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "3", "--seed", "2", "--drop",
                            "visitors", "--sides"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert re.search(r"drawn without visitors: >= 0\.8: +[\d.]+ %", done.stdout), done.stdout
-    assert re.search(r"views with no quad within IoU 0\.8 of the work: \d+; of its 4 sides", done.stdout), done.stdout
-    bad = subprocess.run([sys.executable, script, "--renderer", "1", "--drop", "visitors"], capture_output=True,
-                         text=True, cwd=REPO)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--renderer 2 or 3" in bad.stderr, bad.stderr
+    assert re.search(r"views with no quad within IoU 0\.8 of the work: \d+ \(\d+ with a side beyond", done.stdout)
+    calm = subprocess.run([sys.executable, script, "--renderer", "3", "--views", "2", "--seed", "2", "--occlusion", "0",
+                           "--drop", "visitors"], capture_output=True, text=True, cwd=REPO)
+    assert calm.returncode == 0, calm.stderr
+    rows = calm.stdout.splitlines()
+    assert rows[-1].split(": ", 1)[1] == rows[1].split(None, 1)[1], calm.stdout  # nobody drawn: the same views
+    calm_renderer = recall.Renderer(3, 0.0)  # ... pixel for pixel, the work's corners too
+    again = recall._without(calm_renderer, recall._drop_changes(3, "visitors"))
+    (a, ca), (b, cb) = (r.view_and_corners(calm_renderer.art(7), 200_001) for r in (calm_renderer, again))
+    assert np.array_equal(a, b) and np.array_equal(ca, cb)
+    for args, says in ((["--renderer", "1", "--drop", "visitors"], "--renderer 2 or 3"),
+                       (["--renderer", "3", "--drop", "visitor"], "draws no 'visitor'")):
+        bad = subprocess.run([sys.executable, script, *args], capture_output=True, text=True, cwd=REPO)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and says in bad.stderr, bad.stderr
 
 
 def test_glare_mask_measures_a_spot_against_the_same_view_without_it_and_refuses_bad_numbers():

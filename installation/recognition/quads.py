@@ -58,6 +58,7 @@ def _edges(small_bgr: np.ndarray) -> EdgeMap:
     return EdgeMap(mask, edges, along)
 
 
+QUAD_WIDTH = 320  # find_quads looks for outlines in a copy of the frame this wide (every size in pixels below is at it)
 MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges running along them
 SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
 OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
@@ -101,8 +102,8 @@ def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np
     would crowd out a work's frame), and the best `max_candidates` kept: each is later compared with
     the whole catalog. Their sides are then moved onto the edges at full resolution (refine_sides)."""
     h, w = frame_bgr.shape[:2]
-    scale = 320 / w
-    small = cv2.resize(frame_bgr, (320, round(h * scale)), interpolation=cv2.INTER_AREA)
+    scale = QUAD_WIDTH / w
+    small = cv2.resize(frame_bgr, (QUAD_WIDTH, round(h * scale)), interpolation=cv2.INTER_AREA)
     edges = _edges(small)
     contours = sorted(cv2.findContours(edges.mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0],
                       key=cv2.contourArea, reverse=True)[:8]
@@ -409,10 +410,15 @@ def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndar
 
 
 def picked_lines(edges: EdgeMap, per_direction: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The roughly horizontal and the roughly vertical lines (_lines' rows) whose pairs _line_quads combines into
-    quadrilaterals: the longest of each direction and the outermost (_pick_lines)."""
-    h, w = edges.mask.shape
-    lines = _lines(edges)
+    """The roughly horizontal and the roughly vertical lines whose pairs _line_quads combines into quadrilaterals
+    (picked among the edge map's: pick_lines)."""
+    return pick_lines(_lines(edges), edges.mask.shape, per_direction)
+
+
+def pick_lines(lines: np.ndarray, hw: tuple[int, int], per_direction: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Of _lines' rows in a frame of size `hw`, the roughly horizontal and the roughly vertical ones _line_quads
+    combines: each direction's `per_direction` longest, its outermost, and the frame's borders (_pick_lines)."""
+    h, w = hw
     horizontal = np.abs(lines[:, 0] - np.pi / 2) < np.radians(35)
     hor = _pick_lines(lines[horizontal], per_direction, across=np.array([w / 2, 0.0]), along=np.array([0.0, 1.0]))
     ver = _pick_lines(lines[~horizontal], per_direction, across=np.array([0.0, h / 2]), along=np.array([1.0, 0.0]))
