@@ -124,8 +124,6 @@ CAST = 0.9
 LEVEL = (0.4, 2.5)  # the view's brightness over the work's: exposure and the light's strength
 _LOG_LEVEL = np.log(np.float32(LEVEL))  # float32: float64 bounds would make every array of the fit float64 (slower)
 TONE = (-0.35, 0.5)  # the view's contrast over the work's in log space: a camera's gamma or tone curve, 0.65-1.5
-STARVED = 0.1  # a channel whose view exceeds 24 on less than this share of the work's values over 24 is starved ...
-SEEN_FLOOR = 8  # ... and fitted on the view's values above this (a camera's noise and black level below)
 GLARE_EXCESS = 20.0  # grey levels above the prediction (in one channel; brighter in all) that make a pixel glare
 GLARE_MOST = 0.5  # at most this share of a view is set aside as glare
 GLARE_RIM = 2  # thumbnail pixels around glare left out of edge and rank agreement: its rim adds edges of its own
@@ -161,14 +159,7 @@ def explained(thumbs: np.ndarray, views: np.ndarray, tolerance: float) -> Explai
     xy = _XY[:, r:-r, r:-r].reshape(2, -1)  # (2, P)
     # Log ratios of dark values are noise: they do not steer the fit. Values the camera clipped do:
     # where most of a channel is clipped, what is left unclipped is mostly a visitor.
-    bright = work > 24
-    reliable = bright & (seen > 24)
-    # A channel the view shows darker than that nearly everywhere the work is brighter (a dim, warm room over a blue
-    # work) would have nothing to fit its cast on, and keep none (the fit holds it at the work's own level): there,
-    # the view's dark values steer it down to the camera's black level. Not in every channel: a fit that reads dark
-    # values wherever there are some takes unknown works of a catalog work's palette (README "fifteenth").
-    starved = reliable.sum(2, keepdims=True) < STARVED * bright.sum(2, keepdims=True)
-    reliable |= starved & bright & (seen > SEEN_FLOOR)
+    reliable = (work > 24) & (seen > 24)
     log_work = np.log(work + 1.0)
     ratio = np.log(seen + 1.0) - log_work
     # The work's own contrast, centred per channel: a tone curve steepens or flattens it about its middle.
