@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from installation.recognition import find_quads
-from installation.recognition.quads import QUAD_WIDTH, _edges, _lines, pick_lines
+from installation.recognition.quads import QUAD_WIDTH, _edges, _lines, pick_lines, segment_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, check_numbers, view_arguments  # noqa: E402
@@ -56,10 +56,7 @@ def best_iou(frame: np.ndarray, corners: np.ndarray) -> tuple[float, float]:
 def side_lines(corners: np.ndarray) -> np.ndarray:
     """The work's four sides (top, right, bottom, left: corners in that order) as lines (normal angle in [0, pi),
     offset), as quads._lines gives its rows."""
-    a, b = corners, np.roll(corners, -1, axis=0)
-    d = b - a
-    theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
-    return np.stack([theta, a[:, 0] * np.cos(theta) + a[:, 1] * np.sin(theta)], 1)
+    return np.stack(segment_lines(corners, np.roll(corners, -1, axis=0)), 1)
 
 
 @dataclass(frozen=True)

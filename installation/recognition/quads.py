@@ -357,6 +357,15 @@ def _outline_quads(contour: np.ndarray, area: float, min_side: float) -> list[np
     return [q for q in ordered if _shapely(q, min_side)]
 
 
+def segment_lines(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lines through segments from a to b ((N, 2) each) as _lines gives them: normal angle in [0, pi) and offset
+    (the distance along that normal from the origin, taken at the segment's middle)."""
+    d = b - a
+    theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
+    mid = (a + b) / 2
+    return theta, mid[:, 0] * np.cos(theta) + mid[:, 1] * np.sin(theta)
+
+
 def _lines(edges: EdgeMap) -> np.ndarray:
     """Straight lines in an edge map as (normal angle, offset, supporting length) rows, collinear
     Hough segments merged: a picture's side broken by a visitor or a glare spot is still one line.
@@ -369,9 +378,7 @@ def _lines(edges: EdgeMap) -> np.ndarray:
         s = segs.reshape(-1, 4).astype(np.float64)
         d = s[:, 2:] - s[:, :2]
         length = np.hypot(d[:, 0], d[:, 1])
-        theta = np.mod(np.arctan2(d[:, 0], -d[:, 1]), np.pi)
-        mid = (s[:, :2] + s[:, 2:]) / 2
-        rho = mid[:, 0] * np.cos(theta) + mid[:, 1] * np.sin(theta)
+        theta, rho = segment_lines(s[:, :2], s[:, 2:])
         # Hough joins a texture's edges into chance lines; a picture's side is an edge along the line.
         length = length * (_along(edges, s[:, :2], s[:, 2:], 16)[0] >= SEGMENT_ALONG)
         # The longest: a texture's many short pieces make no picture side.
@@ -409,12 +416,6 @@ def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndar
     return lines[list(dict.fromkeys(int(c) for c in chosen))]
 
 
-def picked_lines(edges: EdgeMap, per_direction: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The roughly horizontal and the roughly vertical lines whose pairs _line_quads combines into quadrilaterals
-    (picked among the edge map's: pick_lines)."""
-    return pick_lines(_lines(edges), edges.mask.shape, per_direction)
-
-
 def pick_lines(lines: np.ndarray, hw: tuple[int, int], per_direction: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Of _lines' rows in a frame of size `hw`, the roughly horizontal and the roughly vertical ones _line_quads
     combines: each direction's `per_direction` longest, its outermost, and the frame's borders (_pick_lines)."""
@@ -431,7 +432,7 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     their sides' support (see _side_support). A picture's sides stay straight lines where a visitor
     hides a corner, which a contour's outline does not."""
     h, w = edges.mask.shape
-    hor, ver = picked_lines(edges, per_direction)
+    hor, ver = pick_lines(_lines(edges), (h, w), per_direction)
     if len(hor) < 2 or len(ver) < 2:
         return []
     # Corner of every horizontal line with every vertical one: solve [cos sin] . p = rho.
