@@ -654,6 +654,58 @@ def test_a_narrow_work_whose_height_spans_a_quarter_of_the_frame_has_its_quadril
     assert best > 0.9, best
 
 
+def test_a_work_on_a_striped_wall_is_found_between_its_own_four_lines(monkeypatch):
+    """Renderer 2's colour field work-0052 on a wall of vertical stripes (diagnose_recognition.py's seed-3 view 112):
+    every stripe is a long line, and each pair of them with the frame's top and bottom border made a line quad
+    ranked above the work's own. Its outline is found since line quads rank by how much their sides end at their
+    corners (a stripe runs on past them) and a pair of lines bounds at most PAIR_QUADS of them; without those, not."""
+    import installation.recognition.quads as quads
+
+    ren = benchmark_module("bench_recognition").Renderer(2, 0.5)
+    frame, corners = ren.view_and_corners(ren.art(52), 9112)
+    truth = _mask(corners)
+
+    def best() -> float:
+        return max((_mask(q) & truth).sum() / max((_mask(q) | truth).sum(), 1) for q, _ in find_quads(frame))
+
+    assert best() > 0.9
+    monkeypatch.setattr(quads, "END_POWER", 0.0)
+    monkeypatch.setattr(quads, "PAIR_QUADS", 10**6)
+    assert best() < 0.8
+
+
+def test_line_quads_ends_measured_once_per_corner_are_each_quads_own():
+    """_quad_ends (each line's stretch beyond each of its corners measured once) gives a convex line quad the value
+    _ends gives it measured alone; they may differ only where a stretch runs exactly along a normal-direction bin's
+    boundary (an axis-aligned line: the float rounding of its direction picks the bin)."""
+    import installation.recognition.quads as quads
+
+    ren = benchmark_module("bench_recognition").Renderer(2, 0.5)
+    agree, total = 0, 0
+    for k in range(3):
+        frame = ren.view(ren.art(k), 500 + k)
+        small = cv2.resize(frame, (quads.QUAD_WIDTH, 240), interpolation=cv2.INTER_AREA)
+        edges = quads._edges(small)
+        hor, ver = quads.pick_lines(quads._lines(edges), small.shape[:2])
+        normal = lambda rows: np.stack([np.cos(rows[:, 0]), np.sin(rows[:, 0])], 1)  # noqa: E731
+        m = np.stack([normal(hor)[:, None].repeat(len(ver), 1), normal(ver)[None].repeat(len(hor), 0)], 2)
+        rhs = np.stack(np.broadcast_arrays(hor[:, 1][:, None], ver[:, 1][None]), 2)[..., None]
+        corner = np.linalg.solve(m + (np.abs(np.linalg.det(m)) < 1e-6)[..., None, None] * np.eye(2), rhs)[..., 0]
+        i, j = np.triu_indices(len(hor), 1)
+        a, b = np.triu_indices(len(ver), 1)
+        top, left = np.repeat(i, len(a)), np.tile(a, len(i))
+        bottom, right = np.repeat(j, len(b)), np.tile(b, len(j))
+        q = np.stack([corner[top, left], corner[top, right], corner[bottom, right], corner[bottom, left]], 1)
+        side = q[:, [1, 2, 3, 0]] - q
+        turn = side[..., 0] * np.roll(side, -1, 1)[..., 1] - side[..., 1] * np.roll(side, -1, 1)[..., 0]
+        inside = ((q > -20) & (q < 340)).all((1, 2)) & (np.linalg.norm(side, axis=-1) > 2).all(1)
+        keep = inside & ((turn > 0).all(1) | (turn < 0).all(1))
+        fast = quads._quad_ends(edges, corner, hor, ver, (top[keep], bottom[keep], left[keep], right[keep]))
+        agree += int((np.abs(fast - quads._ends(edges, q[keep])) < 1e-6).sum())
+        total += int(keep.sum())
+    assert total > 1000 and agree >= 0.97 * total, (agree, total)
+
+
 def _mask(quad, hw=(480, 640)):
     m = np.zeros(hw, np.uint8)
     cv2.fillPoly(m, [np.int32(np.round(quad))], 1)

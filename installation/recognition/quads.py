@@ -5,6 +5,7 @@ that run along them; and rectifying a quadrilateral's view.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import cv2
@@ -63,6 +64,15 @@ MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges run
 SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
 OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
 LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
+# Line quads kept per pair of opposite lines: a textured wall's stripes, each with the frame's top and bottom border,
+# made every one of the best ranked quads, and a work between its own four lines was not kept (renderer 2).
+PAIR_QUADS = 2
+LINES_PER_DIRECTION = 16  # the longest roughly horizontal and roughly vertical lines combined into quads (pick_lines)
+# A side's line beyond each corner is looked at from END_GAP px past it (the corner's own edges, dilated, reach so
+# far) to END_GAP + END_REACH px (at QUAD_WIDTH): a picture's side ends where the next begins, a textured wall's
+# stripe or a band inside a work runs on past the lines crossing it. A quad ranks lower by (1 - the share of
+# those stretches on edges along them) ** END_POWER.
+END_GAP, END_REACH, END_POWER = 4.0, 8.0, 2.0
 CUT_AREA = 0.4  # least area (of the frame's) of a quad with three sides on the frame's border
 # A candidate's least area, a fraction of the frame's: a work of aspect 0.55 whose height spans a quarter of the
 # frame's (the smallest the issue names) covers 2.6 %, 2.2 % seen 30 degrees off axis. At 3 % such a work was lost.
@@ -140,8 +150,10 @@ def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np
             add(quad, next(measured))
     for quad, support in _line_quads(edges, area):
         add(quad, support)
-    # The most picture-like first, and not too many: each is compared with the whole catalog.
-    rank = [quality**2 * np.sqrt(cv2.contourArea(q)) for q, quality in quads]
+    # The most picture-like first (the sides along edges, ending at the corners), and not too many: each is compared
+    # with the whole catalog.
+    ends = _ends(edges, np.float64([q for q, _ in quads]) * scale) if quads else []
+    rank = [quality**2 * np.sqrt(cv2.contourArea(q)) * end for (q, quality), end in zip(quads, ends)]
     best = [quads[k] for k in descending(rank)[:max_candidates]]
     # A frame or a mat is found before the work inside it: the quads nested in every candidate are candidates
     # too, as picture-like as their outer quad (its edges are the evidence of a picture). Every one, not the
@@ -416,7 +428,8 @@ def _pick_lines(lines: np.ndarray, keep: int, across: np.ndarray, along: np.ndar
     return lines[list(dict.fromkeys(int(c) for c in chosen))]
 
 
-def pick_lines(lines: np.ndarray, hw: tuple[int, int], per_direction: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def pick_lines(lines: np.ndarray, hw: tuple[int, int],
+               per_direction: int = LINES_PER_DIRECTION) -> tuple[np.ndarray, np.ndarray]:
     """Of _lines' rows in a frame of size `hw`, the roughly horizontal and the roughly vertical ones _line_quads
     combines: each direction's `per_direction` longest, its outermost, and the frame's borders (_pick_lines)."""
     h, w = hw
@@ -426,7 +439,7 @@ def pick_lines(lines: np.ndarray, hw: tuple[int, int], per_direction: int = 8) -
     return hor, ver
 
 
-def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int = 8) -> list[tuple]:
+def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int = LINES_PER_DIRECTION) -> list[tuple]:
     """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
     on edges (or on the frame's border), the larger and better supported first, in corner order with
     their sides' support (see _side_support). A picture's sides stay straight lines where a visitor
@@ -467,17 +480,22 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     # Three sides on the frame's border: a work cut by the frame that closely is large; a smaller such
     # quad is the wall beside a work (a lit wall's slope looks like a gradient work).
     good &= ((support < 0).sum(1) < 3) | (areas >= CUT_AREA * area)
-    # Ranked with the frame's border as half evidence: else the frame's own edges, being long, win.
-    rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas)
+    # Ranked with the frame's border as half evidence (else the frame's own edges, being long, win), and by how
+    # much the sides end at the corners (each line's stretch beyond each corner measured once, as the segments).
+    ends = _quad_ends(edges, corner, hor, ver, (top, bottom, left, right))
+    rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas) * ends
     found: list[tuple] = []
+    uses: Counter = Counter()  # quads taken per pair of opposite lines (PAIR_QUADS)
 
     def take(q: int) -> None:
         quad = _order(quads[q].astype(np.float32))
         if _shapely(quad, SHORTEST_SIDE * min(h, w)) and all(np.abs(quad - f).max() > 6 for f, _ in found):
             found.append((quad, support[q]))  # the same sides in another order: the same support
+            uses["h", top[q], bottom[q]] += 1
+            uses["v", left[q], right[q]] += 1
 
     for q in descending(rank):
-        if good[q]:
+        if good[q] and max(uses["h", top[q], bottom[q]], uses["v", left[q], right[q]]) < PAIR_QUADS:
             take(q)
         if len(found) >= keep:
             break
@@ -488,6 +506,66 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
         if inner[q]:
             take(q)
     return found
+
+
+@dataclass(frozen=True)
+class _Beyond:
+    """Stretches of lines beyond corners: the share of each on edges running along it, and whether it is known (it
+    lies mostly within the frame)."""
+    on: np.ndarray
+    known: np.ndarray
+
+
+def _beyond(edges: EdgeMap, corners: np.ndarray, away: np.ndarray) -> _Beyond:
+    """The stretch from END_GAP to END_GAP + END_REACH px past each corner ((..., 2)) in the unit direction `away`."""
+    on, off = _along(edges, corners + END_GAP * away, corners + (END_GAP + END_REACH) * away, 8)
+    return _Beyond(on, off < 0.5)
+
+
+def _end_score(on: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(1 - the mean share on edges of the known stretches, over the last axis) ** END_POWER: 1 where none is known
+    (a work cut by the frame)."""
+    beyond = (on * known).sum(-1) / np.maximum(known.sum(-1), 1)
+    return (1.0 - beyond) ** END_POWER
+
+
+def _ends(edges: EdgeMap, quads: np.ndarray) -> np.ndarray:
+    """How much each quad's (Q, 4, 2) sides end at its corners (_end_score of its sides' 8 stretches beyond them)."""
+    a, b = quads, quads[:, _NEXT]
+    d = b - a
+    u = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-6)
+    ahead, behind = _beyond(edges, b, u), _beyond(edges, a, -u)
+    return _end_score(np.concatenate([ahead.on, behind.on], 1), np.concatenate([ahead.known, behind.known], 1))
+
+
+def _corner_ends(edges: EdgeMap, corner: np.ndarray, theta: np.ndarray) -> _Beyond:
+    """(L, M, 2): each line's stretch beyond its corner with each other line ((L, M, 2) corners), along the line's
+    own direction (normal angle `theta` turned a quarter) and against it (last axis)."""
+    t = np.stack([-np.sin(theta), np.cos(theta)], 1)[:, None, :]  # (L, 1, 2)
+    forth, back = _beyond(edges, corner, t), _beyond(edges, corner, -t)
+    return _Beyond(np.stack([forth.on, back.on], -1), np.stack([forth.known, back.known], -1))
+
+
+def _quad_ends(edges: EdgeMap, corner: np.ndarray, hor: np.ndarray, ver: np.ndarray, lines: tuple) -> np.ndarray:
+    """_ends of line quads, from each line's stretches beyond each of its corners ((H, V, 2) corners of the horizontal
+    lines `hor` with the vertical ones `ver`), measured once: a side's two stretches beyond its corners, away from the
+    quad. `lines`: each quad's top, bottom, left and right line (indices)."""
+    top, bottom, left, right = lines
+    across = corner.transpose(1, 0, 2)
+    rows, columns = _corner_ends(edges, corner, hor[:, 0]), _corner_ends(edges, across, ver[:, 0])
+    on, known = [], []
+    for beyond, grid, theta, line, a, b in ((rows, corner, hor[:, 0], top, left, right),
+                                            (rows, corner, hor[:, 0], bottom, left, right),
+                                            (columns, across, ver[:, 0], left, top, bottom),
+                                            (columns, across, ver[:, 0], right, top, bottom)):
+        # The corner with b ahead of that with a along the line's direction (as _corner_ends'): beyond a is back
+        # (index 1) and beyond b forth (0); else the other way round.
+        direction = np.stack([-np.sin(theta[line]), np.cos(theta[line])], -1)
+        ahead = ((grid[line, b] - grid[line, a]) * direction).sum(-1) > 0
+        for end, index in ((a, np.where(ahead, 1, 0)), (b, np.where(ahead, 0, 1))):
+            on.append(beyond.on[line, end, index])
+            known.append(beyond.known[line, end, index])
+    return _end_score(np.stack(on, 1), np.stack(known, 1))
 
 
 def _side_support(edges: EdgeMap, quads: np.ndarray, border: float = 1.0) -> np.ndarray:
