@@ -657,8 +657,9 @@ def test_a_narrow_work_whose_height_spans_a_quarter_of_the_frame_has_its_quadril
 def test_a_work_on_a_striped_wall_is_found_between_its_own_four_lines(monkeypatch):
     """Renderer 2's colour field work-0052 on a wall of vertical stripes (diagnose_recognition.py's seed-3 view 112):
     every stripe is a long line, and each pair of them with the frame's top and bottom border made a line quad
-    ranked above the work's own. Its outline is found since line quads rank by how much their sides end at their
-    corners (a stripe runs on past them) and a pair of lines bounds at most PAIR_QUADS of them; without those, not."""
+    ranked above the work's own. Its outline is found since a pair of lines bounds at most PAIR_QUADS line quads
+    (the stripes' quads all share the borders); without that, not. (Their ends do not tell them apart: a stripe's
+    stretches beyond the border corners are off the frame, unknown.)"""
     import installation.recognition.quads as quads
 
     ren = benchmark_module("bench_recognition").Renderer(2, 0.5)
@@ -669,9 +670,28 @@ def test_a_work_on_a_striped_wall_is_found_between_its_own_four_lines(monkeypatc
         return max((_mask(q) & truth).sum() / max((_mask(q) | truth).sum(), 1) for q, _ in find_quads(frame))
 
     assert best() > 0.9
-    monkeypatch.setattr(quads, "END_POWER", 0.0)
     monkeypatch.setattr(quads, "PAIR_QUADS", 10**6)
     assert best() < 0.8
+
+
+def test_a_quad_whose_side_runs_on_past_its_corner_ends_less_than_a_pictures():
+    """_ends: a plain picture on a wall ends at every corner (1); with a band running on from its top side past the
+    top-right corner (a stripe, not a picture's side) it ends less, and its rank weighs that; a stretch beyond the
+    frame's border is unknown, not counted against a quad (a work cut by the frame)."""
+    from installation.recognition.quads import _edges, _ends
+
+    def ends(img: np.ndarray, quad) -> float:
+        return float(_ends(_edges(img), np.float64([quad]))[0])
+
+    quad = [[100, 60], [220, 60], [220, 180], [100, 180]]
+    img = np.full((240, 320, 3), 200, np.uint8)
+    img[60:180, 100:220] = (60, 120, 180)
+    assert ends(img, quad) > 0.99
+    img[57:60, 220:320] = (60, 120, 180)  # a band along the top side's line, beyond the corner
+    assert ends(img, quad) < 0.8
+    cut = np.full((240, 320, 3), 200, np.uint8)
+    cut[0:180, 100:220] = (60, 120, 180)  # its top on the frame's border
+    assert ends(cut, [[100, 0], [220, 0], [220, 180], [100, 180]]) > 0.99
 
 
 def test_line_quads_ends_measured_once_per_corner_are_each_quads_own():
@@ -703,7 +723,7 @@ def test_line_quads_ends_measured_once_per_corner_are_each_quads_own():
         fast = quads._quad_ends(edges, corner, hor, ver, (top[keep], bottom[keep], left[keep], right[keep]))
         agree += int((np.abs(fast - quads._ends(edges, q[keep])) < 1e-6).sum())
         total += int(keep.sum())
-    assert total > 1000 and agree >= 0.97 * total, (agree, total)
+    assert total > 1000 and agree >= 0.99 * total, (agree, total)
 
 
 def _mask(quad, hw=(480, 640)):

@@ -64,8 +64,9 @@ MIN_EDGE_SUPPORT = 0.5  # mean fraction of a candidate quad's sides on edges run
 SEGMENT_ALONG = 0.6  # fraction of a Hough segment on edges running along it, for it to be a line
 OUTSIDE = 0.1  # how far beyond the frame (a fraction of its size) a cut work's corner may lie
 LARGEST = 2  # the largest well-supported line quads kept beside the best ranked
-# Line quads kept per pair of opposite lines: a textured wall's stripes, each with the frame's top and bottom border,
-# made every one of the best ranked quads, and a work between its own four lines was not kept (renderer 2).
+# Line quads kept per pair of opposite lines (the LARGEST taken beside them): a textured wall's stripes, each with the
+# frame's top and bottom border, made every one of the best ranked quads, and a work between its own four lines was
+# not kept (renderer 2). A work cut by both borders competes with such stripes for that pair's places.
 PAIR_QUADS = 2
 LINES_PER_DIRECTION = 16  # the longest roughly horizontal and roughly vertical lines combined into quads (pick_lines)
 # A side's line beyond each corner is looked at from END_GAP px past it (the corner's own edges, dilated, reach so
@@ -109,7 +110,8 @@ def find_quads(frame_bgr: np.ndarray, max_candidates: int = 16) -> list[tuple[np
     approximation, its four longest sides extended, its minimum-area rectangle - and from
     pairs of roughly horizontal and vertical straight lines (which survive a corner hidden by a
     visitor). Every outline's quads are ranked together (a textured wall's blobs come first and
-    would crowd out a work's frame), and the best `max_candidates` kept: each is later compared with
+    would crowd out a work's frame), by their sides' support, their size and how much their sides end at
+    their corners (_ends), and the best `max_candidates` kept: each is later compared with
     the whole catalog. Their sides are then moved onto the edges at full resolution (refine_sides)."""
     h, w = frame_bgr.shape[:2]
     scale = QUAD_WIDTH / w
@@ -441,7 +443,8 @@ def pick_lines(lines: np.ndarray, hw: tuple[int, int],
 
 def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int = LINES_PER_DIRECTION) -> list[tuple]:
     """Quadrilaterals bounded by two roughly horizontal and two roughly vertical lines whose sides lie
-    on edges (or on the frame's border), the larger and better supported first, in corner order with
+    on edges (or on the frame's border), the larger and better supported and those whose sides end at their
+    corners (_quad_ends) first, at most PAIR_QUADS per pair of opposite lines, in corner order with
     their sides' support (see _side_support). A picture's sides stay straight lines where a visitor
     hides a corner, which a contour's outline does not."""
     h, w = edges.mask.shape
