@@ -484,9 +484,10 @@ def _line_quads(edges: EdgeMap, area: float, keep: int = 10, per_direction: int 
     # quad is the wall beside a work (a lit wall's slope looks like a gradient work).
     good &= ((support < 0).sum(1) < 3) | (areas >= CUT_AREA * area)
     # Ranked with the frame's border as half evidence (else the frame's own edges, being long, win), and by how
-    # much the sides end at the corners (each line's stretch beyond each corner measured once, as the segments).
-    ends = _quad_ends(edges, corner, hor, ver, (top, bottom, left, right))
-    rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas) * ends
+    # much the sides end at the corners (each line's stretch beyond each corner measured once, as the segments; only
+    # the good quads are ranked).
+    rank = np.where(support < 0, 0.5, support).mean(1) ** 2 * np.sqrt(areas)
+    rank[good] *= _quad_ends(edges, corner, hor, ver, (top[good], bottom[good], left[good], right[good]))
     found: list[tuple] = []
     uses: Counter = Counter()  # quads taken per pair of opposite lines (PAIR_QUADS)
 
