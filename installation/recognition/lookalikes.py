@@ -62,9 +62,9 @@ def frame(image: np.ndarray, size: tuple[int, int] = FRAME_HW) -> np.ndarray:
 def others(recognizer: Recognizer, work: str, image: np.ndarray) -> Recognition:
     """`work`'s catalog image recognised on a plain wall, its own pairs and keypoint checks left out: what is
     left are the catalog's other works as they compared there (a benchmark dumps it, a kiosk learns from it).
-    Another work that explains the frame within DUPLICATE_GAP of the work's own best pair is left out too: it is
-    the same picture (an image under two ids, re-encoded, a stereo pair), which nothing can teach the verifier to
-    reject (`copies` names them)."""
+    Another work that explains the frame within DUPLICATE_GAP of the work's own best pair is left out too, every
+    pair of it: it is the same picture (an image under two ids, re-encoded, a stereo pair), which nothing can teach
+    the verifier to reject (`copies` names them)."""
     return _without_own(recognizer.recognize(frame(image)), work)
 
 
@@ -73,9 +73,10 @@ def _own_best(r: Recognition, work: str) -> float:
 
 
 def _without_own(r: Recognition, work: str) -> Recognition:
-    own = _own_best(r, work)
-    return dataclasses.replace(r, candidates=[c for c in r.candidates or []
-                                              if c.work != work and c.value < own - DUPLICATE_GAP],
+    # Every pair of a copy, not only those as good as the work's own: a copy compared at a lesser place (a part of
+    # the picture) is still the same picture there.
+    left_out = {work, *copies(r, work)}
+    return dataclasses.replace(r, candidates=[c for c in r.candidates or [] if c.work not in left_out],
                                checks=[c for c in r.checks or [] if c.work != work])
 
 
