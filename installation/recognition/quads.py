@@ -543,10 +543,15 @@ def _ends(edges: EdgeMap, quads: np.ndarray) -> np.ndarray:
     return _end_score(np.concatenate([ahead.on, behind.on], 1), np.concatenate([ahead.known, behind.known], 1))
 
 
+def _direction(theta: np.ndarray) -> np.ndarray:
+    """(..., 2): the unit direction of lines of normal angle `theta` (the normal turned a quarter)."""
+    return np.stack([-np.sin(theta), np.cos(theta)], -1)
+
+
 def _corner_ends(edges: EdgeMap, corner: np.ndarray, theta: np.ndarray) -> _Beyond:
     """(L, M, 2): each line's stretch beyond its corner with each other line ((L, M, 2) corners), along the line's
-    own direction (normal angle `theta` turned a quarter) and against it (last axis)."""
-    t = np.stack([-np.sin(theta), np.cos(theta)], 1)[:, None, :]  # (L, 1, 2)
+    own direction (_direction of its normal angle `theta`) and against it (last axis)."""
+    t = _direction(theta)[:, None, :]  # (L, 1, 2)
     forth, back = _beyond(edges, corner, t), _beyond(edges, corner, -t)
     return _Beyond(np.stack([forth.on, back.on], -1), np.stack([forth.known, back.known], -1))
 
@@ -563,10 +568,9 @@ def _quad_ends(edges: EdgeMap, corner: np.ndarray, hor: np.ndarray, ver: np.ndar
                                             (rows, corner, hor[:, 0], bottom, left, right),
                                             (columns, across, ver[:, 0], left, top, bottom),
                                             (columns, across, ver[:, 0], right, top, bottom)):
-        # The corner with b ahead of that with a along the line's direction (as _corner_ends'): beyond a is back
-        # (index 1) and beyond b forth (0); else the other way round.
-        direction = np.stack([-np.sin(theta[line]), np.cos(theta[line])], -1)
-        ahead = ((grid[line, b] - grid[line, a]) * direction).sum(-1) > 0
+        # The corner with b ahead of that with a along the line's direction (the one _corner_ends measured forth
+        # along): beyond a is back (index 1) and beyond b forth (0); else the other way round.
+        ahead = ((grid[line, b] - grid[line, a]) * _direction(theta[line])).sum(-1) > 0
         for end, index in ((a, np.where(ahead, 1, 0)), (b, np.where(ahead, 0, 1))):
             on.append(beyond.on[line, end, index])
             known.append(beyond.known[line, end, index])
