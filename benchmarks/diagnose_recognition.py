@@ -5,9 +5,10 @@ how does the right work rank there? The renderers give each view's true corners.
     python3 benchmarks/diagnose_recognition.py [--renderer 1|2|3] [--views 150] [--seed 7]
 
 The views are bench_recognition.py's first `--views` views for the same renderer and seed, with its catalog (its
-works and the photographs it ships): view k here is view k of that benchmark's dump. So a seed no setting was fitted
-on stays held out here too, and two seeds are other scenes (until 2026-12-07 every seed drew the same scenes, view
-seeds 9000 on, with other works hung in them).
+works and the photographs it ships, where the packages that hold them are installed: the header counts them): view
+k here is view k of that benchmark's dump, made with its default flags, for k below its `--views` (its views after
+those are of the photographs). So a seed no setting was fitted on stays held out here too, and two seeds are other
+scenes (until 2026-12-07 every seed drew the same scenes, view seeds 9000 on, with other works hung in them).
 
 Rows: right; "no good quad" (no candidate within IoU 0.8 of the work's outline); "good quad not in
 places" (a candidate, but not among the places compared in detail); "in places, work rank R" (the
@@ -36,7 +37,8 @@ additive model itself (the renderer adds its spots before its tone curve, clippi
     python3 benchmarks/diagnose_recognition.py --renderer 2 --views 300 --seed 1 --list
 
 also prints a line per miss (before the tally): its view seed, kind and work, the answer, where it was lost, what
-renderer 2 drew there (visitor, glare, span, cast, ...) and the work's own best compared pair, to look at again.
+renderer 2 drew there (visitor, glare, span, cast, ...) and the work's own compared pair with the verifier's belief in
+it (p, against its threshold: how far from taken a rejected work was), to look at again.
 
     python3 benchmarks/diagnose_recognition.py --renderer 3 --views 300 --seed 1 --with-outline
 
@@ -70,6 +72,7 @@ import installation.recognition.recognizer as recognizer_module
 from installation.recognition import find_quads
 from installation.recognition.glare import (CLIPPED as CLIPPED_ANY, MAX_CORE, MIN_MET, CoreMap, Spot, core_map,
                                             find_spots, spot_of_shape, taken_off)
+from installation.recognition.verify import features
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import Renderer, catalog_recognizer, catalog_works, check_numbers, shipped_photos  # noqa: E402
@@ -260,7 +263,7 @@ def main() -> int:
         lost = _where_lost(recognizer, frame, corners, recognizer.ids.index(wid))
         tally[("none" if r.artwork_id is None else "wrong", lost.label)] += 1
         if args.list:
-            print(_miss_line(view_seed, kind, wid, r, lost, info))
+            print(_miss_line(recognizer, view_seed, kind, wid, r, lost, info))
         if args.with_outline:
             outlined[lost.row]["missed"] += 1
             outlined[lost.row]["right"] += _with_outline(recognizer, frame, corners).artwork_id == wid
@@ -273,7 +276,9 @@ def main() -> int:
             fit = _spot_fit(frame, without, info["glare_spots"])
             if fit is not None:
                 fits.append(fit)
-    print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}):")
+    photos = len(works) - args.works
+    print(f"renderer {args.renderer}, {args.views} views of {args.works} works (seed {args.seed}; the catalog also "
+          f"holds {photos} photographs):")
     for key, n in sorted(tally.items(), key=lambda kv: -kv[1]):
         print(f"  {key if isinstance(key, str) else ': '.join(key):<45} {n}")
     if args.with_outline:
@@ -293,17 +298,26 @@ def main() -> int:
     return 0
 
 
-def _miss_line(seed: int, kind: str, wid: str, r, lost: Lost, info: dict) -> str:
+def _miss_line(recognizer, seed: int, kind: str, wid: str, r, lost: Lost, info: dict) -> str:
     """One miss, to look at it again (Renderer.view_and_corners(art, seed)): its kind and work, the answer, where it
-    was lost, what renderer 2 drew (its numbers), and the work's own best compared pair (verify.Candidate)."""
+    was lost, what renderer 2 drew (its numbers), and the work's own best compared pair (verify.Candidate) with how
+    much the recogniser's verifier believes it (p, against its threshold)."""
     drawn = ", ".join(f"{name} {value:.2f}" if not isinstance(value, bool) else name
                       for name, value in info.items() if isinstance(value, (bool, int, float, np.floating)) and value)
-    own = next((c for c in r.candidates or [] if c.work == wid), None)
+    candidates = list(r.candidates or [])
+    own = next((k for k, c in enumerate(candidates) if c.work == wid), None)
     pair = "not compared" if own is None else ", ".join(
-        f"{name} {getattr(own, name):.2f}" for name in ("value", "explained", "edges", "ranks", "similar", "glare")
-        if getattr(own, name) is not None)
+        [f"{name} {getattr(candidates[own], name):.2f}" for name in ("value", "explained", "edges", "ranks", "similar",
+                                                                      "glare")
+         if getattr(candidates[own], name) is not None] + [f"p {_believed(recognizer, candidates, own):.2f}"])
     return (f"miss view {seed}: {kind} {wid} -> {r.artwork_id or 'none'} ({lost.label}); drawn: {drawn or '-'}; "
             f"own pair: {pair}")
+
+
+def _believed(recognizer, candidates: list, which: int) -> float:
+    """The verifier's p of one compared pair, among the frame's pairs (its margin is over the best other work's)."""
+    verifier = recognizer.s.verifier
+    return float(verifier.probability(features(candidates, recognizer.textured_of(candidates)[which], which)))
 
 
 def _with_outline(recognizer, frame: np.ndarray, corners: np.ndarray):

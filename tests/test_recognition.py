@@ -176,12 +176,11 @@ def test_a_catalogs_keypoint_index_votes_alike_whatever_ran_before_it():
 
 def test_a_sure_keypoint_match_to_another_grid_is_refused():
     """Renderer 2's grid work-0029 (view seed 9171, diagnose_recognition.py's seed-2 view 171 until 2026-12-07): its
-    black lines on white share
-    seventy-odd RANSAC inliers with grid work-0024, far beyond sure_inliers. Until 2026-12-05 that match was taken;
-    then it was weighed like any other and refused by its picture (not the yellow and blue blocks); since
-    2026-12-07 its homography is refused before that, as it turns work-0024 over (its top-left at the right, its
-    top edge running down and to the left), which no upright camera sees. So even a rule that takes any picture
-    (keypoint_explained 0) finds the view's own work."""
+    black lines on white share seventy-odd RANSAC inliers with grid work-0024, far beyond sure_inliers. Until
+    2026-12-05 that match was taken; then it was weighed like any other and refused by its picture (not the yellow
+    and blue blocks); since 2026-12-07 its homography is refused before that, as it turns work-0024 over (its
+    top-left at the right, its top edge running down and to the left), which no upright camera sees. So even a rule
+    that takes any picture (keypoint_explained 0) finds the view's own work."""
     bench = benchmark_module("bench_recognition")
     ren = bench.Renderer(2, 0.5)
     works = [(f"work-{i:04d}", ren.art(i)) for i in range(100)]  # the benchmark's catalog: work-0024 is voted
@@ -657,11 +656,10 @@ def test_a_narrow_work_whose_height_spans_a_quarter_of_the_frame_has_its_quadril
 
 def test_a_work_on_a_striped_wall_is_found_between_its_own_four_lines(monkeypatch):
     """Renderer 2's colour field work-0052 on a wall of vertical stripes (view seed 9112, diagnose_recognition.py's
-    seed-3 view 112 until 2026-12-07):
-    every stripe is a long line, and each pair of them with the frame's top and bottom border made a line quad
-    ranked above the work's own. Its outline is found since a pair of lines bounds at most PAIR_QUADS line quads
-    (the stripes' quads all share the borders); without that, not. (Their ends do not tell them apart: a stripe's
-    stretches beyond the border corners are off the frame, unknown.)"""
+    seed-3 view 112 until 2026-12-07): every stripe is a long line, and each pair of them with the frame's top and
+    bottom border made a line quad ranked above the work's own. Its outline is found since a pair of lines bounds at
+    most PAIR_QUADS line quads (the stripes' quads all share the borders); without that, not. (Their ends do not
+    tell them apart: a stripe's stretches beyond the border corners are off the frame, unknown.)"""
     import installation.recognition.quads as quads
 
     ren = benchmark_module("bench_recognition").Renderer(2, 0.5)
@@ -1247,7 +1245,8 @@ def test_diagnose_recognition_accounts_for_every_view_and_refuses_bad_numbers():
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     rows = done.stdout.splitlines()
-    assert rows[0] == "renderer 3, 5 views of 100 works (seed 7):", done.stdout
+    assert re.fullmatch(r"renderer 3, 5 views of 100 works \(seed 7; the catalog also holds \d+ photographs\):", rows[0]), \
+        done.stdout
     assert sum(int(row.split()[-1]) for row in rows[1:]) == 5, done.stdout
     for flag, value in (("--views", "0"), ("--seed", "-1"), ("--works", "0")):
         bad = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True, cwd=REPO)
@@ -1349,8 +1348,17 @@ def test_diagnose_recognition_gives_each_miss_the_true_outline_and_counts_them_b
     assert {row: n for row, (_, n) in by_row.items()} == dict(missed), done.stdout
     assert collections.Counter(re.search(r"\(([a-z ]+?)(?:, work rank \d)?\); drawn", row).group(1) for row in listed) \
         == missed, done.stdout
-    assert all(re.fullmatch(r"miss view \d+: \S+ work-\d{4} -> (none|work-\d{4}) \(.+\); drawn: .+; own pair: .+", row)
-               for row in listed), listed
+    assert all(re.fullmatch(r"miss view 20000(0\d|1[01]): \S+ work-\d{4} -> (none|work-\d{4}) \(.+\); drawn: .+; "
+                            r"own pair: .+", row) for row in listed), listed
+    # The benchmark's views (bench_recognition.py --renderer 2 --seed 20): its works, drawn in its order, at its view
+    # seeds (seed x 100000 + k).
+    rng = np.random.default_rng([20, 2])
+    drawn = {20 * 100_000 + k: f"work-{int(rng.integers(0, 100)):04d}" for k in range(12)}
+    assert all(row.split()[4] == drawn[int(row.split()[2].rstrip(":"))] for row in listed), listed
+    # Each compared miss's own pair ends with the verifier's belief in it, a probability (these views' miss was
+    # compared at another place: p 0.66, 2026-12-07).
+    believed = [re.search(r", p (\d+\.\d\d)$", row) for row in listed if not row.endswith("own pair: not compared")]
+    assert believed and all(b and 0.0 <= float(b.group(1)) <= 1.0 for b in believed), listed
     assert sum(right for right, _ in by_row.values()) == int(line.group(1)), done.stdout
     # These 12 views (the benchmark's seed-20 views) hold one miss with no good quad (2026-12-07), right once its
     # outline is a candidate: the outline reaches the search. Should the quad finder find it one day, take other
