@@ -65,17 +65,18 @@ def others(recognizer: Recognizer, work: str, image: np.ndarray) -> Recognition:
     Another work that explains the frame within DUPLICATE_GAP of the work's own best pair is left out too, every
     pair of it: it is the same picture (an image under two ids, re-encoded, a stereo pair), which nothing can teach
     the verifier to reject (`copies` names them)."""
-    return _without_own(recognizer.recognize(frame(image)), work)
+    r = recognizer.recognize(frame(image))
+    return _without_own(r, work, copies(r, work))
 
 
 def _own_best(r: Recognition, work: str) -> float:
     return max((c.value for c in r.candidates or [] if c.work == work), default=np.inf)
 
 
-def _without_own(r: Recognition, work: str) -> Recognition:
-    # Every pair of a copy, not only those as good as the work's own: a copy compared at a lesser place (a part of
-    # the picture) is still the same picture there.
-    left_out = {work, *copies(r, work)}
+def _without_own(r: Recognition, work: str, copied: tuple[str, ...]) -> Recognition:
+    # Every pair of a copy (`copied`: copies(r, work)), not only those as good as the work's own: a copy compared at
+    # a lesser place (a part of the picture) is still the same picture there.
+    left_out = {work, *copied}
     return dataclasses.replace(r, candidates=[c for c in r.candidates or [] if c.work not in left_out],
                                checks=[c for c in r.checks or [] if c.work != work])
 
@@ -136,13 +137,14 @@ def work_lookalikes(recognizer: Recognizer, work: str, image: np.ndarray) -> Wor
     """One catalog work's look-alikes (its image on a plain wall: `others`) as the verifier measures them, and
     its copies. About 0.05 s on one core."""
     r = recognizer.recognize(frame(image))
-    left = _without_own(r, work)
+    copied = copies(r, work)
+    left = _without_own(r, work, copied)
     rows = rows_of(left, recognizer.textured_of(left.candidates))
     kept = (np.abs(rows) <= MAX_MEASURED).all(axis=1)  # NaN fails too
     if not kept.all():  # a fault in a measurement: never seen; the frame's other pairs still teach
         log.error("recognition: %d look-alike pairs of %s measured beyond +-%g or not a number; left out",
                   int((~kept).sum()), work, MAX_MEASURED)
-    return WorkLookalikes(rows[kept], copies(r, work))
+    return WorkLookalikes(rows[kept], copied)
 
 
 @dataclass(frozen=True)
