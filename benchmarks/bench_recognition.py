@@ -79,6 +79,18 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 ENTER_WITHIN = 1.5  # seconds after the visitor arrives by which the right work should be entered
 
 
+def draws(seed: int, renderer: int) -> np.random.Generator:
+    """The random stream a benchmark `--seed` draws its views' works from: main's catalog views first, one
+    `integers(0, works)` each in order, then its visits'. quad_recall.py and diagnose_recognition.py draw the same
+    first views, so that their view k is the benchmark's."""
+    return np.random.default_rng([seed, renderer])
+
+
+def view_seed(seed: int, k: int) -> int:
+    """The view seed of a benchmark `--seed`'s k-th view of a catalog work (see `draws`)."""
+    return seed * 100_000 + k
+
+
 def unknown_seed(seed: int, k: int) -> int:
     """The art seed of the k-th work not in the catalog for a benchmark `--seed`: other works for every
     seed (until session 15 every seed drew the same ones, so a threshold tuned on seed 1's negatives was
@@ -292,7 +304,7 @@ def main() -> int:
     check_outputs(args, ("dump", "dump_visits", "dump_lookalikes"))
     cv2.setNumThreads(1)  # one core, as the targets say
     ren = Renderer(args.renderer, args.occlusion)
-    rng = np.random.default_rng([args.seed, args.renderer])
+    rng = draws(args.seed, args.renderer)
     photos = [] if args.no_photos else shipped_photos(args.photos)
     if not args.no_photos and not photos:
         print("real photographs: none on this machine (install scikit-image or scikit-learn, or pass --photos DIR); "
@@ -312,7 +324,7 @@ def main() -> int:
         i = int(rng.integers(0, args.works)) if k < args.views else args.works + (k - args.views) % len(photos)
         wid, kind, art = works[i]
         info: dict = {}
-        r = recognizer.recognize(ren.view_and_corners(art, base + k, info=info)[0])
+        r = recognizer.recognize(ren.view_and_corners(art, view_seed(args.seed, k), info=info)[0])
         times.append(r.seconds)
         outcome = "right" if r.artwork_id == wid else ("none" if r.artwork_id is None else "wrong")
         results[kind][outcome] += 1
@@ -320,7 +332,7 @@ def main() -> int:
             drawn[condition][outcome] += 1
         dumped.append(_record(kind, wid, r, recognizer))
         if outcome != "right":
-            errors.append((kind, wid, base + k, r))
+            errors.append((kind, wid, view_seed(args.seed, k), r))
     for k in range(args.negatives):
         empty = k % 3 == 0
         art = None if empty else ren.unknown(unknown_seed(args.seed, k))

@@ -75,7 +75,8 @@ from installation.recognition.glare import (CLIPPED as CLIPPED_ANY, MAX_CORE, MI
 from installation.recognition.verify import features
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, catalog_recognizer, catalog_works, check_numbers, shipped_photos  # noqa: E402
+from bench_recognition import (Renderer, catalog_recognizer, catalog_works, check_numbers, draws,  # noqa: E402
+                             shipped_photos, view_seed)
 
 GOOD_IOU = 0.8
 CLIPPED = 245  # every channel at or above: a glare spot's clipped core (nothing of the work is left there)
@@ -236,7 +237,7 @@ def main() -> int:
     recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer
     # bench_recognition.py's draws and view seeds, in its order: view k here is that benchmark's view k of the same
     # renderer and seed (until 2026-12-07 every seed drew the same scenes, view seeds 9000 on, other works in them).
-    rng = np.random.default_rng([args.seed, args.renderer])
+    rng = draws(args.seed, args.renderer)
     tally: collections.Counter = collections.Counter()
     glared: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)  # by where each was lost
     parts: collections.Counter = collections.Counter()  # of the glare misses, right with parts of the spot off
@@ -246,12 +247,12 @@ def main() -> int:
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         wid, kind, art = works[i]
-        view_seed = args.seed * 100_000 + k
+        seed = view_seed(args.seed, k)
         info: dict = {}
-        frame, corners = ren.view_and_corners(art, view_seed, info=info)
+        frame, corners = ren.view_and_corners(art, seed, info=info)
         r = recognizer.recognize(frame)
         if dropped is not None:
-            other = recognizer.recognize(dropped.view(art, view_seed)).artwork_id == wid
+            other = recognizer.recognize(dropped.view(art, seed)).artwork_id == wid
             undrawn["right"] += other
             undrawn["gained"] += other and r.artwork_id != wid
             undrawn["lost"] += r.artwork_id == wid and not other
@@ -263,13 +264,13 @@ def main() -> int:
         lost = _where_lost(recognizer, frame, corners, recognizer.ids.index(wid))
         tally[("none" if r.artwork_id is None else "wrong", lost.label)] += 1
         if args.list:
-            print(_miss_line(recognizer, view_seed, kind, wid, r, lost, info))
+            print(_miss_line(recognizer, seed, kind, wid, r, lost, info))
         if args.with_outline:
             outlined[lost.row]["missed"] += 1
             outlined[lost.row]["right"] += _with_outline(recognizer, frame, corners).artwork_id == wid
         if args.without_glare and info.get("glare", 0.0) > 0:
             glared[lost.row]["missed"] += 1
-            without = clear.view(art, view_seed)
+            without = clear.view(art, seed)
             glared[lost.row]["right"] += recognizer.recognize(without).artwork_id == wid
             for part, view in _glare_parts(frame, without).items():
                 parts[part] += recognizer.recognize(view).artwork_id == wid

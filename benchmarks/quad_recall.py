@@ -35,7 +35,7 @@ from installation.recognition import find_quads
 from installation.recognition.quads import QUAD_WIDTH, _edges, _lines, pick_lines, segment_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, check_numbers, view_arguments  # noqa: E402
+from bench_recognition import Renderer, check_numbers, draws, view_arguments, view_seed  # noqa: E402
 from diagnose_recognition import _drop_changes, _iou, _mask, _without  # noqa: E402
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
@@ -127,13 +127,13 @@ def main() -> int:
     cv2.setNumThreads(1)  # one core, as the benchmark's targets say
     ren = Renderer(args.renderer, args.occlusion)
     dropped = None if changes is None else _without(ren, changes)
-    rng = np.random.default_rng([args.seed, args.renderer])  # bench_recognition.py's draws, in its order
+    rng = draws(args.seed, args.renderer)  # bench_recognition.py's draws, in its order
     by_kind, by_visitor, seconds = collections.defaultdict(list), collections.defaultdict(list), []
     without, found_sides = [], []
     for k in range(args.views):
         i = int(rng.integers(0, args.works))
         info: dict = {}
-        frame, corners = ren.view_and_corners(ren.art(i), args.seed * 100_000 + k, info=info)
+        frame, corners = ren.view_and_corners(ren.art(i), view_seed(args.seed, k), info=info)
         iou, s = best_iou(frame, corners)
         by_kind[ren.kind(i)].append(iou)
         seconds.append(s)
@@ -142,7 +142,7 @@ def main() -> int:
         if args.sides and iou < GOOD:
             found_sides.append(_found_sides(frame, corners))
         if dropped is not None:
-            without.append(best_iou(*dropped.view_and_corners(ren.art(i), args.seed * 100_000 + k))[0])
+            without.append(best_iou(*dropped.view_and_corners(ren.art(i), view_seed(args.seed, k)))[0])
     every = [x for values in by_kind.values() for x in values]
     print(f"renderer {args.renderer}, seed {args.seed}: {len(every)} views of {args.works} works; "
           f"find_quads {1000 * np.mean(seconds):.1f} ms a frame")
