@@ -1,6 +1,6 @@
 """Data for a visitor mask (the pixels a person in front of a work hides): views drawn with a visitor, and
 the visitor's own pixels, found against the same view drawn again without visitors (renderers 2 and 3 draw
-everything else alike: diagnose_recognition._without). README, "Since 2026-12-06, fifth": set aside in the
+everything else alike: diagnose_recognition._without). docs/RECOGNITION.md, "Since 2026-12-06, fifth": set aside in the
 comparison, with the work's outline found behind them, visitors are worth ten points on renderer 3; a mask
 learnt from renderer 2's alone found renderer 3's at IoU 0.23.
 

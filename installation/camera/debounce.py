@@ -29,7 +29,7 @@ class VisitEvidence:
     # within 1.5 s; renderer 3's 167 -> 175) and entered a wrong work in one of renderer 3's 225 seed-2 visits
     # (a landscape believed over its near twin at 0.55-0.73 in every frame, accepted twice); two accepts with
     # such frames (211, 171) entered it too on the search's frames (a still frame spared the Tracker's). This
-    # setting does not: unchanged (README, "Since 2026-12-04, fourth").
+    # setting does not: unchanged (docs/RECOGNITION.md, "Since 2026-12-04, fourth").
     frames: int = 8
     accepted_floor: float = 0.5
     weak: float = 0.0

@@ -16,7 +16,7 @@ _NEXT, _PREVIOUS = [1, 2, 3, 0], [3, 0, 1, 2]  # a quadrilateral's corners after
 def descending(values) -> np.ndarray:
     """Indices from the largest value to the smallest, equal values in index order: numpy's default sort leaves
     them in an order that depends on the CPU (its AVX-512 and AVX2 sorts), so an answer cut from the list
-    where ties fall would too (README "twelfth")."""
+    where ties fall would too (docs/RECOGNITION.md "twelfth")."""
     return np.argsort(-np.asarray(values, np.float64), kind="stable")
 
 

@@ -39,7 +39,7 @@ WALL = 170  # ... on a plain mid-grey wall ...
 FRAME_HW = (480, 640)  # ... at the camera's working size
 # The look-alikes of this many works count in full; a larger catalog's count as this many works' worth.
 # At 500 works (renderer 1, seed 1, a tuning seed) all of them in full cost 2.2 points of top-1 for 0.5 of
-# false positives; at 100 works' worth 0.2 for 0.3 (README, "Since 2026-12-06, seventh").
+# false positives; at 100 works' worth 0.2 for 0.3 (docs/RECOGNITION.md, "Since 2026-12-06, seventh").
 FULL_WEIGHT_WORKS = 100
 # Another work explaining a look-alike frame within this of the work itself is a copy, not a look-alike: an image
 # re-encoded as JPEG under another id came within 0.003; the nearest real look-alike of renderers 1, 2 and 3's

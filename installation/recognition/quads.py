@@ -73,7 +73,7 @@ LINES_PER_DIRECTION = 16  # the longest roughly horizontal and roughly vertical 
 # far) to END_GAP + END_REACH px (at QUAD_WIDTH): a picture's side ends where the next begins, a textured wall's
 # stripe or a band inside a work runs on past the lines crossing it. A quad ranks lower by (1 - the share of
 # those stretches on edges along them) ** END_POWER. Squared, a spot's glow or a visitor's edge beyond one corner
-# cost a work its place (renderer 3 seed 2 view 132; README "Since 2026-12-07, sixteenth").
+# cost a work its place (renderer 3 seed 2 view 132; docs/RECOGNITION.md "Since 2026-12-07, sixteenth").
 END_GAP, END_REACH, END_POWER = 4.0, 8.0, 1.0
 CUT_AREA = 0.4  # least area (of the frame's) of a quad with three sides on the frame's border
 # A candidate's least area, a fraction of the frame's: a work of aspect 0.55 whose height spans a quarter of the

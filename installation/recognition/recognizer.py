@@ -161,7 +161,8 @@ class RecognizerSettings:
         order (a veto for chance matches of a dozen keypoints; a sure match is spared it, as a grey
         photograph's channels order its pixels at random), nor a view that orders nothing (ranks NaN: every
         channel constant, clipped or plain, where the homography puts the work, whose light fit explains it; the
-        cases met so far were quadrilaterals made triangles by the old corner order, README "thirteenth")."""
+        cases met so far were quadrilaterals made triangles by the old corner order, docs/RECOGNITION.md
+        "thirteenth")."""
         return self.sure_accepts(explained, ranks) and not ranks < self.keypoint_min_ranks and not np.isnan(ranks)
 
 
@@ -720,7 +721,7 @@ class Recognizer:
         work the first search compared (Held.rivals), as sure as a confirmation (confirm_threshold). The held
         work (flagged confirmed; a keypoint match brings its own Held) or none, and the caller searches.
         The outline found anew is what makes it a second acceptance: the held quad measured again repeated a
-        single search's mistake (README, "Since 2026-12-06, tenth")."""
+        single search's mistake (docs/RECOGNITION.md, "Since 2026-12-06, tenth")."""
         return self._held_again(frame, held, self._decided_again)
 
     def _held_again(self, frame: np.ndarray | Sight, held: Held, decide) -> Recognition:

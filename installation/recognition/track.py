@@ -12,7 +12,7 @@ anew (Recognizer.recheck, about half a search), or, where that does not accept i
 Confirmations weigh fewer rivals than a search, so a single search's mistake (an unknown work taken
 for a catalog one at one moment's light) would otherwise be repeated by every confirmation after it,
 where a search says none, until the debouncer entered it; the held quad measured again repeats it too,
-the outline found anew does not (README, "Since 2026-12-06, tenth"). A keypoint match is held at once:
+the outline found anew does not (docs/RECOGNITION.md, "Since 2026-12-06, tenth"). A keypoint match is held at once:
 its confirmation is the search's own keypoint check of that work.
 
 Before either, a frame that shows the scene of a frame searched or confirmed a moment ago (an empty

@@ -103,24 +103,23 @@ def every_pair(candidates: list[Candidate], textured: list[bool]) -> np.ndarray:
 @dataclass(frozen=True)
 class Verifier:
     """p = sigmoid(weights . features + bias); the work is accepted when p >= threshold.
-    Fitted by benchmarks/crossval_recognition.py --max-fp 0.01 on renderers 1 and 2's `--seed 1` and
-    `--seed 3` views together (the four --dump files of `--views 300 --negatives 600` joined: 1,440 views and
-    2,400 negatives - 800 empty walls, 1,600 works not in the catalog - with the shipped network, trained on
-    renderer 2's views of other works), when the share set aside as glare joined (2026-12-06; before it, the
-    same fit without it, README "Since 2026-12-05"). Fitted on one renderer's two seeds and reported on the
-    other's (README, "Since 2026-12-06"): on renderer 1's views, renderer 2 90.4 % top-1, 0.3 % wrong, 0.7 %
-    false positives (88.6, 0.3, 0.4 without glare); on renderer 2's, renderer 1 98.2 %, 0.1, 1.8 % (98.9, 0.1,
-    3.2). Shipped, seed 2 (held out): renderer 1 97.5 %, 0.3 %, 1.5 % (97.2 % since rank agreement is Spearman's:
-    README "twelfth", where a refit on the new measurements scored the tuning views as this does); renderer 2
-    91.7 %, 0.3 %, 0.8 %; renderer 3 (never tuned on) 75.0 %, 0.3 %, 1.8 %; at 500 works, seed 1, renderer 1
-    96.9 %, 0, 4.0 % and
-    renderer 2 88.9 %, 0, 2.2 %: false positives at 500 works still exceed the 2 % target. Seed 3 joins the fit
-    because one seed's refit moved renderer 2's seed-2 top-1 by 2 points. The limit is half the target's 2 %,
-    fixed before the seed-2 views were scored. Until session 15 every benchmark seed drew the same works not in
-    the catalog, so seed 2's false positives were counted on the very works the fit had seen. Without the
-    network (RecognizerSettings.embedded 0) its terms are 0 and nothing else is refitted: fewer works are
-    accepted. A kiosk refits these weights on its own catalog's look-alikes (lookalikes.py; the curvature of this
-    fit, verifier_prior.npz, made with crossval_recognition.py --prior: make it again whenever these change)."""
+    Fitted by benchmarks/crossval_recognition.py --max-fp 0.01 on renderers 1 and 2's `--seed 1` and `--seed 3`
+    views together (the four --dump files of `--views 300 --negatives 600` joined: 1,440 views and 2,400 negatives -
+    800 empty walls, 1,600 works not in the catalog - with the shipped network, trained on renderer 2's views of
+    other works), when the share set aside as glare joined (2026-12-06; before it, the same fit without it,
+    docs/RECOGNITION.md "Since 2026-12-05"). Fitted on one renderer's two seeds and reported on the other's
+    (docs/RECOGNITION.md, "Since 2026-12-06"): on renderer 1's views, renderer 2 90.4 % top-1, 0.3 % wrong, 0.7 %
+    false positives (88.6, 0.3, 0.4 without glare); on renderer 2's, renderer 1 98.2 %, 0.1, 1.8 % (98.9, 0.1, 3.2).
+    Shipped, seed 2 (held out): renderer 1 97.5 %, 0.3 %, 1.5 % (97.2 % since rank agreement is Spearman's:
+    docs/RECOGNITION.md "twelfth", where a refit on the new measurements scored the tuning views as this does);
+    renderer 2 91.7 %, 0.3 %, 0.8 %; renderer 3 (never tuned on) 75.0 %, 0.3 %, 1.8 %; at 500 works, seed 1,
+    renderer 1 96.9 %, 0, 4.0 % and renderer 2 88.9 %, 0, 2.2 %: false positives at 500 works still exceed the 2 %
+    target. Seed 3 joins the fit because one seed's refit moved renderer 2's seed-2 top-1 by 2 points. The limit is
+    half the target's 2 %, fixed before the seed-2 views were scored. Until session 15 every benchmark seed drew the
+    same works not in the catalog, so seed 2's false positives were counted on the very works the fit had seen.
+    Without the network (RecognizerSettings.embedded 0) its terms are 0 and nothing else is refitted: fewer works
+    are accepted. A kiosk refits these weights on its own catalog's look-alikes (lookalikes.py; the curvature of
+    this fit, verifier_prior.npz, made with crossval_recognition.py --prior: make it again whenever these change)."""
     weights: tuple = (1.251, 5.027, 2.928, 2.812, 0.897, -0.674, 1.379, 0.0, 1.85, -3.024, 7.998, 3.406, 0.0, 2.089,
                       5.671, 5.448)
     bias: float = -10.515
