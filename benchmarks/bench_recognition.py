@@ -44,6 +44,8 @@ scene of a frame searched or confirmed a moment ago, given its answer unchecked)
 named on a scene without one.
 
     --set name=value   overrides a RecognizerSettings field (tuning: set on one renderer, report on the other)
+    --drop NAME[,NAME] draws every view and visit without these things (renderers 2 and 3; DROPS: visitors,
+                       glare, ...): what they cost a --dump's cross-validated rows (docs/RECOGNITION.md, eighteenth)
 
 Targets (issue 12, each renderer): >= 97 % top-1, <= 2 % false positives, <= 0.5 % wrong, >= 30
 frames/s with 100 works, real time with 500; per visit >= 99 % enter the right work within 1.5 s.
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import dataclasses
 import importlib.util
 import json
@@ -162,6 +165,50 @@ class Renderer:
         if self.which == 2:
             return synthetic2.render_view(art, seed, self.settings2, moment=moment, info=info)
         return synthetic3.render_view3(art, seed, self.settings3, moment=moment)
+
+
+# Scene settings switched off by --drop NAME, by renderer (Scene2's and Scene3's fields): the same views drawn
+# again without those things, everything else alike (renderer 1 draws from one stream: it cannot).
+DROPS = {
+    2: {"visitors": {"visitor": 0.0}, "glare": {"glare": 0.0}, "frames": {"frames": 0.0},
+        "textured-wall": {"textured_wall": 0.0}, "cast": {"cast": 0.0}},
+    3: {"visitors": {"visitor_chance": 0.0, "second_visitor_chance": 0.0}, "glare": {"glare_chance": 0.0},
+        "reflections": {"reflection_chance": 0.0}, "distortion": {"distortion_chance": 0.0},
+        "cheap-sensor": {"cheap_sensor_chance": 0.0}, "motion-blur": {"motion_blur_chance": 0.0},
+        "shadows": {"shadow_chance": 0.0}, "neighbours": {"neighbour_chance": 0.0}, "labels": {"label_chance": 0.0},
+        "mats": {"mat_chance": 0.0}, "frames": {"frame_chance": 0.0}, "textured-wall": {"textured_wall_chance": 0.0},
+        "cast": {"max_cast": 0.0}},
+}
+
+
+def drop_changes(renderer: int, names: str) -> dict | str | None:
+    """The scene settings that --drop's names (comma-separated) switch off for this renderer (None: nothing named),
+    or the line that says what is wrong with the names."""
+    if not names:
+        return None
+    known = DROPS.get(renderer, {})
+    if not known:
+        return (f"--drop {names} with --renderer {renderer}: only renderers 2 and 3 draw a view again without a "
+                "thing and everything else alike; use --renderer 2 or 3")
+    wanted = names.split(",")
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        return f"--drop {names}: renderer {renderer} draws no {unknown[0]!r}; use any of {','.join(known)}"
+    return {field: value for n in wanted for field, value in known[n].items()}
+
+
+def drawn_without(ren: Renderer, changes: dict) -> Renderer:
+    """The same renderer (its works, its other settings) with these scene settings changed (renderers 2 and 3:
+    renderer 1 cannot draw a view again without a thing and everything else alike)."""
+    if ren.which not in DROPS:
+        raise ValueError(f"renderer {ren.which}: only renderers {' and '.join(map(str, DROPS))} draw a view again "
+                         "without a thing")
+    out = copy.copy(ren)
+    if ren.which == 2:
+        out.settings2 = dataclasses.replace(ren.settings2, **changes)
+    else:
+        out.settings3 = dataclasses.replace(ren.settings3, **changes)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,6 +332,8 @@ def main() -> int:
                    help="the shipped verifier, not refitted on the catalog's look-alikes as the kiosk's is")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a RecognizerSettings override")
     p.add_argument("--embedding", default=None, help="another recognition network than the shipped one (an ONNX file)")
+    p.add_argument("--drop", default="", metavar="NAME[,NAME]",
+                   help="draw every view and visit without these (DROPS: renderers 2 and 3): what they cost")
     p.add_argument("--show-errors", action="store_true")
     p.add_argument("--dump", default=None, help="write each view's outcome as JSON lines (for crossval_recognition.py)")
     p.add_argument("--visits", type=int, default=0, help="also this many visits through the debouncer")
@@ -303,7 +352,12 @@ def main() -> int:
     check_numbers(args)
     check_outputs(args, ("dump", "dump_visits", "dump_lookalikes"))
     cv2.setNumThreads(1)  # one core, as the targets say
+    changes = drop_changes(args.renderer, args.drop)
+    if isinstance(changes, str):
+        _refuse(changes)
     ren = Renderer(args.renderer, args.occlusion)
+    if changes is not None:
+        ren = drawn_without(ren, changes)
     rng = draws(args.seed, args.renderer)
     photos = [] if args.no_photos else shipped_photos(args.photos)
     if not args.no_photos and not photos:
@@ -351,7 +405,8 @@ def main() -> int:
     fp = sum(results[n]["false positive"] for n in ("empty wall", "not in catalog"))
     t = np.array(times)
     pct = lambda a, b: f"{100 * a / max(b, 1):.1f} %"
-    print(f"renderer {args.renderer}: catalog {len(works)} works ({len(photos)} photographs), indexed in "
+    undrawn = f" drawn without {args.drop}" if args.drop else ""
+    print(f"renderer {args.renderer}{undrawn}: catalog {len(works)} works ({len(photos)} photographs), indexed in "
           f"{built.index_s:.1f} s, recogniser built in {built.built_s:.1f} s ({len(recognizer.grain_line)} grainy works)")
     learnt = recognizer.learnt
     print(f"verifier: {f'refitted on the catalog look-alikes {learnt.summary()}' if learnt else 'shipped (--no-lookalikes)'}")

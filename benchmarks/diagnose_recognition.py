@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import copy
 import dataclasses
 import sys
 from pathlib import Path
@@ -75,24 +74,13 @@ from installation.recognition.glare import (CLIPPED as CLIPPED_ANY, MAX_CORE, MI
 from installation.recognition.verify import features
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import (Renderer, catalog_recognizer, catalog_works, check_numbers, draws,  # noqa: E402
-                             shipped_photos, view_seed)
+from bench_recognition import (DROPS, Renderer, catalog_recognizer, catalog_works, check_numbers,  # noqa: E402
+                             draws, drawn_without, drop_changes, shipped_photos, view_seed)
 
 GOOD_IOU = 0.8
 CLIPPED = 245  # every channel at or above: a glare spot's clipped core (nothing of the work is left there)
 PARTS = ("skirt off, core kept", "skirt off, core filled in", "core filled in")
 SKIRT_CHANGE = 8  # grey levels (any channel) a spot must add to a pixel to count as its skirt
-# Scene settings switched off by --drop NAME, by renderer (Scene2's and Scene3's fields).
-DROPS = {
-    2: {"visitors": {"visitor": 0.0}, "glare": {"glare": 0.0}, "frames": {"frames": 0.0},
-        "textured-wall": {"textured_wall": 0.0}, "cast": {"cast": 0.0}},
-    3: {"visitors": {"visitor_chance": 0.0, "second_visitor_chance": 0.0}, "glare": {"glare_chance": 0.0},
-        "reflections": {"reflection_chance": 0.0}, "distortion": {"distortion_chance": 0.0},
-        "cheap-sensor": {"cheap_sensor_chance": 0.0}, "motion-blur": {"motion_blur_chance": 0.0},
-        "shadows": {"shadow_chance": 0.0}, "neighbours": {"neighbour_chance": 0.0}, "labels": {"label_chance": 0.0},
-        "mats": {"mat_chance": 0.0}, "frames": {"frame_chance": 0.0}, "textured-wall": {"textured_wall_chance": 0.0},
-        "cast": {"max_cast": 0.0}},
-}
 FATES = ("found", "fitted but not smooth enough (met < MIN_MET)", "no clipped core (the spot does not clip)",
          "core joined with other clipped parts (centre beyond r/2)", "core too large (a white ground or wall)",
          "core too small", "core beside its centre")
@@ -224,14 +212,14 @@ def main() -> int:
         print(f"--without-glare with --renderer {args.renderer}: only renderer 2 draws a view again without its "
               "glare and everything else alike; use --renderer 2", file=sys.stderr)
         return 2
-    changes = _drop_changes(args.renderer, args.drop)
+    changes = drop_changes(args.renderer, args.drop)
     if isinstance(changes, str):
         print(changes, file=sys.stderr)
         return 2
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
-    dropped = None if changes is None else _without(ren, changes)  # the same views without them (--drop)
-    clear = _without(ren, DROPS[2]["glare"]) if args.without_glare else None  # the same views without glare
+    dropped = None if changes is None else drawn_without(ren, changes)  # the same views without them (--drop)
+    clear = drawn_without(ren, DROPS[2]["glare"]) if args.without_glare else None  # the same views without glare
     # The benchmark's catalog: its works, then the real photographs it ships (views of them are not diagnosed).
     works = catalog_works(ren, args.works, shipped_photos(None))
     recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer
@@ -332,36 +320,6 @@ def _with_outline(recognizer, frame: np.ndarray, corners: np.ndarray):
 
     with mock.patch.object(recognizer_module, "find_quads", with_truth):
         return recognizer.recognize(frame)
-
-
-def _drop_changes(renderer: int, names: str) -> dict | str | None:
-    """The scene settings that --drop's names (comma-separated) switch off for this renderer (None: nothing named),
-    or the line that says what is wrong with the names."""
-    if not names:
-        return None
-    known = DROPS.get(renderer, {})
-    if not known:
-        return (f"--drop {names} with --renderer {renderer}: only renderers 2 and 3 draw a view again without a "
-                "thing and everything else alike; use --renderer 2 or 3")
-    wanted = names.split(",")
-    unknown = [n for n in wanted if n not in known]
-    if unknown:
-        return f"--drop {names}: renderer {renderer} draws no {unknown[0]!r}; use any of {','.join(known)}"
-    return {field: value for n in wanted for field, value in known[n].items()}
-
-
-def _without(ren: Renderer, changes: dict) -> Renderer:
-    """The same renderer (its works, its other settings) with these scene settings changed (renderers 2 and 3:
-    renderer 1 cannot draw a view again without a thing and everything else alike)."""
-    if ren.which not in DROPS:
-        raise ValueError(f"renderer {ren.which}: only renderers {' and '.join(map(str, DROPS))} draw a view again "
-                         "without a thing")
-    out = copy.copy(ren)
-    if ren.which == 2:
-        out.settings2 = dataclasses.replace(ren.settings2, **changes)
-    else:
-        out.settings3 = dataclasses.replace(ren.settings3, **changes)
-    return out
 
 
 def _fit_line(fits: list[SpotFit]) -> str:

@@ -10,7 +10,7 @@ is measured by first (the recogniser cannot accept a work whose outline it never
 
     python3 benchmarks/quad_recall.py --renderer 3 --seed 1 --drop visitors --sides
 
-`--drop NAME[,NAME]` (renderers 2 and 3; diagnose_recognition.py's DROPS) also draws every view again without
+`--drop NAME[,NAME]` (renderers 2 and 3; bench_recognition.py's DROPS) also draws every view again without
 those things, everything else alike, and gives the recall of those views: what they cost the outlines.
 `--sides` says, for the views with no quad within IoU 0.8 of the work, how many of the work's true sides within the
 frame are missing from the straight lines find_quads finds (quads._lines) and from those its line quads are made of
@@ -35,8 +35,9 @@ from installation.recognition import find_quads
 from installation.recognition.quads import QUAD_WIDTH, _edges, _lines, pick_lines, segment_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, check_numbers, draws, view_arguments, view_seed  # noqa: E402
-from diagnose_recognition import _drop_changes, _iou, _mask, _without  # noqa: E402
+from bench_recognition import (Renderer, check_numbers, draws, drawn_without, drop_changes,  # noqa: E402
+                             view_arguments, view_seed)
+from diagnose_recognition import _iou, _mask  # noqa: E402
 
 LEVELS = (0.8, 0.85, 0.9, 0.95)
 GOOD = 0.8  # a view with no quad this near its work's outline (IoU) has its sides looked for (--sides)
@@ -120,13 +121,13 @@ def main() -> int:
                    help="for the views with no good quad: how many of the work's sides are among the lines found")
     args = p.parse_args()
     check_numbers(args, {"views": (1, None)})
-    changes = _drop_changes(args.renderer, args.drop)
+    changes = drop_changes(args.renderer, args.drop)
     if isinstance(changes, str):
         print(changes, file=sys.stderr)
         return 2
     cv2.setNumThreads(1)  # one core, as the benchmark's targets say
     ren = Renderer(args.renderer, args.occlusion)
-    dropped = None if changes is None else _without(ren, changes)
+    dropped = None if changes is None else drawn_without(ren, changes)
     rng = draws(args.seed, args.renderer)  # bench_recognition.py's draws, in its order
     by_kind, by_visitor, seconds = collections.defaultdict(list), collections.defaultdict(list), []
     without, found_sides = [], []

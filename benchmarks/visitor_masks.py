@@ -1,8 +1,8 @@
 """Data for a visitor mask (the pixels a person in front of a work hides): views drawn with a visitor, and
 the visitor's own pixels, found against the same view drawn again without visitors (renderers 2 and 3 draw
-everything else alike: diagnose_recognition._without). docs/RECOGNITION.md, "Since 2026-12-06, fifth": set aside in the
-comparison, with the work's outline found behind them, visitors are worth ten points on renderer 3; a mask
-learnt from renderer 2's alone found renderer 3's at IoU 0.23.
+everything else alike: bench_recognition.drawn_without). docs/RECOGNITION.md, "Since 2026-12-06, fifth": set
+aside in the comparison, with the work's outline found behind them, visitors are worth ten points on renderer 3;
+a mask learnt from renderer 2's alone found renderer 3's at IoU 0.23.
 
     python3 benchmarks/visitor_masks.py --renderer 2 --views 1500 --out r2_visitors.npz
 
@@ -25,8 +25,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import Renderer, _refuse, check_numbers  # noqa: E402
-from diagnose_recognition import DROPS, _without  # noqa: E402
+from bench_recognition import DROPS, Renderer, _refuse, check_numbers, drawn_without  # noqa: E402
 
 MASK_SEED = 5_000_000  # works and views far from the benchmark's (works 0..N, views seed * 100,000, unknown 1,000,000+)
 BLUR = 2.0
@@ -59,7 +58,7 @@ def main() -> int:
         _refuse(f"--out {out}: no folder {out.parent}; create it or give another path")
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, args.occlusion)
-    clear = _without(ren, DROPS[args.renderer]["visitors"])
+    clear = drawn_without(ren, DROPS[args.renderer]["visitors"])
     size = (args.width, args.width * 3 // 4)
     views, masks = [], []
     for v in range(args.views):

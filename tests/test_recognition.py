@@ -1211,7 +1211,7 @@ def test_quad_recall_counts_a_works_sides_among_the_lines_and_draws_views_again_
     rows = calm.stdout.splitlines()
     assert rows[-1].split(": ", 1)[1] == rows[1].split(None, 1)[1], calm.stdout  # nobody drawn: the same views
     calm_renderer = recall.Renderer(3, 0.0)  # ... pixel for pixel, the work's corners too
-    again = recall._without(calm_renderer, recall._drop_changes(3, "visitors"))
+    again = recall.drawn_without(calm_renderer, recall.drop_changes(3, "visitors"))
     (a, ca), (b, cb) = (r.view_and_corners(calm_renderer.art(7), 200_001) for r in (calm_renderer, again))
     assert np.array_equal(a, b) and np.array_equal(ca, cb)
     for args, says in ((["--renderer", "1", "--drop", "visitors"], "--renderer 2 or 3"),
@@ -1296,19 +1296,19 @@ def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_t
     """diagnose_recognition.py --drop: the same views drawn again without the things named (renderer 3's visitors
     here), right as drawn and without them, and the views gained and lost; a name the renderer does not draw, or
     renderer 1, is refused with one line and exit 2."""
-    diagnose = benchmark_module("diagnose_recognition")
-    drawn = diagnose.Renderer(3, 0.5)
-    plain = diagnose._without(drawn, diagnose._drop_changes(3, "visitors,cast"))
+    bench = benchmark_module("bench_recognition")
+    drawn = bench.Renderer(3, 0.5)
+    plain = bench.drawn_without(drawn, bench.drop_changes(3, "visitors,cast"))
     s = plain.settings3
     assert (s.visitor_chance, s.second_visitor_chance, s.max_cast) == (0.0, 0.0, 0.0)
     assert s == dataclasses.replace(drawn.settings3, visitor_chance=0.0, second_visitor_chance=0.0, max_cast=0.0)
     assert drawn.settings3.visitor_chance > 0 and plain.which == 3  # the renderer drawn from is left as it was
-    assert diagnose._without(diagnose.Renderer(2, 0.5), diagnose._drop_changes(2, "glare")).settings2.glare == 0.0
-    assert diagnose._drop_changes(3, "") is None
-    assert "use any of visitors" in diagnose._drop_changes(3, "visitors,crowd")
-    assert "--renderer 2 or 3" in diagnose._drop_changes(1, "glare")
+    assert bench.drawn_without(bench.Renderer(2, 0.5), bench.drop_changes(2, "glare")).settings2.glare == 0.0
+    assert bench.drop_changes(3, "") is None
+    assert "use any of visitors" in bench.drop_changes(3, "visitors,crowd")
+    assert "--renderer 2 or 3" in bench.drop_changes(1, "glare")
     with pytest.raises(ValueError, match="renderer 1"):  # its settings are neither renderer 2's nor 3's
-        diagnose._without(diagnose.Renderer(1, 0.5), {"glare": 0.0})
+        bench.drawn_without(bench.Renderer(1, 0.5), {"glare": 0.0})
     script = str(REPO / "benchmarks" / "diagnose_recognition.py")
     done = subprocess.run([sys.executable, script, "--renderer", "3", "--works", "20", "--views", "8", "--seed", "4",
                            "--drop", "visitors"], capture_output=True, text=True, cwd=REPO)
@@ -1323,6 +1323,23 @@ def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_t
     bad = subprocess.run([sys.executable, script, "--renderer", "3", "--drop", "crowd"], capture_output=True, text=True,
                          cwd=REPO)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "'crowd'" in bad.stderr, bad.stderr
+
+
+def test_bench_recognition_draws_every_view_without_what_drop_names():
+    """bench_recognition.py --drop: every view drawn without the things named, said in its first line (what glare and
+    visitors cost a dump's cross-validated rows, docs/RECOGNITION.md eighteenth); renderer 1, or a thing the renderer
+    does not draw: one line, exit 2, before anything is rendered."""
+    bench = str(REPO / "benchmarks" / "bench_recognition.py")
+    done = subprocess.run([sys.executable, bench, "--renderer", "2", "--works", "6", "--views", "2", "--negatives", "1",
+                           "--no-photos", "--no-lookalikes", "--drop", "glare,visitors"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("renderer 2 drawn without glare,visitors: catalog 6 works"), done.stdout
+    assert "under glare" not in done.stdout and "with a visitor" not in done.stdout, done.stdout  # none drawn
+    for args, says in ((["--renderer", "1", "--drop", "glare"], "--renderer 2 or 3"),
+                       (["--renderer", "2", "--drop", "crowd"], "draws no 'crowd'")):
+        bad = subprocess.run([sys.executable, bench, *args], capture_output=True, text=True, cwd=REPO)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and says in bad.stderr, bad.stderr
 
 
 def test_diagnose_recognition_gives_each_miss_the_true_outline_and_counts_them_by_row():
