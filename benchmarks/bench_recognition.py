@@ -181,20 +181,27 @@ DROPS = {
 }
 
 
-def drop_changes(renderer: int, names: str) -> dict | str | None:
-    """The scene settings that --drop's names (comma-separated) switch off for this renderer (None: nothing named),
-    or the line that says what is wrong with the names."""
-    if not names:
+def drop_changes(renderer: int, names: str | None) -> dict | str | None:
+    """The scene settings that --drop's names (comma-separated) switch off for this renderer (None: no --drop), or
+    the line that says what is wrong with the names (the value quoted and cut short: a newline or a terminal's
+    escape in it must not make it two lines or another colour)."""
+    if names is None:
         return None
     known = DROPS.get(renderer, {})
     if not known:
-        return (f"--drop {names} with --renderer {renderer}: only renderers 2 and 3 draw a view again without a "
-                "thing and everything else alike; use --renderer 2 or 3")
+        return (f"--drop {_shown(names)} with --renderer {renderer}: only renderers 2 and 3 draw a view again without "
+                "a thing and everything else alike; use --renderer 2 or 3")
     wanted = names.split(",")
     unknown = [n for n in wanted if n not in known]
     if unknown:
-        return f"--drop {names}: renderer {renderer} draws no {unknown[0]!r}; use any of {','.join(known)}"
+        return (f"--drop {_shown(names)}: renderer {renderer} draws no {_shown(unknown[0])}; use any of "
+                f"{','.join(known)}")
     return {field: value for n in wanted for field, value in known[n].items()}
+
+
+def _shown(value: str, most: int = 60) -> str:
+    """A value as a refusal line quotes it: repr (escapes, no newline), at most `most` characters of it."""
+    return repr(value[:most]) + ("..." if len(value) > most else "")
 
 
 def drawn_without(ren: Renderer, changes: dict) -> Renderer:
@@ -332,7 +339,7 @@ def main() -> int:
                    help="the shipped verifier, not refitted on the catalog's look-alikes as the kiosk's is")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a RecognizerSettings override")
     p.add_argument("--embedding", default=None, help="another recognition network than the shipped one (an ONNX file)")
-    p.add_argument("--drop", default="", metavar="NAME[,NAME]",
+    p.add_argument("--drop", default=None, metavar="NAME[,NAME]",
                    help="draw every view and visit without these (DROPS: renderers 2 and 3): what they cost")
     p.add_argument("--show-errors", action="store_true")
     p.add_argument("--dump", default=None, help="write each view's outcome as JSON lines (for crossval_recognition.py)")
@@ -439,7 +446,7 @@ def main() -> int:
     if args.strangers:
         print(_strangers(recognizer, args, ren, works, rng))
     if args.idle:
-        print(_idle(recognizer, args, works))
+        print(_idle(recognizer, args, works, changes))
     if args.show_errors:
         for kind, wid, seed, r in errors[:60]:
             print(f"  {kind} {wid} (view seed {seed}): got {r.artwork_id} via {r.method} conf {r.confidence} "
@@ -648,12 +655,14 @@ def _strangers(recognizer: Recognizer, args, ren: Renderer, works: list, rng) ->
 IDLE_SCENES = 5  # scenes of each kind in --idle
 
 
-def _idle(recognizer: Recognizer, args, works: list) -> str:
+def _idle(recognizer: Recognizer, args, works: list, changes: dict | None = None) -> str:
     """A kiosk's quiet hours: `--idle` moments of each of IDLE_SCENES scenes of a kind with nobody in front
     (this renderer with no visitor: noise, blur, JPEG and what else it draws anew stay), one Tracker a
     scene. The cost of a frame is what the camera process pays; a work named on an empty wall or an
-    unknown work is a false positive."""
+    unknown work is a false positive. `changes`: --drop's, applied here too."""
     calm = Renderer(args.renderer, 0.0)
+    if changes is not None:
+        calm = drawn_without(calm, changes)
     lines = [f"idle ({args.idle} moments of each of {IDLE_SCENES} scenes a kind, nobody in front, "
              "one Tracker a scene):"]
     for kind in ("empty wall", "not in catalog", "catalog work"):

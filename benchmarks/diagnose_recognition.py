@@ -204,7 +204,7 @@ def main() -> int:
     p.add_argument("--list", action="store_true",
                    help="a line per miss: its view seed, kind, work, answer, where it was lost, what was drawn (renderer "
                         "2) and the work's own best compared pair")
-    p.add_argument("--drop", default="", metavar="NAME[,NAME]",
+    p.add_argument("--drop", default=None, metavar="NAME[,NAME]",
                    help="draw every view again without these (DROPS: renderers 2 and 3) and count those right")
     args = p.parse_args()
     check_numbers(args, {"views": (1, None)})

@@ -115,7 +115,7 @@ def _shares(values: list[float]) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     view_arguments(p)
-    p.add_argument("--drop", default="", metavar="NAME[,NAME]",
+    p.add_argument("--drop", default=None, metavar="NAME[,NAME]",
                    help="also draw every view again without these (renderers 2 and 3) and give that recall")
     p.add_argument("--sides", action="store_true",
                    help="for the views with no good quad: how many of the work's sides are among the lines found")

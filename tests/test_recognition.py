@@ -1304,7 +1304,10 @@ def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_t
     assert s == dataclasses.replace(drawn.settings3, visitor_chance=0.0, second_visitor_chance=0.0, max_cast=0.0)
     assert drawn.settings3.visitor_chance > 0 and plain.which == 3  # the renderer drawn from is left as it was
     assert bench.drawn_without(bench.Renderer(2, 0.5), bench.drop_changes(2, "glare")).settings2.glare == 0.0
-    assert bench.drop_changes(3, "") is None
+    assert bench.drop_changes(3, None) is None  # no --drop
+    assert "draws no ''" in bench.drop_changes(3, "")  # --drop '' names nothing: refused, not ignored
+    assert "\n" not in bench.drop_changes(2, "crowd\nx") and "\n" not in bench.drop_changes(1, "glare\nx")
+    assert len(bench.drop_changes(2, "x" * 100_000)) < 300  # quoted and cut short
     assert "use any of visitors" in bench.drop_changes(3, "visitors,crowd")
     assert "--renderer 2 or 3" in bench.drop_changes(1, "glare")
     with pytest.raises(ValueError, match="renderer 1"):  # its settings are neither renderer 2's nor 3's
@@ -1327,19 +1330,30 @@ def test_diagnose_recognition_draws_the_views_again_without_a_thing_and_counts_t
 
 def test_bench_recognition_draws_every_view_without_what_drop_names():
     """bench_recognition.py --drop: every view drawn without the things named, said in its first line (what glare and
-    visitors cost a dump's cross-validated rows, docs/RECOGNITION.md eighteenth); renderer 1, or a thing the renderer
-    does not draw: one line, exit 2, before anything is rendered."""
+    visitors cost a dump's cross-validated rows, docs/RECOGNITION.md eighteenth): seed 1's first 12 views of renderer 2
+    hold glare and visitors as drawn, none with --drop glare,visitors; renderer 1, a thing the renderer does not draw,
+    or a name with a newline in it: one line, exit 2, before anything is rendered."""
+    module = benchmark_module("bench_recognition")
+    ren, rng = module.Renderer(2, 0.5), module.draws(1, 2)
+    drawn = []
+    for k in range(12):
+        info: dict = {}
+        ren.view_and_corners(ren.art(int(rng.integers(0, 6))), module.view_seed(1, k), info=info)
+        drawn.append(info)
+    assert any(d["glare"] > 0 for d in drawn) and any(d["visitor"] for d in drawn)  # as drawn, without --drop
     bench = str(REPO / "benchmarks" / "bench_recognition.py")
-    done = subprocess.run([sys.executable, bench, "--renderer", "2", "--works", "6", "--views", "2", "--negatives", "1",
-                           "--no-photos", "--no-lookalikes", "--drop", "glare,visitors"],
+    done = subprocess.run([sys.executable, bench, "--renderer", "2", "--works", "6", "--views", "12", "--negatives",
+                           "1", "--no-photos", "--no-lookalikes", "--drop", "glare,visitors", "--idle", "1"],
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("renderer 2 drawn without glare,visitors: catalog 6 works"), done.stdout
+    assert "no glare" in done.stdout and "no visitor" in done.stdout, done.stdout
     assert "under glare" not in done.stdout and "with a visitor" not in done.stdout, done.stdout  # none drawn
     for args, says in ((["--renderer", "1", "--drop", "glare"], "--renderer 2 or 3"),
-                       (["--renderer", "2", "--drop", "crowd"], "draws no 'crowd'")):
+                       (["--renderer", "2", "--drop", "crowd"], "draws no 'crowd'"),
+                       (["--renderer", "2", "--drop", "glare\ncrowd"], "draws no 'glare\\ncrowd'")):
         bad = subprocess.run([sys.executable, bench, *args], capture_output=True, text=True, cwd=REPO)
-        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and says in bad.stderr, bad.stderr
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and says in bad.stderr and not bad.stdout, bad.stderr
 
 
 def test_diagnose_recognition_gives_each_miss_the_true_outline_and_counts_them_by_row():
