@@ -199,6 +199,14 @@ def drop_changes(renderer: int, names: str | None) -> dict | str | None:
     return {field: value for n in wanted for field, value in known[n].items()}
 
 
+def checked_drop(renderer: int, names: str | None) -> dict | None:
+    """--drop's scene settings for this renderer (None: no --drop), or its refusal: one line and exit 2."""
+    changes = drop_changes(renderer, names)
+    if isinstance(changes, str):
+        _refuse(changes)
+    return changes
+
+
 def _shown(value: str, most: int = 60) -> str:
     """A value as a refusal line quotes it: repr (escapes, no newline), at most `most` characters of it."""
     return repr(value[:most]) + ("..." if len(value) > most else "")
@@ -359,9 +367,7 @@ def main() -> int:
     check_numbers(args)
     check_outputs(args, ("dump", "dump_visits", "dump_lookalikes"))
     cv2.setNumThreads(1)  # one core, as the targets say
-    changes = drop_changes(args.renderer, args.drop)
-    if isinstance(changes, str):
-        _refuse(changes)
+    changes = checked_drop(args.renderer, args.drop)
     ren = Renderer(args.renderer, args.occlusion)
     if changes is not None:
         ren = drawn_without(ren, changes)

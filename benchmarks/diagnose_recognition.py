@@ -75,7 +75,7 @@ from installation.recognition.verify import features
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_recognition import (DROPS, Renderer, catalog_recognizer, catalog_works, check_numbers,  # noqa: E402
-                             draws, drawn_without, drop_changes, shipped_photos, view_seed)
+                             checked_drop, draws, drawn_without, shipped_photos, view_seed)
 
 GOOD_IOU = 0.8
 CLIPPED = 245  # every channel at or above: a glare spot's clipped core (nothing of the work is left there)
@@ -212,10 +212,7 @@ def main() -> int:
         print(f"--without-glare with --renderer {args.renderer}: only renderer 2 draws a view again without its "
               "glare and everything else alike; use --renderer 2", file=sys.stderr)
         return 2
-    changes = drop_changes(args.renderer, args.drop)
-    if isinstance(changes, str):
-        print(changes, file=sys.stderr)
-        return 2
+    changes = checked_drop(args.renderer, args.drop)
     cv2.setNumThreads(1)
     ren = Renderer(args.renderer, 0.5)
     dropped = None if changes is None else drawn_without(ren, changes)  # the same views without them (--drop)

@@ -35,7 +35,7 @@ from installation.recognition import find_quads
 from installation.recognition.quads import QUAD_WIDTH, _edges, _lines, pick_lines, segment_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_recognition import (Renderer, check_numbers, draws, drawn_without, drop_changes,  # noqa: E402
+from bench_recognition import (Renderer, check_numbers, checked_drop, draws, drawn_without,  # noqa: E402
                              view_arguments, view_seed)
 from diagnose_recognition import _iou, _mask  # noqa: E402
 
@@ -121,10 +121,7 @@ def main() -> int:
                    help="for the views with no good quad: how many of the work's sides are among the lines found")
     args = p.parse_args()
     check_numbers(args, {"views": (1, None)})
-    changes = drop_changes(args.renderer, args.drop)
-    if isinstance(changes, str):
-        print(changes, file=sys.stderr)
-        return 2
+    changes = checked_drop(args.renderer, args.drop)
     cv2.setNumThreads(1)  # one core, as the benchmark's targets say
     ren = Renderer(args.renderer, args.occlusion)
     dropped = None if changes is None else drawn_without(ren, changes)

@@ -1211,7 +1211,7 @@ def test_quad_recall_counts_a_works_sides_among_the_lines_and_draws_views_again_
     rows = calm.stdout.splitlines()
     assert rows[-1].split(": ", 1)[1] == rows[1].split(None, 1)[1], calm.stdout  # nobody drawn: the same views
     calm_renderer = recall.Renderer(3, 0.0)  # ... pixel for pixel, the work's corners too
-    again = recall.drawn_without(calm_renderer, recall.drop_changes(3, "visitors"))
+    again = recall.drawn_without(calm_renderer, recall.checked_drop(3, "visitors"))
     (a, ca), (b, cb) = (r.view_and_corners(calm_renderer.art(7), 200_001) for r in (calm_renderer, again))
     assert np.array_equal(a, b) and np.array_equal(ca, cb)
     for args, says in ((["--renderer", "1", "--drop", "visitors"], "--renderer 2 or 3"),

@@ -65,8 +65,14 @@ def others(recognizer: Recognizer, work: str, image: np.ndarray) -> Recognition:
     Another work that explains the frame within DUPLICATE_GAP of the work's own best pair is left out too, every
     pair of it: it is the same picture (an image under two ids, re-encoded, a stereo pair), which nothing can teach
     the verifier to reject (`copies` names them)."""
+    return _others_and_copies(recognizer, work, image)[0]
+
+
+def _others_and_copies(recognizer: Recognizer, work: str, image: np.ndarray) -> tuple[Recognition, tuple[str, ...]]:
+    """`others`, and the copies it left out (one recognition, its copies found once)."""
     r = recognizer.recognize(frame(image))
-    return _without_own(r, work, copies(r, work))
+    copied = copies(r, work)
+    return _without_own(r, work, copied), copied
 
 
 def _own_best(r: Recognition, work: str) -> float:
@@ -136,9 +142,7 @@ def rows_of(r: Recognition, textured: list[bool]) -> np.ndarray:
 def work_lookalikes(recognizer: Recognizer, work: str, image: np.ndarray) -> WorkLookalikes:
     """One catalog work's look-alikes (its image on a plain wall: `others`) as the verifier measures them, and
     its copies. About 0.05 s on one core."""
-    r = recognizer.recognize(frame(image))
-    copied = copies(r, work)
-    left = _without_own(r, work, copied)
+    left, copied = _others_and_copies(recognizer, work, image)
     rows = rows_of(left, recognizer.textured_of(left.candidates))
     kept = (np.abs(rows) <= MAX_MEASURED).all(axis=1)  # NaN fails too
     if not kept.all():  # a fault in a measurement: never seen; the frame's other pairs still teach
