@@ -537,19 +537,14 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
     spent = collections.defaultdict(list)  # a Tracker's seconds per frame, by what it did (_tracker_did)
     differ = collections.Counter()  # frames where the tracker's answer is not the search's
     for v in range(args.visits):
-        negative = v % 4 == 3  # a quarter of the visits: an empty wall or a work not in the catalog
-        i = int(rng.integers(0, len(works)))
-        if negative:
-            art = None if v % 8 == 7 else ren.unknown(unknown_seed(args.seed, 10_000 + v))
-        else:
-            art = works[i][2]
+        negative, i, art = visit_scene(ren, works, args.seed, v, rng)
         debouncers = {m: Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
                       for m in modes}
         entered, first = {m: set() for m in modes}, {m: None for m in modes}
         dumped.append({"truth": None if negative else works[i][0], "frames": []})
         for f in range(args.frames):
             now = f / cam.recognition_hz
-            frame = ren.view(art, args.seed * 100_000 + 80_000 + v, moment=f)
+            frame = visit_frame(ren, art, args.seed, v, f)
             r = recognizer.recognize(frame)
             held, before = tracker.held is not None, dataclasses.replace(tracker.counts)
             t = tracker.recognize(frame)
@@ -613,6 +608,22 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
         lines.append(f"    {what:<58} {100 * sum(seconds) / total:5.1f} %  {len(seconds):4d} frames  "
                      f"{1000 * np.mean(seconds):6.1f} ms")
     return "\n".join(lines)
+
+
+def visit_scene(ren: Renderer, works: list, seed: int, v: int, rng) -> tuple[bool, int, np.ndarray | None]:
+    """Visit v's scene as --visits draws it (search_split.py draws the same): whether it is a negative (a quarter of
+    the visits: an empty wall or a work not in the catalog), the catalog work drawn for it (drawn for a negative
+    too, so that later visits draw alike) and the art on the wall (None: an empty wall)."""
+    negative = v % 4 == 3
+    i = int(rng.integers(0, len(works)))
+    if negative:
+        return negative, i, None if v % 8 == 7 else ren.unknown(unknown_seed(seed, 10_000 + v))
+    return negative, i, works[i][2]
+
+
+def visit_frame(ren: Renderer, art: np.ndarray | None, seed: int, v: int, f: int) -> np.ndarray:
+    """Frame f of visit v: one pose and light per visit; the visitor, blur, noise and JPEG change frame to frame."""
+    return ren.view(art, seed * 100_000 + 80_000 + v, moment=f)
 
 
 def _tracker_did(r, held: bool, before, after, truth: str) -> str:

@@ -1164,6 +1164,32 @@ def test_quad_recall_finds_unoccluded_works_outlines_and_refuses_bad_numbers():
     assert bad.returncode == 2 and bad.stderr == "--seed -1: use 0 or more\n", bad.stderr
 
 
+def test_search_split_times_each_stage_within_its_caller_and_puts_the_recogniser_back():
+    """benchmarks/search_split.py: on a kiosk's visit frames every stage is timed, a stage within the one that calls
+    it (line quads within quads, Hough within line quads, pairs within the low-texture decision) and quads within
+    the whole search; the wrapped functions are the recogniser's own again afterwards, even when a search raised;
+    no visits: one line, exit 2."""
+    script = str(REPO / "benchmarks" / "search_split.py")
+    done = subprocess.run([sys.executable, script, "--works", "4", "--visits", "2", "--frames", "2", "--no-photos"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    ms = {m[0].strip(): float(m[1]) for m in re.findall(r"^ +(\S.*?) +(\d+\.\d) ms +\d+\.\d %$", done.stdout, re.M)}
+    total = float(re.search(r"search: (\d+\.\d) ms a frame over 4 frames", done.stdout)[1])
+    split = benchmark_module("search_split")
+    assert set(ms) == {s.label for s in split.STAGES}, done.stdout
+    assert 0 < ms["quads (find_quads)"] <= total and 0 < ms["keypoints (ORB)"] <= total, done.stdout
+    assert ms["line quads"] <= ms["quads (find_quads)"] and ms["Hough lines"] <= ms["line quads"], done.stdout
+    assert ms["pairs"] <= ms["low-texture decision"], done.stdout
+    originals = {s: s.owner.__dict__[s.name] for s in split.STAGES}
+    with pytest.raises(RuntimeError), split.clocked(split.STAGES, collections.Counter()) as spent:
+        assert all(s.owner.__dict__[s.name] is not f for s, f in originals.items())
+        split.quads._edges(np.zeros((48, 64, 3), np.uint8))
+        raise RuntimeError("a search that failed")
+    assert spent["edge map"] > 0 and all(s.owner.__dict__[s.name] is f for s, f in originals.items())
+    bad = subprocess.run([sys.executable, script, "--visits", "0"], capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr == "--visits 0: use 1 or more\n", bad.stderr
+
+
 def test_quad_recall_counts_a_works_sides_among_the_lines_and_draws_views_again_without_visitors():
     """quad_recall.py --sides: a side is among the lines when one lies within a few degrees of it and passes near its
     middle (either way round); a line 5 px off, or 8 degrees turned, is not that side; a side beyond the frame is not
