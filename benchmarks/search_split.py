@@ -2,14 +2,16 @@
 
     python3 benchmarks/search_split.py [--renderer 2] [--seed 4] [--visits 40] [--frames 10]
 
-Draws the visits `bench_recognition.py --views 0 --negatives 0 --visits N` draws (the same scenes and frames),
-builds the recogniser as a kiosk does, and searches every frame (Recognizer.recognize, no Tracker: the searches
+Draws the visits `bench_recognition.py --views 0 --negatives 0 --visits N` draws with the same --renderer, --seed
+and --works (the scenes and frames; this script's defaults are the speed row's, renderer 2 and seed 4, not the
+benchmark's), builds the recogniser as a kiosk does, and searches every frame (Recognizer.recognize, no Tracker: the searches
 are what a Tracker's failed confirmations and changed scenes pay for). Each stage is timed by wrapping its
 function while the frames are searched, so the printed tree adds no profiler's per-call overhead: cProfile
-counts every small Python call and made find_quads look a third dearer than it is (docs/RECOGNITION.md,
-nineteenth). A stage called inside another counts within it too (the second look runs a whole search again, and
-its quads, pairs and the rest count under their own stages as well as under it; the alignment, light fit and
-rank agreement also check a keypoint match's picture, and count there too).
+counts every small Python call and made find_quads look a sixth dearer than it is (docs/RECOGNITION.md,
+nineteenth). A stage counts wherever it is called: the second look runs a whole search again, so its quads, pairs
+and the rest count under their own stages as well as under it (the top-level rows add up to more than the
+search); the alignment, light fit and rank agreement also check a keypoint match's picture (their rows say so),
+so under "pairs" they may add up to more than it.
 
 Speed target (issue 12): >= 30 frames/s at 640x480 on one core with 100 works.
 """
@@ -22,7 +24,7 @@ import contextlib
 import functools
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -45,7 +47,8 @@ class Stage:
     label: str
 
 
-# In the order a search runs them; each stage's callers are the nearest shallower one above it.
+# In the order a search runs them; a stage is shown under the one that calls it (those also called elsewhere say
+# where; every top-level stage is also called by the second look).
 STAGES = (
     Stage(rec, "_keypoints", 0, "keypoints (ORB)"),
     Stage(rec.Recognizer, "_voted", 0, "votes over the catalog's keypoints"),
@@ -64,38 +67,47 @@ STAGES = (
     Stage(rec.Recognizer, "keypoint_match", 0, "keypoint match"),
     Stage(rec.Recognizer, "_decide_global", 0, "low-texture decision"),
     Stage(rec.Recognizer, "pairs", 1, "pairs"),
-    Stage(rec.Recognizer, "_aligned", 2, "alignment (ECC)"),
-    Stage(rec, "explained", 2, "light fit (explained)"),
+    Stage(rec.Recognizer, "_aligned", 2, "alignment (ECC; keypoint match's too)"),
+    Stage(rec, "explained", 2, "light fit (keypoint match's too)"),
     Stage(rec, "edge_agreement", 2, "edge agreement"),
-    Stage(rec, "rank_agreement", 2, "rank agreement"),
+    Stage(rec, "rank_agreement", 2, "rank agreement (keypoint match's too)"),
     Stage(rec.Recognizer, "_without_glare", 0, "second look (glare taken off)"),
     Stage(rec, "find_spots", 1, "glare spots found"),
     Stage(glare.Lit, "taken_off", 1, "spots taken off"),
 )
 
 
+@dataclass(frozen=True)
+class Clock:
+    """What the wrapped stages took, by label: wall-clock seconds and calls."""
+    seconds: collections.Counter = field(default_factory=collections.Counter)
+    calls: collections.Counter = field(default_factory=collections.Counter)
+
+
 @contextlib.contextmanager
-def clocked(stages: tuple[Stage, ...], spent: collections.Counter):
-    """Each stage's function wrapped to add its wall-clock seconds to `spent[label]`, and put back afterwards
+def clocked(stages: tuple[Stage, ...]):
+    """Each stage's function wrapped to add its calls and wall-clock seconds to a Clock, and put back afterwards
     (whatever happens inside: the recogniser is left as it was)."""
+    clock = Clock()
     originals = [(s, s.owner.__dict__[s.name]) for s in stages]
     try:
         for s, f in originals:
-            setattr(s.owner, s.name, _timed(f, s.label, spent))
-        yield spent
+            setattr(s.owner, s.name, _timed(f, s.label, clock))
+        yield clock
     finally:
         for s, f in originals:
             setattr(s.owner, s.name, f)
 
 
-def _timed(f, label: str, spent: collections.Counter):
+def _timed(f, label: str, clock: Clock):
     @functools.wraps(f)
     def timed(*args, **kwargs):
         start = time.perf_counter()
         try:
             return f(*args, **kwargs)
         finally:
-            spent[label] += time.perf_counter() - start
+            clock.seconds[label] += time.perf_counter() - start
+            clock.calls[label] += 1
     return timed
 
 
@@ -105,7 +117,7 @@ def table(spent: collections.Counter, total: float, frames: int) -> str:
              "on one core (target 30)"]
     for s in STAGES:
         seconds = spent.get(s.label, 0.0)
-        lines.append(f"  {'  ' * s.depth}{s.label:<{44 - 2 * s.depth}} {1000 * seconds / frames:7.1f} ms "
+        lines.append(f"  {'  ' * s.depth}{s.label:<{48 - 2 * s.depth}} {1000 * seconds / frames:7.1f} ms "
                      f"{100 * seconds / total:5.1f} %")
     return "\n".join(lines)
 
@@ -126,17 +138,19 @@ def main() -> int:
     rng = draws(args.seed, args.renderer)
     works = catalog_works(ren, args.works, [] if args.no_photos else shipped_photos(None))
     recognizer = catalog_recognizer(ren, [(wid, art) for wid, _, art in works]).recognizer
-    frames = []
-    for v in range(args.visits):
-        _, _, art = visit_scene(ren, works, args.seed, v, rng)
-        frames += [visit_frame(ren, art, args.seed, v, f) for f in range(args.frames)]
-    with clocked(STAGES, collections.Counter()) as spent:
-        start = time.perf_counter()
-        found = sum(recognizer.recognize(frame).artwork_id is not None for frame in frames)
-        total = time.perf_counter() - start
+    found, total = 0, 0.0
+    with clocked(STAGES) as clock:
+        for v in range(args.visits):
+            _, _, art = visit_scene(ren, works, args.seed, v, rng)
+            for f in range(args.frames):  # drawn one at a time, not timed (400 frames at once: ~370 MB)
+                frame = visit_frame(ren, art, args.seed, v, f)
+                start = time.perf_counter()
+                found += recognizer.recognize(frame).artwork_id is not None
+                total += time.perf_counter() - start
+    frames = args.visits * args.frames
     print(f"renderer {args.renderer}, seed {args.seed}: {len(works)} works, {args.visits} visits of {args.frames} "
           f"frames, a work named on {found}")
-    print(table(spent, total, len(frames)))
+    print(table(clock.seconds, total, frames))
     return 0
 
 
