@@ -4,8 +4,8 @@
 
 Draws the visits `bench_recognition.py --views 0 --negatives 0 --visits N` draws with the same --renderer, --seed
 and --works (the scenes and frames; this script's defaults are the speed row's, renderer 2 and seed 4, not the
-benchmark's), builds the recogniser as a kiosk does, and searches every frame (Recognizer.recognize, no Tracker: the searches
-are what a Tracker's failed confirmations and changed scenes pay for). Each stage is timed by wrapping its
+benchmark's), builds the recogniser as a kiosk does, and searches every frame (Recognizer.recognize, no Tracker:
+the searches are what a Tracker's failed confirmations and changed scenes pay for). Each stage is timed by wrapping its
 function while the frames are searched, so the printed tree adds no profiler's per-call overhead: cProfile
 counts every small Python call and made find_quads look a sixth dearer than it is (docs/RECOGNITION.md,
 nineteenth). A stage counts wherever it is called: the second look runs a whole search again, so its quads, pairs
@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_recognition import (Renderer, catalog_recognizer, catalog_works, check_numbers, draws,  # noqa: E402
