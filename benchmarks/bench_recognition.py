@@ -537,23 +537,23 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
     spent = collections.defaultdict(list)  # a Tracker's seconds per frame, by what it did (_tracker_did)
     differ = collections.Counter()  # frames where the tracker's answer is not the search's
     for v in range(args.visits):
-        negative, i, art = visit_scene(ren, works, args.seed, v, rng)
+        scene = visit_scene(ren, works, args.seed, v, rng)
         debouncers = {m: Debouncer(cam.enter_k, cam.enter_n, cam.leave_seconds, cam.min_dwell_seconds)
                       for m in modes}
         entered, first = {m: set() for m in modes}, {m: None for m in modes}
-        dumped.append({"truth": None if negative else works[i][0], "frames": []})
+        dumped.append({"truth": scene.truth, "frames": []})
         for f in range(args.frames):
             now = f / cam.recognition_hz
-            frame = visit_frame(ren, art, args.seed, v, f)
+            frame = visit_frame(ren, scene.art, args.seed, v, f)
             r = recognizer.recognize(frame)
             held, before = tracker.held is not None, dataclasses.replace(tracker.counts)
             t = tracker.recognize(frame)
             searched.append(r.seconds)
             tracked.append(t.seconds)
-            truth = "empty wall" if art is None else ("unknown work" if negative else "catalog work")
+            truth = "empty wall" if scene.art is None else ("unknown work" if scene.negative else "catalog work")
             spent[_tracker_did(t, held, before, tracker.counts, truth)].append(t.seconds)
             if t.artwork_id != r.artwork_id:
-                truth = None if negative else works[i][0]
+                truth = scene.truth
                 differ["none where the search found a work" if t.artwork_id is None else
                        ("the visit's work" if t.artwork_id == truth else "a WRONG work")
                        + (" where the search found none" if r.artwork_id is None else
@@ -566,17 +566,17 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
                 fed = {"evidence": r, "k of n": r.artwork_id, "tracked": t}[m]
                 if d.update(fed, now) and d.current:
                     entered[m].add(d.current)
-                    if first[m] is None and d.current == works[i][0]:
+                    if first[m] is None and d.current == scene.work:
                         first[m] = now
         for m in modes:
             t = tally[m]
-            if negative:
+            if scene.negative:
                 t["negatives"] += 1
                 t["false"] += bool(entered[m])
             else:
                 t["positives"] += 1
-                t["right"] += entered[m] == {works[i][0]}
-                t["wrong"] += bool(entered[m] - {works[i][0]})
+                t["right"] += entered[m] == {scene.work}
+                t["wrong"] += bool(entered[m] - {scene.work})
                 if first[m] is not None:
                     enter_times[m].append(first[m])
                     t["soon"] += first[m] <= ENTER_WITHIN + 1e-9
@@ -610,15 +610,26 @@ def _visits(recognizer: Recognizer, args, ren: Renderer, works: list, rng) -> st
     return "\n".join(lines)
 
 
-def visit_scene(ren: Renderer, works: list, seed: int, v: int, rng) -> tuple[bool, int, np.ndarray | None]:
-    """Visit v's scene as --visits draws it (search_split.py draws the same): whether it is a negative (a quarter of
-    the visits: an empty wall or a work not in the catalog), the catalog work drawn for it (drawn for a negative
-    too, so that later visits draw alike) and the art on the wall (None: an empty wall)."""
+@dataclasses.dataclass(frozen=True)
+class VisitScene:
+    """A visit's scene as --visits draws it (visit_scene)."""
+    negative: bool  # a quarter of the visits: an empty wall or a work not in the catalog
+    work: str  # the catalog work drawn for it (drawn for a negative too, so that later visits draw alike)
+    art: np.ndarray | None  # what hangs on the wall (None: an empty wall)
+
+    @property
+    def truth(self) -> str | None:
+        """The catalog work in view (None for a negative)."""
+        return None if self.negative else self.work
+
+
+def visit_scene(ren: Renderer, works: list, seed: int, v: int, rng) -> VisitScene:
+    """Visit v's scene as --visits draws it (search_split.py draws the same)."""
     negative = v % 4 == 3
     i = int(rng.integers(0, len(works)))
     if negative:
-        return negative, i, None if v % 8 == 7 else ren.unknown(unknown_seed(seed, 10_000 + v))
-    return negative, i, works[i][2]
+        return VisitScene(negative, works[i][0], None if v % 8 == 7 else ren.unknown(unknown_seed(seed, 10_000 + v)))
+    return VisitScene(negative, works[i][0], works[i][2])
 
 
 def visit_frame(ren: Renderer, art: np.ndarray | None, seed: int, v: int, f: int) -> np.ndarray:

@@ -140,7 +140,7 @@ def main() -> int:
     found, total = 0, 0.0
     with clocked(STAGES) as clock:
         for v in range(args.visits):
-            _, _, art = visit_scene(ren, works, args.seed, v, rng)
+            art = visit_scene(ren, works, args.seed, v, rng).art
             for f in range(args.frames):  # drawn one at a time, not timed (400 frames at once: ~370 MB)
                 frame = visit_frame(ren, art, args.seed, v, f)
                 start = time.perf_counter()
